@@ -1,0 +1,539 @@
+//! Parsing of the attribute arguments: `#[retry(attempts = 3, jitter)]`,
+//! `#[timeout("30s")]`, `#[fallback(default = 0)]`.
+//!
+//! Every key is set at most once, unknown keys list the valid ones, and each
+//! value is checked here so that the expander only sees valid plans.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Lit, Token};
+
+use crate::ctxt::Ctxt;
+use crate::duration::Dur;
+
+/// The resilience attributes, in the order they can be stacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Retry,
+    Timeout,
+    Fallback,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Retry => "retry",
+            Kind::Timeout => "timeout",
+            Kind::Fallback => "fallback",
+        }
+    }
+
+    /// Recognises `retry`, `resilience::retry` and `::resilience::retry`.
+    pub fn from_path(path: &syn::Path) -> Option<Kind> {
+        let segments: Vec<_> = path.segments.iter().collect();
+        let last = segments.last()?;
+        let prefix_ok = match segments.len() {
+            1 => path.leading_colon.is_none(),
+            2 => segments[0].ident == "resilience",
+            _ => false,
+        };
+        if !prefix_ok || !last.arguments.is_none() {
+            return None;
+        }
+        match last.ident.to_string().as_str() {
+            "retry" => Some(Kind::Retry),
+            "timeout" => Some(Kind::Timeout),
+            "fallback" => Some(Kind::Fallback),
+            _ => None,
+        }
+    }
+}
+
+/// One attribute of a stack, parsed and checked.
+pub enum Layer {
+    Retry(RetryArgs),
+    Timeout(TimeoutArgs),
+    Fallback(FallbackArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackoffKind {
+    Constant,
+    Linear,
+    Exponential,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitterKind {
+    None,
+    Full,
+    Equal,
+    Decorrelated,
+}
+
+pub struct RetryArgs {
+    pub attempts: u32,
+    pub backoff: BackoffKind,
+    pub delay: Dur,
+    pub factor: Option<f64>,
+    pub max_delay: Option<Dur>,
+    pub jitter: JitterKind,
+    pub max_elapsed: Option<Dur>,
+    pub when: Option<Expr>,
+    pub retry_after: Option<Expr>,
+}
+
+pub struct TimeoutArgs {
+    pub limit: Dur,
+}
+
+pub enum FallbackAction {
+    Default(Expr),
+    With(Expr),
+}
+
+pub struct FallbackArgs {
+    pub action: FallbackAction,
+    pub when: Option<Expr>,
+}
+
+/// One comma-separated argument: `key = value`, a bare `key`, or a bare value.
+enum Arg {
+    KeyValue { key: Ident, value: Expr },
+    Flag(Ident),
+    Value(Expr),
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let key: Ident = input.parse()?;
+            let _: Token![=] = input.parse()?;
+            let value: Expr = input.parse()?;
+            return Ok(Arg::KeyValue { key, value });
+        }
+        if input.peek(Ident) && (input.peek2(Token![,]) || peek2_is_end(input)) {
+            return Ok(Arg::Flag(input.parse()?));
+        }
+        Ok(Arg::Value(input.parse()?))
+    }
+}
+
+fn peek2_is_end(input: ParseStream) -> bool {
+    let fork = input.fork();
+    fork.parse::<proc_macro2::TokenTree>().is_ok() && fork.is_empty()
+}
+
+fn parse_list(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
+    let parser = Punctuated::<Arg, Token![,]>::parse_terminated;
+    Ok(parser.parse2(tokens)?.into_iter().collect())
+}
+
+/// Parses the arguments of one attribute. `span` is where attribute-level
+/// problems (a missing required key) are reported.
+pub fn parse_layer(kind: Kind, tokens: TokenStream, span: Span, cx: &mut Ctxt) -> Option<Layer> {
+    let args = match parse_list(tokens) {
+        Ok(args) => args,
+        Err(error) => {
+            cx.syn_error(error);
+            return None;
+        }
+    };
+    match kind {
+        Kind::Retry => parse_retry(args, cx).map(Layer::Retry),
+        Kind::Timeout => parse_timeout(args, span, cx).map(Layer::Timeout),
+        Kind::Fallback => parse_fallback(args, span, cx).map(Layer::Fallback),
+    }
+}
+
+/// A key that may be set once; the second use is reported at its own token.
+struct Once<T> {
+    attr: &'static str,
+    key: &'static str,
+    value: Option<(T, Span)>,
+}
+
+impl<T> Once<T> {
+    fn new(attr: &'static str, key: &'static str) -> Self {
+        Self {
+            attr,
+            key,
+            value: None,
+        }
+    }
+
+    fn set(&mut self, key: &Ident, value: T, cx: &mut Ctxt) {
+        if self.value.is_some() {
+            cx.error_spanned_by(
+                key,
+                format!("duplicate `{}` in `#[{}]`", self.key, self.attr),
+            );
+        } else {
+            self.value = Some((value, key.span()));
+        }
+    }
+
+    fn get(self) -> Option<T> {
+        self.value.map(|(v, _)| v)
+    }
+
+    fn span(&self) -> Option<Span> {
+        self.value.as_ref().map(|(_, s)| *s)
+    }
+}
+
+fn unknown_key(cx: &mut Ctxt, attr: &str, key: &Ident, valid: &[&str]) {
+    let list = valid
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    cx.error_spanned_by(
+        key,
+        format!("unknown key `{key}` in `#[{attr}]`; expected one of: {list}"),
+    );
+}
+
+const RETRY_KEYS: &[&str] = &[
+    "attempts",
+    "backoff",
+    "delay",
+    "factor",
+    "max_delay",
+    "jitter",
+    "max_elapsed",
+    "when",
+    "retry_after",
+];
+
+fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
+    let errors_before = cx.error_count();
+    let mut attempts = Once::new("retry", "attempts");
+    let mut backoff = Once::new("retry", "backoff");
+    let mut delay = Once::new("retry", "delay");
+    let mut factor = Once::<(f64, Expr)>::new("retry", "factor");
+    let mut max_delay = Once::new("retry", "max_delay");
+    let mut jitter = Once::new("retry", "jitter");
+    let mut max_elapsed = Once::new("retry", "max_elapsed");
+    let mut when = Once::new("retry", "when");
+    let mut retry_after = Once::new("retry", "retry_after");
+
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "attempts" => match parse_attempts(&value) {
+                    Ok(n) => attempts.set(&key, n, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "backoff" => match parse_word(&value, "backoff", &["constant", "linear", "exponential"]) {
+                    Ok(word) => {
+                        let kind = match word.as_str() {
+                            "constant" => BackoffKind::Constant,
+                            "linear" => BackoffKind::Linear,
+                            _ => BackoffKind::Exponential,
+                        };
+                        backoff.set(&key, kind, cx);
+                    }
+                    Err(e) => cx.syn_error(e),
+                },
+                "delay" => match Dur::from_expr(&value, "delay") {
+                    Ok(d) => delay.set(&key, d, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "factor" => match parse_factor(&value) {
+                    Ok(f) => factor.set(&key, (f, value), cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "max_delay" => match Dur::from_expr(&value, "max_delay") {
+                    Ok(d) => max_delay.set(&key, d, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "jitter" => match parse_jitter(&value) {
+                    Ok(j) => jitter.set(&key, j, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "max_elapsed" => match Dur::from_expr(&value, "max_elapsed") {
+                    Ok(d) => max_elapsed.set(&key, d, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "when" => when.set(&key, value, cx),
+                "retry_after" => retry_after.set(&key, value, cx),
+                _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                "jitter" => jitter.set(&key, JitterKind::Full, cx),
+                name if RETRY_KEYS.contains(&name) => cx.error_spanned_by(
+                    &key,
+                    format!("`{name}` needs a value: `{name} = ...`"),
+                ),
+                _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                "`#[retry]` takes `key = value` arguments, e.g. `#[retry(attempts = 3)]`",
+            ),
+        }
+    }
+
+    let backoff_kind = backoff.get();
+    let factor = factor.get();
+    if let (Some((_, expr)), Some(kind)) = (&factor, backoff_kind) {
+        if kind != BackoffKind::Exponential {
+            cx.error_spanned_by(
+                expr,
+                "`factor` only applies to `backoff = exponential`; remove it or change the backoff",
+            );
+        }
+    }
+    let delay = delay.get();
+    let max_delay = max_delay.get();
+    if let Some(max) = max_delay {
+        let first = delay.map_or(DEFAULT_DELAY_NANOS, |d| d.nanos);
+        if max.nanos < first {
+            cx.syn_error(syn::Error::new(
+                max.span,
+                "`max_delay` is below `delay`; the cap must be at least the first delay",
+            ));
+        }
+    }
+
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    Some(RetryArgs {
+        attempts: attempts.get().unwrap_or(3),
+        backoff: backoff_kind.unwrap_or(BackoffKind::Exponential),
+        delay: delay.unwrap_or(Dur {
+            nanos: DEFAULT_DELAY_NANOS,
+            span: Span::call_site(),
+        }),
+        factor: factor.map(|(f, _)| f),
+        max_delay,
+        jitter: jitter.get().unwrap_or(JitterKind::None),
+        max_elapsed: max_elapsed.get(),
+        when: when.get(),
+        retry_after: retry_after.get(),
+    })
+}
+
+const DEFAULT_DELAY_NANOS: u64 = 100_000_000;
+
+fn lit_of(expr: &Expr) -> Option<&Lit> {
+    match expr {
+        Expr::Lit(lit) => Some(&lit.lit),
+        Expr::Group(group) => lit_of(&group.expr),
+        _ => None,
+    }
+}
+
+fn parse_attempts(value: &Expr) -> syn::Result<u32> {
+    let Some(Lit::Int(int)) = lit_of(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            "`attempts` must be an integer literal, e.g. `attempts = 3`",
+        ));
+    };
+    let n: u32 = int.base10_parse().map_err(|_| {
+        syn::Error::new_spanned(int, "`attempts` must fit in a `u32`")
+    })?;
+    if n == 0 {
+        return Err(syn::Error::new_spanned(
+            int,
+            "`attempts` must be at least 1 (it counts every call, the first included)",
+        ));
+    }
+    Ok(n)
+}
+
+fn parse_factor(value: &Expr) -> syn::Result<f64> {
+    let factor = match lit_of(value) {
+        Some(Lit::Float(f)) => f.base10_parse::<f64>().ok(),
+        Some(Lit::Int(i)) => i.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    let Some(factor) = factor else {
+        return Err(syn::Error::new_spanned(
+            value,
+            "`factor` must be a number literal greater than 1, e.g. `factor = 2.0`",
+        ));
+    };
+    if !(factor.is_finite() && factor > 1.0) {
+        return Err(syn::Error::new_spanned(
+            value,
+            "`factor` must be greater than 1, or the delays would not grow",
+        ));
+    }
+    Ok(factor)
+}
+
+/// An identifier or a string holding one of `words`.
+fn parse_word(value: &Expr, key: &str, words: &[&str]) -> syn::Result<String> {
+    let word = match value {
+        Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+            p.path.get_ident().map(|i| i.to_string())
+        }
+        _ => match lit_of(value) {
+            Some(Lit::Str(s)) => Some(s.value()),
+            _ => None,
+        },
+    };
+    let list = words
+        .iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match word {
+        Some(word) if words.contains(&word.as_str()) => Ok(word),
+        Some(word) => Err(syn::Error::new_spanned(
+            value,
+            format!("unknown {key} `{word}`; expected one of: {list}"),
+        )),
+        None => Err(syn::Error::new_spanned(
+            value,
+            format!("`{key}` must be one of: {list}"),
+        )),
+    }
+}
+
+fn parse_jitter(value: &Expr) -> syn::Result<JitterKind> {
+    if let Some(Lit::Bool(b)) = lit_of(value) {
+        return Ok(if b.value {
+            JitterKind::Full
+        } else {
+            JitterKind::None
+        });
+    }
+    let word = parse_word(value, "jitter", &["full", "equal", "decorrelated", "none"])?;
+    Ok(match word.as_str() {
+        "full" => JitterKind::Full,
+        "equal" => JitterKind::Equal,
+        "decorrelated" => JitterKind::Decorrelated,
+        _ => JitterKind::None,
+    })
+}
+
+const TIMEOUT_HINT: &str =
+    "write `#[timeout(\"30s\")]`, `#[timeout(30)]`, `#[timeout(seconds = 30)]` or `#[timeout(ms = 500)]`";
+
+fn parse_timeout(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<TimeoutArgs> {
+    let errors_before = cx.error_count();
+    let mut limit: Option<Dur> = None;
+    let mut set = |d: Dur, at: Span, cx: &mut Ctxt| {
+        if limit.is_some() {
+            cx.syn_error(syn::Error::new(
+                at,
+                "`#[timeout]` takes a single limit; remove the extra one",
+            ));
+        } else {
+            limit = Some(d);
+        }
+    };
+    for arg in args {
+        match arg {
+            Arg::Value(value) => match Dur::from_expr(&value, "timeout") {
+                Ok(d) => set(d, value.span(), cx),
+                Err(e) => cx.syn_error(e),
+            },
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "seconds" | "secs" => match lit_of(&value) {
+                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => match Dur::from_lit(lit, "seconds") {
+                        Ok(d) => set(d, key.span(), cx),
+                        Err(e) => cx.syn_error(e),
+                    },
+                    _ => cx.error_spanned_by(&value, "`seconds` must be a number, e.g. `seconds = 30`"),
+                },
+                "ms" | "millis" => match lit_of(&value) {
+                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => match Dur::from_lit(lit, "ms") {
+                        Ok(mut d) => {
+                            // `from_lit` reads seconds; scale down to milliseconds exactly.
+                            if d.nanos % 1000 != 0 {
+                                cx.error_spanned_by(&value, "`ms` is finer than a nanosecond");
+                            } else {
+                                d.nanos /= 1000;
+                                set(d, key.span(), cx);
+                            }
+                        }
+                        Err(e) => cx.syn_error(e),
+                    },
+                    _ => cx.error_spanned_by(&value, "`ms` must be a number, e.g. `ms = 500`"),
+                },
+                _ => unknown_key(cx, "timeout", &key, &["seconds", "ms"]),
+            },
+            Arg::Flag(key) => cx.error_spanned_by(
+                &key,
+                format!("`#[timeout]` needs a duration, not `{key}`; {TIMEOUT_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match limit {
+        Some(limit) => Some(TimeoutArgs { limit }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[timeout]` needs a limit; {TIMEOUT_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_fallback(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<FallbackArgs> {
+    let errors_before = cx.error_count();
+    let mut default = Once::new("fallback", "default");
+    let mut with = Once::new("fallback", "with");
+    let mut when = Once::new("fallback", "when");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "default" => default.set(&key, value, cx),
+                "with" => with.set(&key, value, cx),
+                "when" => when.set(&key, value, cx),
+                _ => unknown_key(cx, "fallback", &key, &["default", "with", "when"]),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name @ ("default" | "with" | "when") => cx.error_spanned_by(
+                    &key,
+                    format!("`{name}` needs a value: `{name} = ...`"),
+                ),
+                _ => unknown_key(cx, "fallback", &key, &["default", "with", "when"]),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                "`#[fallback]` takes `default = EXPR` or `with = PATH`",
+            ),
+        }
+    }
+    let with_span = with.span();
+    let action = match (default.get(), with.get()) {
+        (Some(_), Some(_)) => {
+            cx.syn_error(syn::Error::new(
+                with_span.unwrap_or(span),
+                "`#[fallback]` takes either `default` or `with`, not both",
+            ));
+            None
+        }
+        (Some(expr), None) => Some(FallbackAction::Default(expr)),
+        (None, Some(path)) => Some(FallbackAction::With(path)),
+        (None, None) => {
+            if cx.error_count() == errors_before {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    "`#[fallback]` needs `default = EXPR` or `with = PATH`",
+                ));
+            }
+            None
+        }
+    };
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    Some(FallbackArgs {
+        action: action?,
+        when: when.get(),
+    })
+}

@@ -1,0 +1,199 @@
+//! Durations written in attributes: `"250ms"`, `"1.5s"`, `"2m"`, `"1h30m"`, or a
+//! bare number of seconds (`30`, `1.5`). Parsed and checked at compile time.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+
+/// A positive duration known at compile time, with the span of the literal it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct Dur {
+    pub nanos: u64,
+    pub span: Span,
+}
+
+const UNITS: &[(&str, u128)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60 * 1_000_000_000),
+    ("h", 3_600 * 1_000_000_000),
+];
+
+const FORMAT_HINT: &str = "write a number with a unit (ns, us, ms, s, m, h), e.g. \"250ms\", \"1.5s\" or \"1h30m\", or a bare number of seconds";
+
+impl Dur {
+    /// Parses a duration value: a string literal with units, or an integer or
+    /// float literal meaning seconds. `what` names the key in messages.
+    pub fn from_expr(expr: &syn::Expr, what: &str) -> syn::Result<Self> {
+        match expr {
+            syn::Expr::Lit(syn::ExprLit { lit, .. }) => Self::from_lit(lit, what),
+            syn::Expr::Group(group) => Self::from_expr(&group.expr, what),
+            syn::Expr::Unary(syn::ExprUnary {
+                op: syn::UnOp::Neg(_),
+                ..
+            }) => Err(syn::Error::new_spanned(
+                expr,
+                format!("`{what}` must be a positive duration"),
+            )),
+            _ => Err(syn::Error::new_spanned(
+                expr,
+                format!("`{what}` must be a duration literal; {FORMAT_HINT}"),
+            )),
+        }
+    }
+
+    pub fn from_lit(lit: &syn::Lit, what: &str) -> syn::Result<Self> {
+        let span = lit.span();
+        let nanos = match lit {
+            syn::Lit::Str(s) => parse_str(&s.value())
+                .map_err(|reason| format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")),
+            syn::Lit::Int(i) => {
+                if !i.suffix().is_empty() {
+                    Err(format!("`{what}` takes a bare number of seconds, without a suffix"))
+                } else {
+                    i.base10_digits()
+                        .parse::<u128>()
+                        .ok()
+                        .and_then(|secs| secs.checked_mul(1_000_000_000))
+                        .ok_or_else(|| format!("`{what}` is too large"))
+                }
+            }
+            syn::Lit::Float(f) => {
+                if !f.suffix().is_empty() {
+                    Err(format!("`{what}` takes a bare number of seconds, without a suffix"))
+                } else {
+                    parse_number(f.base10_digits(), 1_000_000_000)
+                        .ok_or_else(|| format!("malformed duration for `{what}`; {FORMAT_HINT}"))
+                }
+            }
+            _ => Err(format!("`{what}` must be a duration; {FORMAT_HINT}")),
+        }
+        .map_err(|message| syn::Error::new(span, message))?;
+        if nanos == 0 {
+            return Err(syn::Error::new(
+                span,
+                format!("`{what}` must be greater than zero"),
+            ));
+        }
+        let nanos = u64::try_from(nanos)
+            .map_err(|_| syn::Error::new(span, format!("`{what}` is too large (at most ~584 years)")))?;
+        Ok(Self { nanos, span })
+    }
+
+    /// A `::resilience::__private::Duration` constructor expression, in the
+    /// most readable unit that is exact.
+    pub fn to_tokens(self) -> TokenStream {
+        let n = self.nanos;
+        let (ctor, value) = if n % 1_000_000_000 == 0 {
+            (quote!(from_secs), n / 1_000_000_000)
+        } else if n % 1_000_000 == 0 {
+            (quote!(from_millis), n / 1_000_000)
+        } else if n % 1_000 == 0 {
+            (quote!(from_micros), n / 1_000)
+        } else {
+            (quote!(from_nanos), n)
+        };
+        let value = proc_macro2::Literal::u64_unsuffixed(value);
+        quote_spanned!(self.span=> ::resilience::__private::Duration::#ctor(#value))
+    }
+}
+
+/// `"1h30m"` → nanoseconds. A sequence of `<number><unit>` pairs.
+fn parse_str(text: &str) -> Result<u128, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("the string is empty".into());
+    }
+    let mut rest = text;
+    let mut total: u128 = 0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_len);
+        if number.is_empty() {
+            return Err(format!("expected a number at `{rest}`"));
+        }
+        let tail = tail.trim_start();
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        if unit.is_empty() {
+            if total == 0 && tail.is_empty() {
+                return Err(format!("`{number}` has no unit"));
+            }
+            return Err(format!("`{number}` has no unit"));
+        }
+        let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+            return Err(format!("unknown unit `{unit}`"));
+        };
+        let nanos =
+            parse_number(number, scale).ok_or_else(|| format!("`{number}` is not a number"))?;
+        total = total
+            .checked_add(nanos)
+            .ok_or_else(|| "the duration is too large".to_string())?;
+        rest = tail.trim_start();
+    }
+    Ok(total)
+}
+
+/// A decimal number (`"1.5"`, `"250"`, `"1_000"`) times `scale`, rounded down to whole nanoseconds.
+fn parse_number(number: &str, scale: u128) -> Option<u128> {
+    let number: String = number.chars().filter(|&c| c != '_').collect();
+    let (int, frac) = match number.split_once('.') {
+        Some((int, frac)) => (int, frac),
+        None => (number.as_str(), ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let int_part: u128 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut total = int_part.checked_mul(scale)?;
+    // Fractional digits beyond nanosecond precision are dropped.
+    let mut place = scale;
+    for digit in frac.chars() {
+        place /= 10;
+        if place == 0 {
+            break;
+        }
+        total = total.checked_add(u128::from(digit.to_digit(10)?) * place)?;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings() {
+        assert_eq!(parse_str("250ms"), Ok(250_000_000));
+        assert_eq!(parse_str("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_str("30s"), Ok(30_000_000_000));
+        assert_eq!(parse_str("2m"), Ok(120_000_000_000));
+        assert_eq!(parse_str("1h"), Ok(3_600_000_000_000));
+        assert_eq!(parse_str("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_str("1m 30s"), Ok(90_000_000_000));
+        assert_eq!(parse_str("500us"), Ok(500_000));
+        assert_eq!(parse_str("10ns"), Ok(10));
+        assert_eq!(parse_str(" 2 s "), Ok(2_000_000_000));
+        assert_eq!(parse_str("0.5ms"), Ok(500_000));
+    }
+
+    #[test]
+    fn malformed() {
+        assert!(parse_str("").is_err());
+        assert!(parse_str("ms").is_err());
+        assert!(parse_str("10").is_err());
+        assert!(parse_str("10 parsecs").is_err());
+        assert!(parse_str("1.2.3s").is_err());
+        assert!(parse_str("-1s").is_err());
+        assert!(parse_str("99999999999999999999999999999999999999h").is_err());
+    }
+}

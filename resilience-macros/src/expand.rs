@@ -1,0 +1,377 @@
+//! Expansion: a stack of layers around the user's body, outermost first.
+//!
+//! ```text
+//! #[fallback(..)]   ──▶ match { retry loop } { Err(e) => fallback }
+//! #[retry(..)]      ──▶ loop { clones; timeout(async { body }).await; backoff }
+//! #[timeout(..)]    ──▶ timeout(limit, async { body })
+//! async fn f() { body }
+//! ```
+//!
+//! The user's body runs inside one `async` block so that its `return` and `?`
+//! leave the attempt, not the fn. Everything else is plain code in the fn:
+//! the retry loop runs inside the fn, which is what makes `&mut self` work.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+
+/// `quote!` with `Span::mixed_site()`: generated locals (`__resilience_*`)
+/// neither see nor shadow the user's.
+macro_rules! q {
+    ($($tt:tt)*) => {
+        quote_spanned!(Span::mixed_site()=> $($tt)*)
+    };
+}
+use syn::spanned::Spanned;
+use syn::{Block, Expr, Type};
+
+use crate::args::{self, BackoffKind, FallbackAction, JitterKind, Kind, Layer};
+use crate::ctxt::Ctxt;
+use crate::item::{self, Cloned, Func, Shape};
+
+/// Entry point of every attribute: parse, validate, expand; on error, the
+/// item is emitted unchanged (minus the resilience attributes) with the errors.
+pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut func = match Func::parse(item) {
+        Ok(func) => func,
+        Err(item) => {
+            let message = format!(
+                "`#[{}]` applies to an `async fn` with a body that returns `Result<T, E>`",
+                kind.name()
+            );
+            let error = syn::Error::new(Span::call_site(), message).into_compile_error();
+            return quote!(#error #item);
+        }
+    };
+    let mut cx = Ctxt::new();
+
+    // The first attribute to expand takes its siblings with it, in written order.
+    let mut sources = vec![(kind, args, Span::call_site())];
+    func.attrs.retain(|attr| {
+        let Some(kind) = Kind::from_path(attr.path()) else {
+            return true;
+        };
+        let tokens = match &attr.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(list) => list.tokens.clone(),
+            syn::Meta::NameValue(nv) => {
+                cx.error_spanned_by(
+                    nv,
+                    format!("write `#[{0}(...)]`, not `#[{0} = ...]`", kind.name()),
+                );
+                return false;
+            }
+        };
+        sources.push((kind, tokens, attr.span()));
+        false
+    });
+
+    let layers: Vec<Option<Layer>> = sources
+        .into_iter()
+        .map(|(kind, tokens, span)| args::parse_layer(kind, tokens, span, &mut cx))
+        .collect();
+    let shape = item::shape(&func, kind, &mut cx);
+
+    match (cx.check(), shape) {
+        (Ok(()), Some(shape)) => {
+            let layers: Vec<Layer> = layers.into_iter().flatten().collect();
+            expand(func, shape, &layers)
+        }
+        (Err(error), _) => {
+            let error = error.into_compile_error();
+            quote!(#error #func)
+        }
+        (Ok(()), None) => func.into_token_stream(),
+    }
+}
+
+fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
+    let needs_clones = layers.iter().any(|l| matches!(l, Layer::Retry(_)));
+    let operation = func.sig.ident.to_string();
+    match shape {
+        Shape::Async { ret } => {
+            let (cloned, self_by_value) = if needs_clones {
+                item::owned_args(&mut func.sig)
+            } else {
+                (Vec::new(), None)
+            };
+            let stmts = &func.block.stmts;
+            let mut body = quote!(#(#stmts)*);
+            if self_by_value.is_some() {
+                body = item::replace_self(body);
+            }
+            let generator = Generator {
+                layers,
+                ret: &ret,
+                operation: &operation,
+                body,
+                cloned: &cloned,
+            };
+            let expr = generator.expr(0);
+            let brace = func.block.brace_token;
+            func.block = Block {
+                brace_token: brace,
+                stmts: vec![syn::Stmt::Expr(Expr::Verbatim(expr), None)],
+            };
+            func.into_token_stream()
+        }
+        Shape::AsyncTrait { ret, ret_local } => {
+            let sig = func.sig.clone();
+            let Some(stmts) = item::async_trait_stmts(&mut func.block) else {
+                return func.into_token_stream();
+            };
+            let cloned = if needs_clones {
+                item::async_trait_owned(&sig, &stmts[..ret_local])
+            } else {
+                Vec::new()
+            };
+            if let syn::Stmt::Local(local) = &mut stmts[ret_local] {
+                if let Some(init) = &mut local.init {
+                    let body = init.expr.to_token_stream();
+                    let generator = Generator {
+                        layers,
+                        ret: &ret,
+                        operation: &operation,
+                        body,
+                        cloned: &cloned,
+                    };
+                    let expr = generator.expr(0);
+                    *init.expr = Expr::Verbatim(quote!({ #expr }));
+                }
+            }
+            func.into_token_stream()
+        }
+    }
+}
+
+struct Generator<'a> {
+    layers: &'a [Layer],
+    ret: &'a Type,
+    operation: &'a str,
+    body: TokenStream,
+    cloned: &'a [Cloned],
+}
+
+impl Generator<'_> {
+    /// An expression of the return type that runs layers `index..` (async context).
+    fn expr(&self, index: usize) -> TokenStream {
+        match self.layers.get(index) {
+            None => {
+                let future = self.body_future();
+                q!(#future.await)
+            }
+            Some(Layer::Retry(args)) => self.retry(index, args),
+            Some(Layer::Timeout(args)) => self.timeout(index, args),
+            Some(Layer::Fallback(args)) => self.fallback(index, args),
+        }
+    }
+
+    /// A future whose output is the return type and that runs layers `index..`.
+    fn future(&self, index: usize) -> TokenStream {
+        if index >= self.layers.len() {
+            self.body_future()
+        } else {
+            let expr = self.expr(index);
+            q!(async { #expr })
+        }
+    }
+
+    /// The user's body in an `async` block whose output type is pinned to the
+    /// return type (so `?` and `return` infer), as tracing-attributes does.
+    fn body_future(&self) -> TokenStream {
+        let ret = self.ret;
+        let body = &self.body;
+        let fake = quote_spanned! {ret.span()=>
+            #[allow(
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::unreachable,
+                clippy::needless_return
+            )]
+            if false {
+                let __resilience_fake_return: #ret = loop {};
+                return __resilience_fake_return;
+            }
+        };
+        q!(async { #fake #body })
+    }
+
+    fn is_innermost_retry(&self, index: usize) -> bool {
+        !self.layers[index + 1..]
+            .iter()
+            .any(|l| matches!(l, Layer::Retry(_)))
+    }
+
+    fn retry(&self, index: usize, args: &args::RetryArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let attempts = proc_macro2::Literal::u32_unsuffixed(args.attempts);
+        let delay = args.delay.to_tokens();
+        let ctor = match args.backoff {
+            BackoffKind::Constant => q!(constant),
+            BackoffKind::Linear => q!(linear),
+            BackoffKind::Exponential => q!(exponential),
+        };
+        let mut backoff = q!(::resilience::__private::Backoff::#ctor(#delay));
+        if let Some(factor) = args.factor {
+            let factor = proc_macro2::Literal::f64_unsuffixed(factor);
+            backoff.extend(q!(.with_factor(#factor)));
+        }
+        if let Some(max) = args.max_delay {
+            let max = max.to_tokens();
+            backoff.extend(q!(.with_max_delay(#max)));
+        }
+        let jitter = match args.jitter {
+            JitterKind::None => None,
+            JitterKind::Full => Some(q!(Full)),
+            JitterKind::Equal => Some(q!(Equal)),
+            JitterKind::Decorrelated => Some(q!(Decorrelated)),
+        };
+        if let Some(jitter) = jitter {
+            backoff.extend(q!(.with_jitter(::resilience::__private::Jitter::#jitter)));
+        }
+        let mut policy = q! {
+            ::resilience::__private::RetryPolicy::new(#operation)
+                .with_attempts(#attempts)
+                .with_backoff(#backoff)
+        };
+        let mut started_decl = TokenStream::new();
+        let mut started = q!(::resilience::__private::Option::None);
+        if let Some(max) = args.max_elapsed {
+            let max = max.to_tokens();
+            policy.extend(q!(.with_max_elapsed(#max)));
+            started_decl = q!(let __resilience_started = ::resilience::__private::Instant::now(););
+            started = q!(::resilience::__private::Option::Some(__resilience_started));
+        }
+        let retryable = match &args.when {
+            Some(when) => call(when, q!(&__resilience_error)),
+            None => q!(true),
+        };
+        let requested = match &args.retry_after {
+            Some(path) => call(path, q!(&__resilience_error)),
+            None => q!(::resilience::__private::Option::None),
+        };
+        let clones = if self.is_innermost_retry(index) {
+            self.cloned
+                .iter()
+                .map(|c| {
+                    let (pat, source) = (&c.pat, &c.source);
+                    let clone = quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
+                    q!(let #pat = #clone;)
+                })
+                .collect()
+        } else {
+            TokenStream::new()
+        };
+        let inner = self.expr(index + 1);
+        let error_ref = error_ref();
+        q! {{
+            const __RESILIENCE_RETRY: ::resilience::__private::RetryPolicy = #policy;
+            #started_decl
+            let mut __resilience_retry = ::resilience::__private::RetryState::new();
+            loop {
+                let __resilience_result: #ret = {
+                    #clones
+                    #inner
+                };
+                match __resilience_result {
+                    ::resilience::__private::Result::Ok(__resilience_value) => {
+                        break ::resilience::__private::Result::Ok(__resilience_value);
+                    }
+                    ::resilience::__private::Result::Err(__resilience_error) => {
+                        let __resilience_delay = __resilience_retry.next_delay(
+                            &__RESILIENCE_RETRY,
+                            #retryable,
+                            #requested,
+                            #started,
+                            #error_ref,
+                        );
+                        match __resilience_delay {
+                            ::resilience::__private::Option::Some(__resilience_delay) => {
+                                ::resilience::__private::sleep(__resilience_delay).await;
+                            }
+                            ::resilience::__private::Option::None => {
+                                break ::resilience::__private::Result::Err(__resilience_error);
+                            }
+                        }
+                    }
+                }
+            }
+        }}
+    }
+
+    fn timeout(&self, index: usize, args: &args::TimeoutArgs) -> TokenStream {
+        let operation = self.operation;
+        let limit = args.limit.to_tokens();
+        let inner = self.future(index + 1);
+        let convert = quote_spanned!(self.ret.span()=> ::resilience::__private::timeout_error);
+        q! {{
+            const __RESILIENCE_TIMEOUT: ::resilience::__private::TimeoutPolicy =
+                ::resilience::__private::TimeoutPolicy::new(#operation, #limit);
+            match ::resilience::__private::timeout(__RESILIENCE_TIMEOUT.limit(), #inner).await {
+                ::resilience::__private::Result::Ok(__resilience_value) => __resilience_value,
+                ::resilience::__private::Result::Err(_) => {
+                    ::resilience::__private::Result::Err(#convert(__RESILIENCE_TIMEOUT.elapsed()))
+                }
+            }
+        }}
+    }
+
+    fn fallback(&self, index: usize, args: &args::FallbackArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let inner = self.expr(index + 1);
+        let guard = args
+            .when
+            .as_ref()
+            .map(|when| {
+                let call = call(when, q!(&__resilience_error));
+                q!(if #call)
+            })
+            .unwrap_or_default();
+        let rethrow = args.when.as_ref().map(|_| {
+            q! {
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    ::resilience::__private::Result::Err(__resilience_error)
+                }
+            }
+        });
+        let value = match &args.action {
+            FallbackAction::Default(expr) => q!(::resilience::__private::Result::Ok(#expr)),
+            FallbackAction::With(path) => {
+                let call = call(path, q!(__resilience_error));
+                q!(#call.await)
+            }
+        };
+        let error_ref = error_ref();
+        q! {{
+            const __RESILIENCE_FALLBACK: ::resilience::__private::FallbackPolicy =
+                ::resilience::__private::FallbackPolicy::new(#operation);
+            let __resilience_result: #ret = #inner;
+            match __resilience_result {
+                ::resilience::__private::Result::Ok(__resilience_value) => {
+                    ::resilience::__private::Result::Ok(__resilience_value)
+                }
+                ::resilience::__private::Result::Err(__resilience_error) #guard => {
+                    __RESILIENCE_FALLBACK.fired(#error_ref);
+                    #value
+                }
+                #rethrow
+            }
+        }}
+    }
+}
+
+/// `path(arg)` for a path, `(expr)(arg)` for anything else (a closure).
+fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
+    match callee {
+        Expr::Path(path) => q!(#path(#arg)),
+        other => q!((#other)(#arg)),
+    }
+}
+
+/// Renders the error for events: by `Display` if it has one, else `Debug`,
+/// else its type name (autoref specialisation, decided at the user's type).
+fn error_ref() -> TokenStream {
+    q!(::resilience::__private::error_ref!(&__resilience_error))
+}

@@ -1,0 +1,44 @@
+//! Procedural macros of [`resilience`](https://docs.rs/resilience).
+//!
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback};`.
+//! The generated code calls only `::resilience::__private`, so this crate is an
+//! implementation detail. Each entry point converts to `proc_macro2` and calls
+//! into [`expand`], which runs the phases: parse ([`args`], [`item`]) →
+//! validate (inside the parsers, collected in a [`ctxt::Ctxt`]) → expand.
+
+mod args;
+mod ctxt;
+mod duration;
+mod expand;
+mod item;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+
+use crate::args::Kind;
+
+/// Retries the decorated `async fn` when it returns `Err`.
+///
+/// See the `resilience` crate for the keys, the defaults and examples.
+#[proc_macro_attribute]
+pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Retry, args.into(), item.into()).into()
+}
+
+/// Bounds the decorated `async fn` (or, stacked, the layers below it) by a time limit.
+///
+/// See the `resilience` crate for the accepted forms and examples.
+#[proc_macro_attribute]
+pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Timeout, args.into(), item.into()).into()
+}
+
+/// Turns a final `Err` of the decorated `async fn` into a fallback value or a fallback call.
+///
+/// See the `resilience` crate for the keys and examples.
+#[proc_macro_attribute]
+pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Fallback, args.into(), item.into()).into()
+}

@@ -1,0 +1,120 @@
+//! Expansion snapshots: what users get, formatted with prettyplease. They
+//! double as documentation (see `src/snapshots/`).
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::args::Kind;
+use crate::expand;
+
+#[track_caller]
+fn snapshot(name: &str, kind: Kind, args: TokenStream, item: TokenStream) {
+    let input = format!("#[{}({})]\n{}", kind.name(), args, item);
+    let output = expand::attribute(kind, args, item);
+    let formatted = match syn::parse2::<syn::File>(output.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(error) => panic!("expansion of {name} is not valid Rust: {error}\n{output}"),
+    };
+    insta::with_settings!({ description => input, omit_expression => true }, {
+        insta::assert_snapshot!(name, formatted);
+    });
+}
+
+#[test]
+fn retry_defaults() {
+    snapshot(
+        "retry_defaults",
+        Kind::Retry,
+        quote!(),
+        quote! {
+            async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
+                model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn retry_every_key() {
+    snapshot(
+        "retry_every_key",
+        Kind::Retry,
+        quote!(
+            attempts = 5,
+            backoff = exponential,
+            delay = "250ms",
+            factor = 3.0,
+            max_delay = "10s",
+            jitter = decorrelated,
+            max_elapsed = "1m",
+            when = AgentError::is_transient,
+            retry_after = AgentError::retry_after
+        ),
+        quote! {
+            async fn ask(&mut self, prompt: String) -> Result<Answer, AgentError> {
+                self.calls += 1;
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn timeout_only() {
+    snapshot(
+        "timeout_only",
+        Kind::Timeout,
+        quote!("30s"),
+        quote! {
+            pub async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn fallback_default_when() {
+    snapshot(
+        "fallback_default_when",
+        Kind::Fallback,
+        quote!(default = Answer::empty(), when = AgentError::is_recoverable),
+        quote! {
+            async fn ask(prompt: &str) -> Result<Answer, AgentError> {
+                let answer = call(prompt).await?;
+                Ok(answer)
+            }
+        },
+    );
+}
+
+#[test]
+fn full_stack() {
+    snapshot(
+        "full_stack",
+        Kind::Fallback,
+        quote!(with = ask_backup_agent),
+        quote! {
+            #[retry(attempts = 3, delay = "100ms", jitter)]
+            #[timeout(seconds = 2)]
+            async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn timeout_around_retry() {
+    snapshot(
+        "timeout_around_retry",
+        Kind::Timeout,
+        quote!("5s"),
+        quote! {
+            #[retry(attempts = 4, backoff = constant, delay = "1s")]
+            async fn ask(self: Arc<Self>, (a, b): (u32, u32)) -> Result<u32, AgentError> {
+                self.add(a, b).await
+            }
+        },
+    );
+}
