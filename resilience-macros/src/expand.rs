@@ -31,6 +31,9 @@ use crate::item::{self, Cloned, Func, Shape};
 /// Entry point of every attribute: parse, validate, expand; on error, the
 /// item is emitted unchanged (minus the resilience attributes) with the errors.
 pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    if is_sibling_marker(&args) {
+        return item;
+    }
     let mut func = match Func::parse(item) {
         Ok(func) => func,
         Err(item) => {
@@ -46,6 +49,7 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
 
     // The first attribute to expand takes its siblings with it, in written order.
     let mut sources = vec![(kind, args, Span::call_site())];
+    let mut markers = Vec::new();
     func.attrs.retain(|attr| {
         let Some(kind) = Kind::from_path(attr.path()) else {
             return true;
@@ -62,6 +66,7 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
             }
         };
         sources.push((kind, tokens, attr.span()));
+        markers.push(sibling_marker(attr));
         false
     });
 
@@ -70,8 +75,9 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
         .map(|(kind, tokens, span)| args::parse_layer(kind, tokens, span, &mut cx))
         .collect();
     let shape = item::shape(&func, kind, &mut cx);
+    func.attrs.extend(markers);
 
-    match (cx.check(), shape) {
+    let output = match (cx.check(), shape) {
         (Ok(()), Some(shape)) => {
             let layers: Vec<Layer> = layers.into_iter().flatten().collect();
             expand(func, shape, &layers)
@@ -81,7 +87,28 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
             quote!(#error #func)
         }
         (Ok(()), None) => func.into_token_stream(),
-    }
+    };
+    output
+}
+
+/// The argument of a sibling attribute that was already expanded by the
+/// first one. Re-emitting `#[timeout(__resilience_sibling)]` keeps the user's
+/// `use resilience::timeout` in use (no `unused_imports` warning); when it
+/// expands, it gives the fn back untouched.
+const SIBLING_MARKER: &str = "__resilience_sibling";
+
+fn sibling_marker(attr: &syn::Attribute) -> syn::Attribute {
+    let path = attr.path();
+    let marker = syn::Ident::new(SIBLING_MARKER, Span::call_site());
+    syn::parse_quote!(#[#path(#marker)])
+}
+
+fn is_sibling_marker(args: &TokenStream) -> bool {
+    let mut iter = args.clone().into_iter();
+    matches!(
+        (iter.next(), iter.next()),
+        (Some(proc_macro2::TokenTree::Ident(ident)), None) if ident == SIBLING_MARKER
+    )
 }
 
 fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
@@ -373,5 +400,9 @@ fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
 /// Renders the error for events: by `Display` if it has one, else `Debug`,
 /// else its type name (autoref specialisation, decided at the user's type).
 fn error_ref() -> TokenStream {
-    q!(::resilience::__private::error_ref!(&__resilience_error))
+    q!({
+        #[allow(unused_imports)]
+        use ::resilience::__private::{ViaDebug as _, ViaDisplay as _, ViaOpaque as _};
+        (&&&::resilience::__private::ErrorProbe(&__resilience_error)).error_ref()
+    })
 }

@@ -467,12 +467,18 @@ mod tests {
 
     #[test]
     fn constant_sequence() {
-        assert_eq!(first(Backoff::constant(MS(250)), 4), [250, 250, 250, 250].map(MS));
+        assert_eq!(
+            first(Backoff::constant(MS(250)), 4),
+            [250, 250, 250, 250].map(MS)
+        );
     }
 
     #[test]
     fn linear_sequence() {
-        assert_eq!(first(Backoff::linear(MS(100)), 4), [100, 200, 300, 400].map(MS));
+        assert_eq!(
+            first(Backoff::linear(MS(100)), 4),
+            [100, 200, 300, 400].map(MS)
+        );
     }
 
     #[test]
@@ -512,12 +518,21 @@ mod tests {
     #[test]
     fn saturates_at_huge_retry_numbers() {
         let exp = Backoff::exponential(MS(100));
-        assert_eq!(exp.delay(64, Duration::ZERO), Duration::new(922_337_203_685_477_580, 800_000_000));
+        assert_eq!(
+            exp.delay(64, Duration::ZERO),
+            Duration::new(922_337_203_685_477_580, 800_000_000)
+        );
         for n in [1_000, u32::MAX - 1, u32::MAX] {
             assert_eq!(exp.delay(n, Duration::ZERO), Duration::MAX);
             assert_eq!(exp.with_max_delay(MS(5)).delay(n, Duration::ZERO), MS(5));
-            assert_eq!(Backoff::linear(MS(1)).delay(n, Duration::ZERO), MS(u64::from(n)));
-            assert_eq!(Backoff::linear(Duration::MAX).delay(n, Duration::ZERO), Duration::MAX);
+            assert_eq!(
+                Backoff::linear(MS(1)).delay(n, Duration::ZERO),
+                MS(u64::from(n))
+            );
+            assert_eq!(
+                Backoff::linear(Duration::MAX).delay(n, Duration::ZERO),
+                Duration::MAX
+            );
             let max = Backoff::exponential(Duration::MAX).with_factor(f64::MAX);
             assert_eq!(max.delay(n, Duration::MAX), Duration::MAX);
         }
@@ -576,7 +591,10 @@ mod tests {
             err.unwrap_err().to_string(),
             "`max_delay` (1.5s) must not be below `delay` (2s)"
         );
-        assert_eq!(Backoff::constant(MS(5)).with_max_delay(MS(5)).validate(), Ok(()));
+        assert_eq!(
+            Backoff::constant(MS(5)).with_max_delay(MS(5)).validate(),
+            Ok(())
+        );
     }
 
     const SAMPLES: usize = 5_000;

@@ -139,9 +139,6 @@ mod tests {
 
     #[test]
     fn huge_durations_print() {
-        assert_eq!(
-            show(Duration::MAX),
-            "5124095576030431h15s".replace("15s", "0m15.999s")
-        );
+        assert_eq!(show(Duration::MAX), "5124095576030431h15.999s");
     }
 }

@@ -69,9 +69,7 @@ impl Debug for ErrorRef<'_> {
             Self::Debug(_) => "Debug",
             Self::Opaque(_) => "Opaque",
         };
-        f.debug_tuple(kind)
-            .field(&format_args!("{self}"))
-            .finish()
+        f.debug_tuple(kind).field(&format_args!("{self}")).finish()
     }
 }
 
@@ -164,6 +162,7 @@ mod tests {
 
     #[derive(Debug)]
     struct DebugOnly {
+        #[expect(dead_code, reason = "only read through `Debug`")]
         code: u16,
     }
 

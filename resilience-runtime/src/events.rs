@@ -779,4 +779,92 @@ mod tests {
             assert_eq!(event.into_owned().to_string(), want);
         }
     }
+
+    /// Records the level and fields of the `tracing` events it sees.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(tracing::Level, String)>>);
+
+    struct Fields(String);
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            if field.name() != "message" {
+                self.0 += &format!("{}={value:?} ", field.name());
+            }
+        }
+    }
+
+    impl tracing::Subscriber for &'static Recorder {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            let line = format!("{} {}", event.metadata().target(), fields.0.trim_end());
+            self.0
+                .lock()
+                .unwrap()
+                .push((*event.metadata().level(), line));
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn tracing_events_carry_structured_fields() {
+        let recorder: &'static Recorder = Box::leak(Box::default());
+        let err = "boom";
+        tracing::subscriber::with_default(recorder, || {
+            let kinds = [
+                EventKind::Retry {
+                    attempt: 1,
+                    delay: Duration::from_millis(100),
+                    error: ErrorRef::Display(&err),
+                },
+                EventKind::GaveUp {
+                    attempts: 3,
+                    reason: GiveUpReason::MaxElapsed,
+                    error: ErrorRef::Display(&err),
+                },
+                EventKind::Timeout {
+                    limit: Duration::from_secs(30),
+                },
+                EventKind::Fallback {
+                    error: ErrorRef::Display(&err),
+                },
+            ];
+            for kind in kinds {
+                emit(&Event::new("traced", kind));
+            }
+        });
+        use tracing::Level;
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            [
+                (
+                    Level::WARN,
+                    "resilience operation=\"traced\" attempt=1 delay=100ms error=boom".into()
+                ),
+                (
+                    Level::ERROR,
+                    "resilience operation=\"traced\" attempts=3 reason=max elapsed time reached error=boom"
+                        .into()
+                ),
+                (
+                    Level::WARN,
+                    "resilience operation=\"traced\" limit=30s".into()
+                ),
+                (
+                    Level::WARN,
+                    "resilience operation=\"traced\" error=boom".into()
+                ),
+            ]
+        );
+    }
 }

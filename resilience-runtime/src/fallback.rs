@@ -3,7 +3,7 @@
 //! The generated code matches the fn's result; when a final error is
 //! replaced, by a default value or by a fallback fn, it calls
 //! [`FallbackPolicy::fired`], which emits
-//! [`EventKind::Fallback`](crate::EventKind::Fallback).
+//! [`EventKind::Fallback`].
 //!
 //! # Examples
 //!

@@ -19,8 +19,8 @@
 //! - A delay that the error asks for (`retry_after`, e.g. an HTTP 429's
 //!   Retry-After) replaces the backoff's delay and is *not* capped by
 //!   `max_delay`: the server knows best.
-//! - Each retry emits [`EventKind::Retry`](crate::EventKind::Retry) and the
-//!   final failure [`EventKind::GaveUp`](crate::EventKind::GaveUp); see
+//! - Each retry emits [`EventKind::Retry`] and the
+//!   final failure [`EventKind::GaveUp`]; see
 //!   [`events`](crate::events).
 //!
 //! # Examples
@@ -355,15 +355,13 @@ impl RetryState {
         started: Option<Instant>,
         error: ErrorRef<'_>,
     ) -> Option<Duration> {
-        let out_of_time = match (policy.max_elapsed, started) {
-            (Some(limit), Some(started)) => started.elapsed() >= limit,
-            _ => false,
-        };
         let give_up = if !retryable {
             Some(GiveUpReason::NotRetryable)
         } else if self.attempt >= policy.attempts {
             Some(GiveUpReason::Exhausted)
-        } else if out_of_time {
+        } else if let (Some(limit), Some(started)) = (policy.max_elapsed, started)
+            && started.elapsed() >= limit
+        {
             Some(GiveUpReason::MaxElapsed)
         } else {
             None
@@ -507,7 +505,10 @@ mod tests {
         );
         // attempts = 0 is rejected by `validate`, and behaves like 1.
         let zero = policy.with_attempts(0);
-        assert_eq!(RetryState::new().next_delay(&zero, true, None, None, ERR), None);
+        assert_eq!(
+            RetryState::new().next_delay(&zero, true, None, None, ERR),
+            None
+        );
     }
 
     #[test]
@@ -531,9 +532,8 @@ mod tests {
 
     #[test]
     fn retry_after_overrides_the_backoff_and_the_cap() {
-        let policy = RetryPolicy::new("retry::after").with_backoff(
-            Backoff::constant(MS(100)).with_max_delay(MS(500)),
-        );
+        let policy = RetryPolicy::new("retry::after")
+            .with_backoff(Backoff::constant(MS(100)).with_max_delay(MS(500)));
         let mut state = RetryState::new();
         let asked = Duration::from_secs(60);
         assert_eq!(
@@ -586,11 +586,23 @@ mod tests {
         let started = Instant::now();
         tokio::time::advance(MS(999)).await;
         let mut state = RetryState::new();
-        assert!(state.next_delay(&policy, true, None, Some(started), ERR).is_some());
+        assert!(
+            state
+                .next_delay(&policy, true, None, Some(started), ERR)
+                .is_some()
+        );
         tokio::time::advance(MS(1)).await;
-        assert!(state.next_delay(&policy, true, None, Some(started), ERR).is_none());
+        assert!(
+            state
+                .next_delay(&policy, true, None, Some(started), ERR)
+                .is_none()
+        );
         // Without a start instant the limit cannot apply.
-        assert!(RetryState::new().next_delay(&policy, true, None, None, ERR).is_some());
+        assert!(
+            RetryState::new()
+                .next_delay(&policy, true, None, None, ERR)
+                .is_some()
+        );
     }
 
     #[test]
@@ -605,7 +617,10 @@ mod tests {
         let mut state = RetryState::new();
         let mut prev = MS(100);
         while let Some(d) = state.next_delay(&policy, true, None, None, ERR) {
-            assert!(d >= MS(100) && d <= MS(10_000).min(prev * 3 + MS(3)), "{d:?} after {prev:?}");
+            assert!(
+                d >= MS(100) && d <= MS(10_000).min(prev * 3 + MS(3)),
+                "{d:?} after {prev:?}"
+            );
             prev = d;
         }
     }

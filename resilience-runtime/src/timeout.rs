@@ -102,7 +102,7 @@ impl TimeoutPolicy {
     }
 
     /// Reports that the limit was reached: emits
-    /// [`EventKind::Timeout`](crate::EventKind::Timeout) and returns the
+    /// [`EventKind::Timeout`] and returns the
     /// error.
     ///
     /// # Examples

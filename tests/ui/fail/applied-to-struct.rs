@@ -1,0 +1,6 @@
+use resilience::retry;
+
+#[retry(attempts = 3)]
+struct Agent;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use resilience::retry;
+
+#[retry]
+async fn ask() -> u32 {
+    1
+}
+
+fn main() {}

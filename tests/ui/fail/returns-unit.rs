@@ -1,0 +1,6 @@
+use resilience::retry;
+
+#[retry]
+async fn ask() {}
+
+fn main() {}
