@@ -105,8 +105,8 @@ pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
-pub use resilience_runtime::{FallbackPolicy, backoff, duration, events};
 pub use resilience_runtime::{Elapsed, fmt_duration};
+pub use resilience_runtime::{FallbackPolicy, backoff, duration, events};
 
 #[doc(hidden)]
 pub mod __private {

@@ -28,7 +28,13 @@ async fn success_returns_at_once_and_after_failures() {
     assert_eq!(defaults(&agent).await, Ok(1));
     assert_eq!(agent.at_ms(), [0]);
 
-    let agent = Agent::new(|n| if n < 3 { Err(AgentError::Transient(n)) } else { Ok(n) });
+    let agent = Agent::new(|n| {
+        if n < 3 {
+            Err(AgentError::Transient(n))
+        } else {
+            Ok(n)
+        }
+    });
     assert_eq!(defaults(&agent).await, Ok(3));
     assert_eq!(agent.at_ms(), [0, 100, 300]);
 }
@@ -66,7 +72,10 @@ async fn exponential_factor(agent: &Agent) -> Result<u32, AgentError> {
 #[tokio::test(start_paused = true)]
 async fn exponential_backoff_with_factor() {
     let agent = Agent::always_failing();
-    assert_eq!(exponential_factor(&agent).await, Err(AgentError::Transient(4)));
+    assert_eq!(
+        exponential_factor(&agent).await,
+        Err(AgentError::Transient(4))
+    );
     // delays 100, 300, 900
     assert_eq!(agent.at_ms(), [0, 100, 400, 1300]);
 }
@@ -94,7 +103,12 @@ async fn equal_jitter(agent: &Agent) -> Result<u32, AgentError> {
     agent.call()
 }
 
-#[retry(attempts = 8, delay = "100ms", max_delay = "1s", jitter = "decorrelated")]
+#[retry(
+    attempts = 8,
+    delay = "100ms",
+    max_delay = "1s",
+    jitter = "decorrelated"
+)]
 async fn decorrelated_jitter(agent: &Agent) -> Result<u32, AgentError> {
     agent.call()
 }
@@ -123,7 +137,11 @@ async fn jitter_stays_within_its_bounds() {
         equal_jitter(&agent).await.unwrap_err();
         for (i, gap) in agent.gaps().into_iter().enumerate() {
             let d = nominal(i + 1);
-            assert!(gap >= d / 2 && gap <= d + TICK, "equal jitter: {gap:?} outside [{:?}, {d:?}]", d / 2);
+            assert!(
+                gap >= d / 2 && gap <= d + TICK,
+                "equal jitter: {gap:?} outside [{:?}, {d:?}]",
+                d / 2
+            );
             equal_below += usize::from(gap + TICK < d);
         }
 
@@ -142,7 +160,10 @@ async fn jitter_stays_within_its_bounds() {
     }
     // Jitter actually spreads the delays (40 runs × 7 delays each).
     assert!(full_below > 200, "full jitter barely varied: {full_below}");
-    assert!(equal_below > 200, "equal jitter barely varied: {equal_below}");
+    assert!(
+        equal_below > 200,
+        "equal jitter barely varied: {equal_below}"
+    );
 }
 
 #[retry(attempts = 5, backoff = constant, delay = "10ms", when = AgentError::is_transient)]
@@ -152,7 +173,13 @@ async fn only_transient(agent: &Agent) -> Result<u32, AgentError> {
 
 #[tokio::test(start_paused = true)]
 async fn when_limits_retries_to_accepted_errors() {
-    let agent = Agent::new(|n| if n < 2 { Err(AgentError::Transient(n)) } else { Err(AgentError::Fatal(n)) });
+    let agent = Agent::new(|n| {
+        if n < 2 {
+            Err(AgentError::Transient(n))
+        } else {
+            Err(AgentError::Fatal(n))
+        }
+    });
     assert_eq!(only_transient(&agent).await, Err(AgentError::Fatal(2)));
     assert_eq!(agent.at_ms(), [0, 10]);
 
@@ -217,8 +244,16 @@ async fn every_retry_and_the_give_up_are_events() {
             return;
         }
         let line = match event.kind {
-            EventKind::Retry { attempt, delay, error } => format!("retry {attempt} in {delay:?}: {error}"),
-            EventKind::GaveUp { attempts, reason, error } => {
+            EventKind::Retry {
+                attempt,
+                delay,
+                error,
+            } => format!("retry {attempt} in {delay:?}: {error}"),
+            EventKind::GaveUp {
+                attempts,
+                reason,
+                error,
+            } => {
                 assert_eq!(reason, GiveUpReason::Exhausted);
                 format!("gave up after {attempts}: {error}")
             }

@@ -227,17 +227,19 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
                     Ok(n) => attempts.set(&key, n, cx),
                     Err(e) => cx.syn_error(e),
                 },
-                "backoff" => match parse_word(&value, "backoff", &["constant", "linear", "exponential"]) {
-                    Ok(word) => {
-                        let kind = match word.as_str() {
-                            "constant" => BackoffKind::Constant,
-                            "linear" => BackoffKind::Linear,
-                            _ => BackoffKind::Exponential,
-                        };
-                        backoff.set(&key, kind, cx);
+                "backoff" => {
+                    match parse_word(&value, "backoff", &["constant", "linear", "exponential"]) {
+                        Ok(word) => {
+                            let kind = match word.as_str() {
+                                "constant" => BackoffKind::Constant,
+                                "linear" => BackoffKind::Linear,
+                                _ => BackoffKind::Exponential,
+                            };
+                            backoff.set(&key, kind, cx);
+                        }
+                        Err(e) => cx.syn_error(e),
                     }
-                    Err(e) => cx.syn_error(e),
-                },
+                }
                 "delay" => match Dur::from_expr(&value, "delay") {
                     Ok(d) => delay.set(&key, d, cx),
                     Err(e) => cx.syn_error(e),
@@ -264,10 +266,9 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
             },
             Arg::Flag(key) => match key.to_string().as_str() {
                 "jitter" => jitter.set(&key, JitterKind::Full, cx),
-                name if RETRY_KEYS.contains(&name) => cx.error_spanned_by(
-                    &key,
-                    format!("`{name}` needs a value: `{name} = ...`"),
-                ),
+                name if RETRY_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
                 _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
             },
             Arg::Value(value) => cx.error_spanned_by(
@@ -335,9 +336,9 @@ fn parse_attempts(value: &Expr) -> syn::Result<u32> {
             "`attempts` must be an integer literal, e.g. `attempts = 3`",
         ));
     };
-    let n: u32 = int.base10_parse().map_err(|_| {
-        syn::Error::new_spanned(int, "`attempts` must fit in a `u32`")
-    })?;
+    let n: u32 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new_spanned(int, "`attempts` must fit in a `u32`"))?;
     if n == 0 {
         return Err(syn::Error::new_spanned(
             int,
@@ -414,8 +415,7 @@ fn parse_jitter(value: &Expr) -> syn::Result<JitterKind> {
     })
 }
 
-const TIMEOUT_HINT: &str =
-    "write `#[timeout(\"30s\")]`, `#[timeout(30)]`, `#[timeout(seconds = 30)]` or `#[timeout(ms = 500)]`";
+const TIMEOUT_HINT: &str = "write `#[timeout(\"30s\")]`, `#[timeout(30)]`, `#[timeout(seconds = 30)]` or `#[timeout(ms = 500)]`";
 
 fn parse_timeout(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<TimeoutArgs> {
     let errors_before = cx.error_count();
@@ -438,11 +438,16 @@ fn parse_timeout(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<TimeoutArg
             },
             Arg::KeyValue { key, value } => match key.to_string().as_str() {
                 "seconds" | "secs" => match lit_of(&value) {
-                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => match Dur::from_lit(lit, "seconds") {
-                        Ok(d) => set(d, key.span(), cx),
-                        Err(e) => cx.syn_error(e),
-                    },
-                    _ => cx.error_spanned_by(&value, "`seconds` must be a number, e.g. `seconds = 30`"),
+                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => {
+                        match Dur::from_lit(lit, "seconds") {
+                            Ok(d) => set(d, key.span(), cx),
+                            Err(e) => cx.syn_error(e),
+                        }
+                    }
+                    _ => cx.error_spanned_by(
+                        &value,
+                        "`seconds` must be a number, e.g. `seconds = 30`",
+                    ),
                 },
                 "ms" | "millis" => match lit_of(&value) {
                     Some(lit @ (Lit::Int(_) | Lit::Float(_))) => match Dur::from_lit(lit, "ms") {
@@ -496,10 +501,9 @@ fn parse_fallback(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<FallbackA
                 _ => unknown_key(cx, "fallback", &key, &["default", "with", "when"]),
             },
             Arg::Flag(key) => match key.to_string().as_str() {
-                name @ ("default" | "with" | "when") => cx.error_spanned_by(
-                    &key,
-                    format!("`{name}` needs a value: `{name} = ...`"),
-                ),
+                name @ ("default" | "with" | "when") => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
                 _ => unknown_key(cx, "fallback", &key, &["default", "with", "when"]),
             },
             Arg::Value(value) => cx.error_spanned_by(

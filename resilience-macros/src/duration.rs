@@ -47,11 +47,14 @@ impl Dur {
     pub fn from_lit(lit: &syn::Lit, what: &str) -> syn::Result<Self> {
         let span = lit.span();
         let nanos = match lit {
-            syn::Lit::Str(s) => parse_str(&s.value())
-                .map_err(|reason| format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")),
+            syn::Lit::Str(s) => parse_str(&s.value()).map_err(|reason| {
+                format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")
+            }),
             syn::Lit::Int(i) => {
                 if !i.suffix().is_empty() {
-                    Err(format!("`{what}` takes a bare number of seconds, without a suffix"))
+                    Err(format!(
+                        "`{what}` takes a bare number of seconds, without a suffix"
+                    ))
                 } else {
                     i.base10_digits()
                         .parse::<u128>()
@@ -62,7 +65,9 @@ impl Dur {
             }
             syn::Lit::Float(f) => {
                 if !f.suffix().is_empty() {
-                    Err(format!("`{what}` takes a bare number of seconds, without a suffix"))
+                    Err(format!(
+                        "`{what}` takes a bare number of seconds, without a suffix"
+                    ))
                 } else {
                     parse_number(f.base10_digits(), 1_000_000_000)
                         .ok_or_else(|| format!("malformed duration for `{what}`; {FORMAT_HINT}"))
@@ -77,8 +82,9 @@ impl Dur {
                 format!("`{what}` must be greater than zero"),
             ));
         }
-        let nanos = u64::try_from(nanos)
-            .map_err(|_| syn::Error::new(span, format!("`{what}` is too large (at most ~584 years)")))?;
+        let nanos = u64::try_from(nanos).map_err(|_| {
+            syn::Error::new(span, format!("`{what}` is too large (at most ~584 years)"))
+        })?;
         Ok(Self { nanos, span })
     }
 

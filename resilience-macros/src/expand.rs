@@ -25,6 +25,7 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
 use crate::args::{self, BackoffKind, FallbackAction, JitterKind, Kind, Layer};
+use crate::body;
 use crate::ctxt::Ctxt;
 use crate::item::{self, Cloned, Func, Shape};
 
@@ -134,10 +135,10 @@ fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
                 cloned: &cloned,
             };
             let expr = generator.expr(0);
-            let brace = func.block.brace_token;
-            func.block = Block {
-                brace_token: brace,
-                stmts: vec![syn::Stmt::Expr(Expr::Verbatim(expr), None)],
+            // Every layer is a `{ .. }` block: its statements become the fn's.
+            func.block.stmts = match syn::parse2::<Block>(expr.clone()) {
+                Ok(block) => block.stmts,
+                Err(_) => vec![syn::Stmt::Expr(Expr::Verbatim(expr), None)],
             };
             func.into_token_stream()
         }
@@ -182,10 +183,17 @@ impl Generator<'_> {
     /// An expression of the return type that runs layers `index..` (async context).
     fn expr(&self, index: usize) -> TokenStream {
         match self.layers.get(index) {
-            None => {
-                let future = self.body_future();
-                q!(#future.await)
-            }
+            None => match body::inline(&self.body) {
+                // Nothing in the body can leave it early: run it in place.
+                Some(_) => {
+                    let body = &self.body;
+                    q!({ #body })
+                }
+                None => {
+                    let future = self.body_future();
+                    q!(#future.await)
+                }
+            },
             Some(Layer::Retry(args)) => self.retry(index, args),
             Some(Layer::Timeout(args)) => self.timeout(index, args),
             Some(Layer::Fallback(args)) => self.fallback(index, args),
@@ -194,11 +202,14 @@ impl Generator<'_> {
 
     /// A future whose output is the return type and that runs layers `index..`.
     fn future(&self, index: usize) -> TokenStream {
-        if index >= self.layers.len() {
-            self.body_future()
-        } else {
+        if index < self.layers.len() {
             let expr = self.expr(index);
-            q!(async { #expr })
+            return q!(async { #expr });
+        }
+        match body::inline(&self.body) {
+            // `work(x).await` alone: time `work(x)` itself, as one would by hand.
+            Some(body::Inline::Await(future)) => future,
+            _ => self.body_future(),
         }
     }
 
@@ -283,46 +294,51 @@ impl Generator<'_> {
                 .iter()
                 .map(|c| {
                     let (pat, source) = (&c.pat, &c.source);
-                    let clone = quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
+                    let clone =
+                        quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
                     q!(let #pat = #clone;)
                 })
                 .collect()
         } else {
             TokenStream::new()
         };
+        let state = if args.jitter == JitterKind::Decorrelated {
+            q!(::resilience::__private::RetryState::remembering())
+        } else {
+            q!(::resilience::__private::RetryState::new())
+        };
         let inner = self.expr(index + 1);
         let error_ref = error_ref();
         q! {{
             const __RESILIENCE_RETRY: ::resilience::__private::RetryPolicy = #policy;
             #started_decl
-            let mut __resilience_retry = ::resilience::__private::RetryState::new();
+            let mut __resilience_retry = #state;
             loop {
                 let __resilience_result: #ret = {
                     #clones
                     #inner
                 };
-                match __resilience_result {
+                let __resilience_delay = match __resilience_result {
                     ::resilience::__private::Result::Ok(__resilience_value) => {
                         break ::resilience::__private::Result::Ok(__resilience_value);
                     }
                     ::resilience::__private::Result::Err(__resilience_error) => {
-                        let __resilience_delay = __resilience_retry.next_delay(
+                        match __resilience_retry.next_delay(
                             &__RESILIENCE_RETRY,
                             #retryable,
                             #requested,
                             #started,
                             #error_ref,
-                        );
-                        match __resilience_delay {
-                            ::resilience::__private::Option::Some(__resilience_delay) => {
-                                ::resilience::__private::sleep(__resilience_delay).await;
-                            }
+                        ) {
+                            ::resilience::__private::Option::Some(__resilience_delay) => __resilience_delay,
                             ::resilience::__private::Option::None => {
                                 break ::resilience::__private::Result::Err(__resilience_error);
                             }
                         }
                     }
-                }
+                };
+                // The error is gone before the wait: it is not kept in the future.
+                ::resilience::__private::sleep(__resilience_delay).await;
             }
         }}
     }
@@ -400,9 +416,5 @@ fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
 /// Renders the error for events: by `Display` if it has one, else `Debug`,
 /// else its type name (autoref specialisation, decided at the user's type).
 fn error_ref() -> TokenStream {
-    q!({
-        #[allow(unused_imports)]
-        use ::resilience::__private::{ViaDebug as _, ViaDisplay as _, ViaOpaque as _};
-        (&&&::resilience::__private::ErrorProbe(&__resilience_error)).error_ref()
-    })
+    q!(::resilience::__private::error_ref!(&__resilience_error))
 }

@@ -76,7 +76,9 @@ pub fn shape(func: &Func, kind: Kind, cx: &mut Ctxt) -> Option<Shape> {
             ReturnType::Default => {
                 cx.error_spanned_by(
                     &func.sig.ident,
-                    format!("`#[{name}]` needs a fn that returns `Result<T, E>`; this one returns `()`"),
+                    format!(
+                        "`#[{name}]` needs a fn that returns `Result<T, E>`; this one returns `()`"
+                    ),
                 );
                 return None;
             }
@@ -125,9 +127,15 @@ fn is_result(ty: &Type) -> bool {
 fn async_trait_body(block: &Block) -> Option<(Type, usize)> {
     let stmts = async_trait_stmts_ref(block)?;
     stmts.iter().enumerate().find_map(|(index, stmt)| {
-        let Stmt::Local(local) = stmt else { return None };
-        let Pat::Type(pat_type) = &local.pat else { return None };
-        let Pat::Ident(ident) = &*pat_type.pat else { return None };
+        let Stmt::Local(local) = stmt else {
+            return None;
+        };
+        let Pat::Type(pat_type) = &local.pat else {
+            return None;
+        };
+        let Pat::Ident(ident) = &*pat_type.pat else {
+            return None;
+        };
         (ident.ident == "__ret" && local.init.is_some()).then(|| ((*pat_type.ty).clone(), index))
     })
 }
@@ -136,11 +144,15 @@ fn async_trait_stmts_ref(block: &Block) -> Option<&Vec<Stmt>> {
     let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_slice() else {
         return None;
     };
-    let Expr::Path(func) = &*call.func else { return None };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
     if func.path.segments.last()?.ident != "pin" || call.args.len() != 1 {
         return None;
     }
-    let Expr::Async(async_block) = call.args.first()? else { return None };
+    let Expr::Async(async_block) = call.args.first()? else {
+        return None;
+    };
     async_block.capture?;
     Some(&async_block.block.stmts)
 }
@@ -150,7 +162,9 @@ pub fn async_trait_stmts(block: &mut Block) -> Option<&mut Vec<Stmt>> {
     let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_mut_slice() else {
         return None;
     };
-    let Expr::Async(async_block) = call.args.first_mut()? else { return None };
+    let Expr::Async(async_block) = call.args.first_mut()? else {
+        return None;
+    };
     Some(&mut async_block.block.stmts)
 }
 
@@ -202,7 +216,8 @@ pub fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
                         });
                     }
                     pat => {
-                        let renamed = format_ident!("__resilience_arg{}", index, span = Span::mixed_site());
+                        let renamed =
+                            format_ident!("__resilience_arg{}", index, span = Span::mixed_site());
                         let original = std::mem::replace(
                             pat,
                             Pat::Ident(syn::PatIdent {
@@ -289,11 +304,15 @@ pub fn replace_self(tokens: TokenStream) -> TokenStream {
     while let Some(tree) = iter.next() {
         match tree {
             TokenTree::Ident(ident) if ident == "self" => {
-                let is_path = matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+                let is_path =
+                    matches!(iter.peek(), Some(TokenTree::Punct(p)) if p.as_char() == ':');
                 if is_path {
                     out.push(TokenTree::Ident(ident));
                 } else {
-                    out.push(TokenTree::Ident(syn::Ident::new("__resilience_self", ident.span())));
+                    out.push(TokenTree::Ident(syn::Ident::new(
+                        "__resilience_self",
+                        ident.span(),
+                    )));
                 }
             }
             TokenTree::Group(group) => {

@@ -7,6 +7,7 @@
 //! validate (inside the parsers, collected in a [`ctxt::Ctxt`]) → expand.
 
 mod args;
+mod body;
 mod ctxt;
 mod duration;
 mod expand;

@@ -9,7 +9,11 @@ use crate::expand;
 
 #[track_caller]
 fn snapshot(name: &str, kind: Kind, args: TokenStream, item: TokenStream) {
-    let input = format!("#[{}({})]\n{}", kind.name(), args, item);
+    let input = if args.is_empty() {
+        format!("#[{}]\n{}", kind.name(), item)
+    } else {
+        format!("#[{}({})]\n{}", kind.name(), args, item)
+    };
     let output = expand::attribute(kind, args, item);
     let formatted = match syn::parse2::<syn::File>(output.clone()) {
         Ok(file) => prettyplease::unparse(&file),

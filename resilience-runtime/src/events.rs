@@ -204,7 +204,9 @@ impl fmt::Display for Event<'_> {
             EventKind::Timeout { limit } => {
                 write!(f, "`{op}` timed out after {}", fmt_duration(limit))
             }
-            EventKind::Fallback { error } => write!(f, "`{op}` fell back after: {error}"),
+            EventKind::Fallback { error } => {
+                write!(f, "`{op}` failed ({error}); using the fallback")
+            }
         }
     }
 }
@@ -770,7 +772,7 @@ mod tests {
                 EventKind::Fallback {
                     error: ErrorRef::Opaque("my::Error"),
                 },
-                "`op` fell back after: an error of type `my::Error`",
+                "`op` failed (an error of type `my::Error`); using the fallback",
             ),
         ];
         for (kind, want) in cases {

@@ -10,7 +10,7 @@
 //! - [`backoff`]: [`Backoff`], the delays between attempts (constant, linear
 //!   or exponential, capped, with [`Jitter`]); also an iterator of delays.
 //! - [`retry`]: [`RetryPolicy`] (`const`, built at compile time) and
-//!   [`RetryState`] (8 bytes), which decides after each failure whether to go
+//!   [`RetryState`] (4 bytes), which decides after each failure whether to go
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
@@ -69,6 +69,7 @@ pub mod __private {
     pub use core::time::Duration;
     pub use tokio::time::{Instant, sleep, timeout};
 
+    pub use crate::__resilience_error_ref as error_ref;
     pub use crate::backoff::{Backoff, Jitter};
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;

@@ -266,8 +266,14 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
-/// The progress of one retried call: 8 bytes on the stack of the generated
-/// loop.
+/// The progress of one retried call, kept on the stack of the generated
+/// loop: 4 bytes, or 8 with [`RetryState::remembering`].
+///
+/// Only decorrelated jitter needs the previous delay; the `#[retry]` macro
+/// asks for [`Remember`] exactly when it is configured, so that other
+/// policies cost no more than a hand-written attempt counter. Given a
+/// [`RetryState`] that forgets, decorrelated jitter draws every delay from
+/// `[delay, 3 × delay]`.
 ///
 /// # Examples
 ///
@@ -276,15 +282,69 @@ impl fmt::Display for GiveUpReason {
 ///
 /// let state = RetryState::new();
 /// assert_eq!(state.attempt(), 1);
-/// assert!(std::mem::size_of::<RetryState>() <= 8);
+/// assert_eq!(std::mem::size_of_val(&state), 4);
+/// assert_eq!(std::mem::size_of_val(&RetryState::remembering()), 8);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryState {
+pub struct RetryState<M = Forget> {
     /// The attempt running now, from 1.
     attempt: u32,
-    /// The previous delay in whole milliseconds, saturating; read by
-    /// decorrelated jitter only.
+    /// The previous delay, for decorrelated jitter.
+    memory: M,
+}
+
+/// What a [`RetryState`] keeps of the previous delay. Implemented by
+/// [`Forget`] and [`Remember`].
+pub trait DelayMemory: Copy {
+    /// The previous delay, or zero if none is kept.
+    fn previous(&self) -> Duration;
+    /// Records the delay just chosen.
+    fn record(&mut self, delay: Duration);
+}
+
+/// Keeps nothing: for every policy without decorrelated jitter.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::retry::Forget;
+///
+/// assert_eq!(std::mem::size_of::<Forget>(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forget;
+
+impl DelayMemory for Forget {
+    fn previous(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn record(&mut self, _: Duration) {}
+}
+
+/// Keeps the previous delay in whole milliseconds (saturating at about 49
+/// days), for decorrelated jitter.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::retry::Remember;
+///
+/// assert_eq!(std::mem::size_of::<Remember>(), 4);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Remember {
     prev_ms: u32,
+}
+
+impl DelayMemory for Remember {
+    fn previous(&self) -> Duration {
+        Duration::from_millis(u64::from(self.prev_ms))
+    }
+
+    fn record(&mut self, delay: Duration) {
+        self.prev_ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+    }
 }
 
 impl RetryState {
@@ -301,10 +361,31 @@ impl RetryState {
     pub const fn new() -> Self {
         Self {
             attempt: 1,
-            prev_ms: 0,
+            memory: Forget,
         }
     }
+}
 
+impl RetryState<Remember> {
+    /// The state before the first attempt, remembering each delay for
+    /// decorrelated jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::RetryState;
+    ///
+    /// assert_eq!(RetryState::remembering().attempt(), 1);
+    /// ```
+    pub const fn remembering() -> Self {
+        Self {
+            attempt: 1,
+            memory: Remember { prev_ms: 0 },
+        }
+    }
+}
+
+impl<M: DelayMemory> RetryState<M> {
     /// The number of the attempt that is running, from 1.
     ///
     /// # Examples
@@ -375,7 +456,7 @@ impl RetryState {
             emit(&Event::new(policy.operation, kind));
             return None;
         }
-        let prev = Duration::from_millis(u64::from(self.prev_ms));
+        let prev = self.memory.previous();
         let delay = requested.unwrap_or_else(|| policy.backoff.delay(self.attempt, prev));
         let kind = EventKind::Retry {
             attempt: self.attempt,
@@ -384,7 +465,7 @@ impl RetryState {
         };
         emit(&Event::new(policy.operation, kind));
         self.attempt = self.attempt.saturating_add(1);
-        self.prev_ms = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        self.memory.record(delay);
         Some(delay)
     }
 }
@@ -392,6 +473,12 @@ impl RetryState {
 impl Default for RetryState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Default for RetryState<Remember> {
+    fn default() -> Self {
+        Self::remembering()
     }
 }
 
@@ -456,8 +543,9 @@ mod tests {
     }
 
     #[test]
-    fn state_fits_in_8_bytes() {
-        assert!(size_of::<RetryState>() <= 8);
+    fn state_is_as_small_as_an_attempt_counter() {
+        assert_eq!(size_of::<RetryState>(), size_of::<u32>());
+        assert_eq!(size_of::<RetryState<Remember>>(), 8);
     }
 
     #[test]
@@ -614,7 +702,7 @@ mod tests {
                     .with_max_delay(MS(10_000))
                     .with_jitter(crate::Jitter::Decorrelated),
             );
-        let mut state = RetryState::new();
+        let mut state = RetryState::remembering();
         let mut prev = MS(100);
         while let Some(d) = state.next_delay(&policy, true, None, None, ERR) {
             assert!(
@@ -645,7 +733,7 @@ mod tests {
         let policy = RetryPolicy::new("retry::saturate").with_attempts(u32::MAX);
         let mut state = RetryState {
             attempt: u32::MAX - 1,
-            prev_ms: u32::MAX,
+            memory: Remember { prev_ms: u32::MAX },
         };
         assert!(state.next_delay(&policy, true, None, None, ERR).is_some());
         assert_eq!(state.attempt(), u32::MAX);

@@ -36,4 +36,5 @@ async fn main() {
     assert_send(ask(&MODEL, String::from("hi")));
     let task = tokio::spawn(ask(&MODEL, String::from("hi")));
     assert_eq!(task.await.unwrap().unwrap(), "HI");
+    assert!(is_refused(&AgentError::Refused));
 }

@@ -1,10 +1,10 @@
 use resilience::retry;
 
-fn is_transient(_: &u32) -> bool {
+fn is_transient(_: &String) -> bool {
     true
 }
 
-#[retry(when = is_transient)]
+#[retry(when = "is_transient")]
 async fn ask() -> Result<u32, String> {
     Ok(1)
 }

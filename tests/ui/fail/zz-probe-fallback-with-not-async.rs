@@ -1,6 +1,10 @@
 use resilience::fallback;
 
-#[fallback(default = "none")]
+fn backup(_: String) -> Result<u32, String> {
+    Ok(0)
+}
+
+#[fallback(with = backup)]
 async fn ask() -> Result<u32, String> {
     Ok(1)
 }

@@ -1,7 +1,0 @@
-use resilience::{retry, timeout};
-
-#[retry(attempts = 3)]
-#[timeout("1s")]
-struct Agent;
-
-fn main() {}
