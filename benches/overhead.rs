@@ -2,8 +2,9 @@
 //! against the same logic written by hand, against `backon` and against
 //! `tower`, in one run.
 //!
-//! Every variant calls the same operation, [`op`], an `async fn` that takes a
-//! borrowed `&u64` and returns `Ok` at once (after `black_box`), so the
+//! Every variant of groups 1-4 calls the same operation, [`op`], an `async fn`
+//! that takes a borrowed `&u64` and returns `Ok` at once (after `black_box`);
+//! group 5 calls [`flaky`], which borrows a `Cell` counter. So the
 //! measured body allocates nothing and every difference within a group is the
 //! wrapper's own cost. Each group holds one job done several ways; compare
 //! numbers within a group (same run, same machine state), not across runs.
@@ -322,26 +323,21 @@ const ZERO_DELAY: resilience::__private::RetryPolicy =
         .with_attempts(2)
         .with_backoff(resilience::__private::Backoff::constant(Duration::ZERO));
 
-/// The view of an error that the generated code passes to the runtime,
-/// spelled as the macros spell it (autoref specialisation, resolved at
-/// compile time).
-macro_rules! error_ref {
-    ($e:expr) => {{
-        #[allow(unused_imports)]
-        use resilience::__private::{ViaDebug as _, ViaDisplay as _, ViaOpaque as _};
-        (&&&resilience::__private::ErrorProbe($e)).error_ref()
-    }};
-}
-
 /// Our runtime driven as the generated `#[retry]` loop drives it (same
-/// `RetryState::next_delay` call, same `ErrorProbe` view of the error), except
+/// `RetryState::next_delay` call, same `error_ref!` view of the error), except
 /// that a zero delay skips the sleep, as a hand-written loop would.
 async fn ours_one_retry(calls: &Cell<u32>) -> Result<u64, BenchError> {
     let mut state = resilience::__private::RetryState::new();
     loop {
         match flaky(calls).await {
             Ok(v) => break Ok(v),
-            Err(e) => match state.next_delay(&ZERO_DELAY, true, None, None, error_ref!(&e)) {
+            Err(e) => match state.next_delay(
+                &ZERO_DELAY,
+                true,
+                None,
+                None,
+                resilience::__private::error_ref!(&e),
+            ) {
                 Some(delay) if delay.is_zero() => {}
                 Some(delay) => resilience::__private::sleep(delay).await,
                 None => break Err(e),
@@ -357,7 +353,13 @@ async fn ours_one_retry_sleep0(calls: &Cell<u32>) -> Result<u64, BenchError> {
     loop {
         match flaky(calls).await {
             Ok(v) => break Ok(v),
-            Err(e) => match state.next_delay(&ZERO_DELAY, true, None, None, error_ref!(&e)) {
+            Err(e) => match state.next_delay(
+                &ZERO_DELAY,
+                true,
+                None,
+                None,
+                resilience::__private::error_ref!(&e),
+            ) {
                 Some(delay) => resilience::__private::sleep(delay).await,
                 None => break Err(e),
             },
@@ -392,8 +394,9 @@ fn sleep_unless_zero(delay: Duration) -> Either<std::future::Ready<()>, tokio::t
 
 /// What is measured, per iteration: a fresh call counter on the stack, then a
 /// call that fails once and succeeds on the second attempt. So each number is
-/// two calls of [`flaky`] plus the retry machinery for one retry; subtract
-/// the success-path numbers of group 1 for the cost of the retry alone.
+/// two calls of [`flaky`] plus the retry machinery for one retry;
+/// `hand_written` (two calls and a counter) is the floor, and the difference
+/// from it is the cost of the retry machinery alone.
 ///
 /// - `ours`: [`ours_one_retry`]: `RetryState::new`, one
 ///   `RetryState::next_delay` (checks, backoff delay, and a `Retry` event:
@@ -409,7 +412,7 @@ fn sleep_unless_zero(delay: Duration) -> Either<std::future::Ready<()>, tokio::t
 ///
 /// Beware `ours_sleep0` and `backon`: tokio's timer rounds a deadline up to
 /// the next millisecond tick, so a zero sleep that is registered waits for
-/// that tick (up to 1ms, on an idle runtime); those two numbers measure the
+/// that tick (about 1ms on an idle runtime); those two numbers measure the
 /// timer, not the retry.
 fn one_retry_group(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime) {
     g.bench_function("ours", |b| {
@@ -595,7 +598,50 @@ fn print_sizes() {
     }
 }
 
+/// Every variant must take the path it claims to measure: the success path
+/// (`Ok(42)`), or exactly one retry (`Ok(2)`: the second call succeeded).
+fn check_variants() {
+    let rt = runtime();
+    let input = 42_u64;
+    let tower_retry = ServiceBuilder::new()
+        .retry(TowerRetry::new())
+        .service_fn(op);
+    let tower_timeout = ServiceBuilder::new().timeout(LIMIT).service_fn(op);
+    let tower_both = ServiceBuilder::new()
+        .retry(TowerRetry::new())
+        .timeout(LIMIT)
+        .service_fn(op);
+    rt.block_on(async {
+        assert_eq!(ours_retry(&input).await.ok(), Some(42));
+        assert_eq!(hand_retry(&input).await.ok(), Some(42));
+        assert_eq!((|| op(&input)).retry(BACKON_EXP).await.ok(), Some(42));
+        assert_eq!(tower_call(&tower_retry, &input).await.ok(), Some(42));
+        assert_eq!(ours_timeout(&input).await.ok(), Some(42));
+        assert_eq!(hand_timeout(&input).await.ok(), Some(42));
+        assert_eq!(tower_call(&tower_timeout, &input).await.ok(), Some(42));
+        assert_eq!(ours_retry_timeout(&input).await.ok(), Some(42));
+        assert_eq!(hand_retry_timeout(&input).await.ok(), Some(42));
+        let backon = (|| hand_timeout(&input)).retry(BACKON_EXP);
+        assert_eq!(backon.await.ok(), Some(42));
+        assert_eq!(tower_call(&tower_both, &input).await.ok(), Some(42));
+        assert_eq!(ours_full(&input).await.ok(), Some(42));
+        assert_eq!(hand_full(&input).await.ok(), Some(42));
+        let once = || Cell::new(0);
+        assert_eq!(ours_one_retry(&once()).await.ok(), Some(2));
+        assert_eq!(ours_one_retry_sleep0(&once()).await.ok(), Some(2));
+        assert_eq!(hand_one_retry(&once()).await.ok(), Some(2));
+        let calls = once();
+        assert_eq!((|| flaky(&calls)).retry(BACKON_ZERO).await.ok(), Some(2));
+        let calls = once();
+        let skip = (|| flaky(&calls))
+            .retry(BACKON_ZERO)
+            .sleep(sleep_unless_zero);
+        assert_eq!(skip.await.ok(), Some(2));
+    });
+}
+
 fn main() {
+    check_variants();
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_sizes();

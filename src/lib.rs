@@ -99,12 +99,13 @@
 //! needs help.
 #![deny(missing_docs)]
 
-pub use resilience_macros::{fallback, retry, timeout};
+pub use resilience_macros::{compensate, fallback, retry, timeout, workflow};
 
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
+pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, duration, events};
 

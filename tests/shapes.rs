@@ -256,7 +256,7 @@ async fn decorated_futures_stay_send() {
     });
     assert_send(service.spawn_work("a".into())).await.unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
-    let _ = assert_send(owned_args(vec![], (0, 0), &seen));
+    drop(assert_send(owned_args(vec![], (0, 0), &seen)));
     // And can be spawned.
     tokio::spawn(async {
         let mut counter = Counter::default();

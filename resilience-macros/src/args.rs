@@ -19,6 +19,7 @@ pub enum Kind {
     Retry,
     Timeout,
     Fallback,
+    Compensate,
 }
 
 impl Kind {
@@ -27,6 +28,7 @@ impl Kind {
             Kind::Retry => "retry",
             Kind::Timeout => "timeout",
             Kind::Fallback => "fallback",
+            Kind::Compensate => "compensate",
         }
     }
 
@@ -46,6 +48,7 @@ impl Kind {
             "retry" => Some(Kind::Retry),
             "timeout" => Some(Kind::Timeout),
             "fallback" => Some(Kind::Fallback),
+            "compensate" => Some(Kind::Compensate),
             _ => None,
         }
     }
@@ -56,6 +59,7 @@ pub enum Layer {
     Retry(RetryArgs),
     Timeout(TimeoutArgs),
     Fallback(FallbackArgs),
+    Compensate(CompensateArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +96,13 @@ pub struct TimeoutArgs {
 pub enum FallbackAction {
     Default(Expr),
     With(Expr),
+}
+
+/// `#[compensate(with = PATH)]`: what undoes a successful call.
+pub struct CompensateArgs {
+    pub with: Expr,
+    /// The attribute, for "nothing to undo" and "duplicate" errors.
+    pub span: Span,
 }
 
 pub struct FallbackArgs {
@@ -145,6 +156,7 @@ pub fn parse_layer(kind: Kind, tokens: TokenStream, span: Span, cx: &mut Ctxt) -
         Kind::Retry => parse_retry(args, cx).map(Layer::Retry),
         Kind::Timeout => parse_timeout(args, span, cx).map(Layer::Timeout),
         Kind::Fallback => parse_fallback(args, span, cx).map(Layer::Fallback),
+        Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
     }
 }
 
@@ -260,8 +272,19 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
                     Ok(d) => max_elapsed.set(&key, d, cx),
                     Err(e) => cx.syn_error(e),
                 },
-                "when" => when.set(&key, value, cx),
-                "retry_after" => retry_after.set(&key, value, cx),
+                "when" => match callable(value, "when", "fn(&E) -> bool", "is_transient") {
+                    Ok(value) => when.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "retry_after" => match callable(
+                    value,
+                    "retry_after",
+                    "fn(&E) -> Option<Duration>",
+                    "retry_after",
+                ) {
+                    Ok(value) => retry_after.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
                 _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
             },
             Arg::Flag(key) => match key.to_string().as_str() {
@@ -280,23 +303,27 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
 
     let backoff_kind = backoff.get();
     let factor = factor.get();
-    if let (Some((_, expr)), Some(kind)) = (&factor, backoff_kind) {
-        if kind != BackoffKind::Exponential {
-            cx.error_spanned_by(
-                expr,
-                "`factor` only applies to `backoff = exponential`; remove it or change the backoff",
-            );
-        }
+    if let (Some((_, expr)), Some(kind)) = (&factor, backoff_kind)
+        && kind != BackoffKind::Exponential
+    {
+        cx.error_spanned_by(
+            expr,
+            "`factor` only applies to `backoff = exponential`; remove it or change the backoff",
+        );
     }
     let delay = delay.get();
     let max_delay = max_delay.get();
     if let Some(max) = max_delay {
-        let first = delay.map_or(DEFAULT_DELAY_NANOS, |d| d.nanos);
-        if max.nanos < first {
-            cx.syn_error(syn::Error::new(
+        match delay {
+            Some(delay) if max.nanos < delay.nanos => cx.syn_error(syn::Error::new(
                 max.span,
                 "`max_delay` is below `delay`; the cap must be at least the first delay",
-            ));
+            )),
+            None if max.nanos < DEFAULT_DELAY_NANOS => cx.syn_error(syn::Error::new(
+                max.span,
+                "`max_delay` is below the default `delay` of 100ms; raise it or set a smaller `delay`",
+            )),
+            _ => {}
         }
     }
 
@@ -320,6 +347,20 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
 }
 
 const DEFAULT_DELAY_NANOS: u64 = 100_000_000;
+
+/// `when`, `retry_after`, `with`: a path to a fn, or a closure.
+fn callable(value: Expr, key: &str, signature: &str, example: &str) -> syn::Result<Expr> {
+    match &value {
+        Expr::Path(_) | Expr::Closure(_) => Ok(value),
+        Expr::Group(group) if matches!(&*group.expr, Expr::Path(_) | Expr::Closure(_)) => Ok(value),
+        _ => Err(syn::Error::new_spanned(
+            &value,
+            format!(
+                "`{key}` takes a path to a `{signature}`, e.g. `{key} = {example}`, or a closure"
+            ),
+        )),
+    }
+}
 
 fn lit_of(expr: &Expr) -> Option<&Lit> {
     match expr {
@@ -450,21 +491,18 @@ fn parse_timeout(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<TimeoutArg
                     ),
                 },
                 "ms" | "millis" => match lit_of(&value) {
-                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => match Dur::from_lit(lit, "ms") {
-                        Ok(mut d) => {
-                            // `from_lit` reads seconds; scale down to milliseconds exactly.
-                            if d.nanos % 1000 != 0 {
-                                cx.error_spanned_by(&value, "`ms` is finer than a nanosecond");
-                            } else {
-                                d.nanos /= 1000;
-                                set(d, key.span(), cx);
-                            }
+                    Some(lit @ (Lit::Int(_) | Lit::Float(_))) => {
+                        match Dur::from_number_lit(lit, "ms", 1_000_000) {
+                            Ok(d) => set(d, key.span(), cx),
+                            Err(e) => cx.syn_error(e),
                         }
-                        Err(e) => cx.syn_error(e),
-                    },
+                    }
                     _ => cx.error_spanned_by(&value, "`ms` must be a number, e.g. `ms = 500`"),
                 },
-                _ => unknown_key(cx, "timeout", &key, &["seconds", "ms"]),
+                _ => cx.error_spanned_by(
+                    &key,
+                    format!("unknown key `{key}` in `#[timeout]`; {TIMEOUT_HINT}"),
+                ),
             },
             Arg::Flag(key) => cx.error_spanned_by(
                 &key,
@@ -496,8 +534,19 @@ fn parse_fallback(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<FallbackA
         match arg {
             Arg::KeyValue { key, value } => match key.to_string().as_str() {
                 "default" => default.set(&key, value, cx),
-                "with" => with.set(&key, value, cx),
-                "when" => when.set(&key, value, cx),
+                "with" => match callable(
+                    value,
+                    "with",
+                    "async fn(E) -> Result<T, E>",
+                    "ask_backup_agent",
+                ) {
+                    Ok(value) => with.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "when" => match callable(value, "when", "fn(&E) -> bool", "is_recoverable") {
+                    Ok(value) => when.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
                 _ => unknown_key(cx, "fallback", &key, &["default", "with", "when"]),
             },
             Arg::Flag(key) => match key.to_string().as_str() {
@@ -540,4 +589,47 @@ fn parse_fallback(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<FallbackA
         action: action?,
         when: when.get(),
     })
+}
+
+fn parse_compensate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<CompensateArgs> {
+    let errors_before = cx.error_count();
+    let mut with = Once::new("compensate", "with");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } if key == "with" => {
+                match callable(
+                    value,
+                    "with",
+                    "async fn(T) -> Result<_, E>",
+                    "delete_resource",
+                ) {
+                    Ok(value) => with.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                }
+            }
+            Arg::KeyValue { key, .. } | Arg::Flag(key) if key == "with" => {
+                cx.error_spanned_by(&key, "`with` needs a value: `with = ...`")
+            }
+            Arg::KeyValue { key, .. } | Arg::Flag(key) => {
+                unknown_key(cx, "compensate", &key, &["with"])
+            }
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                "`#[compensate]` takes `with = PATH`, e.g. `#[compensate(with = delete_resource)]`",
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match with.get() {
+        Some(with) => Some(CompensateArgs { with, span }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`#[compensate]` needs `with = PATH`: the async fn that undoes this call",
+            ));
+            None
+        }
+    }
 }

@@ -45,34 +45,27 @@ impl Dur {
     }
 
     pub fn from_lit(lit: &syn::Lit, what: &str) -> syn::Result<Self> {
+        Self::from_number_lit(lit, what, 1_000_000_000)
+    }
+
+    /// Like [`Dur::from_lit`], but a bare number counts `scale` nanoseconds
+    /// (`1_000_000` for `ms = 500`).
+    pub fn from_number_lit(lit: &syn::Lit, what: &str, scale: u128) -> syn::Result<Self> {
         let span = lit.span();
         let nanos = match lit {
             syn::Lit::Str(s) => parse_str(&s.value()).map_err(|reason| {
                 format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")
             }),
-            syn::Lit::Int(i) => {
-                if !i.suffix().is_empty() {
-                    Err(format!(
-                        "`{what}` takes a bare number of seconds, without a suffix"
-                    ))
-                } else {
-                    i.base10_digits()
-                        .parse::<u128>()
-                        .ok()
-                        .and_then(|secs| secs.checked_mul(1_000_000_000))
-                        .ok_or_else(|| format!("`{what}` is too large"))
-                }
+            syn::Lit::Int(i) if !i.suffix().is_empty() => {
+                Err(suffix_message(what, i.base10_digits(), i.suffix()))
             }
-            syn::Lit::Float(f) => {
-                if !f.suffix().is_empty() {
-                    Err(format!(
-                        "`{what}` takes a bare number of seconds, without a suffix"
-                    ))
-                } else {
-                    parse_number(f.base10_digits(), 1_000_000_000)
-                        .ok_or_else(|| format!("malformed duration for `{what}`; {FORMAT_HINT}"))
-                }
+            syn::Lit::Float(f) if !f.suffix().is_empty() => {
+                Err(suffix_message(what, f.base10_digits(), f.suffix()))
             }
+            syn::Lit::Int(i) => parse_number(i.base10_digits(), scale)
+                .ok_or_else(|| format!("`{what}` is too large")),
+            syn::Lit::Float(f) => parse_number(f.base10_digits(), scale)
+                .ok_or_else(|| format!("malformed duration for `{what}`; {FORMAT_HINT}")),
             _ => Err(format!("`{what}` must be a duration; {FORMAT_HINT}")),
         }
         .map_err(|message| syn::Error::new(span, message))?;
@@ -92,17 +85,27 @@ impl Dur {
     /// most readable unit that is exact.
     pub fn to_tokens(self) -> TokenStream {
         let n = self.nanos;
-        let (ctor, value) = if n % 1_000_000_000 == 0 {
+        let (ctor, value) = if n.is_multiple_of(1_000_000_000) {
             (quote!(from_secs), n / 1_000_000_000)
-        } else if n % 1_000_000 == 0 {
+        } else if n.is_multiple_of(1_000_000) {
             (quote!(from_millis), n / 1_000_000)
-        } else if n % 1_000 == 0 {
+        } else if n.is_multiple_of(1_000) {
             (quote!(from_micros), n / 1_000)
         } else {
             (quote!(from_nanos), n)
         };
         let value = proc_macro2::Literal::u64_unsuffixed(value);
         quote_spanned!(self.span=> ::resilience::__private::Duration::#ctor(#value))
+    }
+}
+
+fn suffix_message(what: &str, digits: &str, suffix: &str) -> String {
+    if UNITS.iter().any(|(unit, _)| *unit == suffix) {
+        format!("write the duration as a string: `{what} = \"{digits}{suffix}\"`")
+    } else {
+        format!(
+            "`{what}` takes a duration string like \"{digits}ms\" or a bare number of seconds, not a `{suffix}` literal"
+        )
     }
 }
 
@@ -120,6 +123,9 @@ fn parse_str(text: &str) -> Result<u128, String> {
             .unwrap_or(rest.len());
         let (number, tail) = rest.split_at(number_len);
         if number.is_empty() {
+            if rest.starts_with('-') {
+                return Err("durations are positive".into());
+            }
             return Err(format!("expected a number at `{rest}`"));
         }
         let tail = tail.trim_start();
@@ -128,10 +134,9 @@ fn parse_str(text: &str) -> Result<u128, String> {
             .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         if unit.is_empty() {
-            if total == 0 && tail.is_empty() {
-                return Err(format!("`{number}` has no unit"));
-            }
-            return Err(format!("`{number}` has no unit"));
+            return Err(format!(
+                "`{number}` has no unit: write \"{number}s\" or \"{number}ms\", or the number {number} without quotes for seconds"
+            ));
         }
         let Some(&(_, scale)) = UNITS.iter().find(|(name, _)| *name == unit) else {
             return Err(format!("unknown unit `{unit}`"));

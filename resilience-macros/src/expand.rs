@@ -24,7 +24,7 @@ macro_rules! q {
 use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
-use crate::args::{self, BackoffKind, FallbackAction, JitterKind, Kind, Layer};
+use crate::args::{self, BackoffKind, CompensateArgs, FallbackAction, JitterKind, Kind, Layer};
 use crate::body;
 use crate::ctxt::Ctxt;
 use crate::item::{self, Cloned, Func, Shape};
@@ -37,14 +37,7 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
     }
     let mut func = match Func::parse(item) {
         Ok(func) => func,
-        Err(item) => {
-            let message = format!(
-                "`#[{}]` applies to an `async fn` with a body that returns `Result<T, E>`",
-                kind.name()
-            );
-            let error = syn::Error::new(Span::call_site(), message).into_compile_error();
-            return quote!(#error #item);
-        }
+        Err(item) => return not_a_fn(kind, item),
     };
     let mut cx = Ctxt::new();
 
@@ -78,18 +71,73 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
     let shape = item::shape(&func, kind, &mut cx);
     func.attrs.extend(markers);
 
-    let output = match (cx.check(), shape) {
-        (Ok(()), Some(shape)) => {
-            let layers: Vec<Layer> = layers.into_iter().flatten().collect();
-            expand(func, shape, &layers)
-        }
+    let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
+    match (cx.check(), shape) {
+        (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref()),
         (Err(error), _) => {
             let error = error.into_compile_error();
             quote!(#error #func)
         }
         (Ok(()), None) => func.into_token_stream(),
+    }
+}
+
+/// The attribute is not on a fn with a body: one error, and the item back
+/// with its sibling resilience attributes turned into inert markers (so they
+/// do not report the same problem again).
+fn not_a_fn(kind: Kind, item: TokenStream) -> TokenStream {
+    let name = kind.name();
+    let (message, item) = match syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        Ok(mut method) => {
+            mark_siblings(&mut method.attrs);
+            (
+                format!(
+                    "`#[{name}]` needs a fn body; put it on the method of the `impl`, not on the trait's declaration"
+                ),
+                method.into_token_stream(),
+            )
+        }
+        Err(_) => {
+            let message =
+                format!("`#[{name}]` applies to an `async fn` that returns `Result<T, E>`");
+            match syn::parse2::<syn::Item>(item.clone()) {
+                Ok(mut parsed) => {
+                    if let Some(attrs) = item_attrs(&mut parsed) {
+                        mark_siblings(attrs);
+                    }
+                    (message, parsed.into_token_stream())
+                }
+                Err(_) => (message, item),
+            }
+        }
     };
-    output
+    let error = syn::Error::new(Span::call_site(), message).into_compile_error();
+    quote!(#error #item)
+}
+
+fn mark_siblings(attrs: &mut [syn::Attribute]) {
+    for attr in attrs {
+        if Kind::from_path(attr.path()).is_some() {
+            *attr = sibling_marker(attr);
+        }
+    }
+}
+
+fn item_attrs(item: &mut syn::Item) -> Option<&mut Vec<syn::Attribute>> {
+    Some(match item {
+        syn::Item::Const(i) => &mut i.attrs,
+        syn::Item::Enum(i) => &mut i.attrs,
+        syn::Item::Fn(i) => &mut i.attrs,
+        syn::Item::Impl(i) => &mut i.attrs,
+        syn::Item::Mod(i) => &mut i.attrs,
+        syn::Item::Static(i) => &mut i.attrs,
+        syn::Item::Struct(i) => &mut i.attrs,
+        syn::Item::Trait(i) => &mut i.attrs,
+        syn::Item::Type(i) => &mut i.attrs,
+        syn::Item::Union(i) => &mut i.attrs,
+        syn::Item::Use(i) => &mut i.attrs,
+        _ => return None,
+    })
 }
 
 /// The argument of a sibling attribute that was already expanded by the
@@ -112,7 +160,70 @@ fn is_sibling_marker(args: &TokenStream) -> bool {
     )
 }
 
-fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
+/// `#[compensate]` is not a layer: it acts once the whole call succeeded,
+/// wherever it is written in the stack. At most one per fn.
+pub fn split_compensate(layers: Vec<Layer>, cx: &mut Ctxt) -> (Vec<Layer>, Option<CompensateArgs>) {
+    let mut compensate: Option<CompensateArgs> = None;
+    let mut rest = Vec::new();
+    for layer in layers {
+        match layer {
+            Layer::Compensate(args) => {
+                if compensate.is_some() {
+                    cx.syn_error(syn::Error::new(
+                        args.span,
+                        "duplicate `#[compensate]`; one compensation undoes one call",
+                    ));
+                } else {
+                    compensate = Some(args);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    (rest, compensate)
+}
+
+/// Registers the compensation of a successful call with the enclosing saga,
+/// or records the failed step. Outside a saga it costs one task-local check.
+fn compensated(
+    expr: TokenStream,
+    ret: &Type,
+    operation: &str,
+    args: &CompensateArgs,
+) -> TokenStream {
+    let undo = call(&args.with, q!(__resilience_value));
+    let outcome = compensation_outcome(q!(#undo.await));
+    q!({
+        let __resilience_output: #ret = #expr;
+        match &__resilience_output {
+            ::resilience::__private::Result::Ok(__resilience_value) => {
+                if ::resilience::__private::in_saga() {
+                    let __resilience_value = ::resilience::__private::clone_output(__resilience_value);
+                    ::resilience::__private::register_compensation(#operation, move || async move { #outcome });
+                }
+            }
+            ::resilience::__private::Result::Err(_) => ::resilience::__private::step_failed(#operation),
+        }
+        __resilience_output
+    })
+}
+
+/// `Result<(), String>` from the compensation's own `Result<_, E>`.
+pub fn compensation_outcome(undone: TokenStream) -> TokenStream {
+    q!(match #undone {
+        ::resilience::__private::Result::Ok(_) => ::resilience::__private::Result::Ok(()),
+        ::resilience::__private::Result::Err(__resilience_error) => ::resilience::__private::Result::Err(
+            ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(&__resilience_error)),
+        ),
+    })
+}
+
+fn expand(
+    mut func: Func,
+    shape: Shape,
+    layers: &[Layer],
+    compensate: Option<&CompensateArgs>,
+) -> TokenStream {
     let needs_clones = layers.iter().any(|l| matches!(l, Layer::Retry(_)));
     let operation = func.sig.ident.to_string();
     match shape {
@@ -134,7 +245,10 @@ fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
                 body,
                 cloned: &cloned,
             };
-            let expr = generator.expr(0);
+            let mut expr = generator.expr(0);
+            if let Some(args) = compensate {
+                expr = compensated(expr, &ret, &operation, args);
+            }
             // Every layer is a `{ .. }` block: its statements become the fn's.
             func.block.stmts = match syn::parse2::<Block>(expr.clone()) {
                 Ok(block) => block.stmts,
@@ -148,40 +262,43 @@ fn expand(mut func: Func, shape: Shape, layers: &[Layer]) -> TokenStream {
                 return func.into_token_stream();
             };
             let cloned = if needs_clones {
-                item::async_trait_owned(&sig, &stmts[..ret_local])
+                item::async_trait_owned(&sig, &mut stmts[..ret_local])
             } else {
                 Vec::new()
             };
-            if let syn::Stmt::Local(local) = &mut stmts[ret_local] {
-                if let Some(init) = &mut local.init {
-                    let body = init.expr.to_token_stream();
-                    let generator = Generator {
-                        layers,
-                        ret: &ret,
-                        operation: &operation,
-                        body,
-                        cloned: &cloned,
-                    };
-                    let expr = generator.expr(0);
-                    *init.expr = Expr::Verbatim(quote!({ #expr }));
+            if let syn::Stmt::Local(local) = &mut stmts[ret_local]
+                && let Some(init) = &mut local.init
+            {
+                let body = init.expr.to_token_stream();
+                let generator = Generator {
+                    layers,
+                    ret: &ret,
+                    operation: &operation,
+                    body,
+                    cloned: &cloned,
+                };
+                let mut expr = generator.expr(0);
+                if let Some(args) = compensate {
+                    expr = compensated(expr, &ret, &operation, args);
                 }
+                *init.expr = Expr::Verbatim(quote!({ #expr }));
             }
             func.into_token_stream()
         }
     }
 }
 
-struct Generator<'a> {
-    layers: &'a [Layer],
-    ret: &'a Type,
-    operation: &'a str,
-    body: TokenStream,
-    cloned: &'a [Cloned],
+pub struct Generator<'a> {
+    pub layers: &'a [Layer],
+    pub ret: &'a Type,
+    pub operation: &'a str,
+    pub body: TokenStream,
+    pub cloned: &'a [Cloned],
 }
 
 impl Generator<'_> {
     /// An expression of the return type that runs layers `index..` (async context).
-    fn expr(&self, index: usize) -> TokenStream {
+    pub fn expr(&self, index: usize) -> TokenStream {
         match self.layers.get(index) {
             None => match body::inline(&self.body) {
                 // Nothing in the body can leave it early: run it in place.
@@ -197,6 +314,8 @@ impl Generator<'_> {
             Some(Layer::Retry(args)) => self.retry(index, args),
             Some(Layer::Timeout(args)) => self.timeout(index, args),
             Some(Layer::Fallback(args)) => self.fallback(index, args),
+            // Split off by `split_compensate` before generating.
+            Some(Layer::Compensate(_)) => self.expr(index + 1),
         }
     }
 
@@ -347,14 +466,18 @@ impl Generator<'_> {
         let operation = self.operation;
         let limit = args.limit.to_tokens();
         let inner = self.future(index + 1);
-        let convert = quote_spanned!(self.ret.span()=> ::resilience::__private::timeout_error);
+        // The whole conversion carries the return type's span: a missing
+        // `From<Elapsed>` is reported at the user's error type.
+        let convert = quote_spanned!(item::error_type_span(self.ret)=>
+            ::resilience::__private::timeout_error(__RESILIENCE_TIMEOUT.elapsed())
+        );
         q! {{
             const __RESILIENCE_TIMEOUT: ::resilience::__private::TimeoutPolicy =
                 ::resilience::__private::TimeoutPolicy::new(#operation, #limit);
             match ::resilience::__private::timeout(__RESILIENCE_TIMEOUT.limit(), #inner).await {
                 ::resilience::__private::Result::Ok(__resilience_value) => __resilience_value,
                 ::resilience::__private::Result::Err(_) => {
-                    ::resilience::__private::Result::Err(#convert(__RESILIENCE_TIMEOUT.elapsed()))
+                    ::resilience::__private::Result::Err(#convert)
                 }
             }
         }}
@@ -383,7 +506,7 @@ impl Generator<'_> {
             FallbackAction::Default(expr) => q!(::resilience::__private::Result::Ok(#expr)),
             FallbackAction::With(path) => {
                 let call = call(path, q!(__resilience_error));
-                q!(#call.await)
+                quote_spanned!(path.span()=> #call.await)
             }
         };
         let error_ref = error_ref();
@@ -405,11 +528,13 @@ impl Generator<'_> {
     }
 }
 
-/// `path(arg)` for a path, `(expr)(arg)` for anything else (a closure).
-fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
+/// `path(arg)` for a path, `apply(closure, arg)` for a closure, spanned at the
+/// user's callee so that a type error points there.
+pub fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
+    let span = callee.span();
     match callee {
-        Expr::Path(path) => q!(#path(#arg)),
-        other => q!((#other)(#arg)),
+        Expr::Path(path) => quote_spanned!(span=> #path(#arg)),
+        other => quote_spanned!(span=> ::resilience::__private::apply(#other, #arg)),
     }
 }
 

@@ -104,23 +104,42 @@ pub fn shape(func: &Func, kind: Kind, cx: &mut Ctxt) -> Option<Shape> {
     }
     cx.error_spanned_by(
         func.sig.fn_token,
-        format!("`#[{name}]` needs an `async fn`"),
+        format!(
+            "`#[{name}]` needs an `async fn`: write `async fn {}`",
+            func.sig.ident
+        ),
     );
     None
 }
 
-/// `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`: a path whose last segment is `Result`.
+/// `Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`, an alias like
+/// `AgentResult<T>`: a path whose last segment's name ends in `Result`. (A
+/// macro cannot see through aliases; a wrong guess is a type error later.)
 fn is_result(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
             .segments
             .last()
-            .is_some_and(|seg| seg.ident == "Result"),
+            .is_some_and(|seg| seg.ident.to_string().ends_with("Result")),
         Type::Group(group) => is_result(&group.elem),
         Type::Paren(paren) => is_result(&paren.elem),
         _ => false,
     }
+}
+
+/// Where a problem with the error type is reported: `E` in `Result<T, E>`,
+/// or the whole return type.
+pub fn error_type_span(ret: &Type) -> Span {
+    if let Type::Path(path) = ret
+        && let Some(last) = path.path.segments.last()
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && args.args.len() >= 2
+        && let Some(error) = args.args.last()
+    {
+        return error.span();
+    }
+    ret.span()
 }
 
 /// Finds async-trait's `Box::pin(async move { .. let __ret: Ret = { .. }; .. })`.
@@ -203,7 +222,8 @@ pub fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
                 if is_reference(&arg.ty) {
                     continue;
                 }
-                let span = arg.span();
+                // At the type: rustc's "consider borrowing" then suggests `&T`.
+                let span = arg.ty.span();
                 match &mut *arg.pat {
                     Pat::Wild(_) => {}
                     Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
@@ -243,7 +263,7 @@ pub fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
 
 /// The bindings of async-trait's prelude (`let x = x;`, `let __self = self;`)
 /// that hold owned values, to be cloned per attempt.
-pub fn async_trait_owned(sig: &Signature, prelude: &[Stmt]) -> Vec<Cloned> {
+pub fn async_trait_owned(sig: &Signature, prelude: &mut [Stmt]) -> Vec<Cloned> {
     let self_by_ref = sig.inputs.iter().any(|input| match input {
         FnArg::Receiver(receiver) => receiver_by_ref(receiver),
         FnArg::Typed(_) => false,
@@ -253,6 +273,12 @@ pub fn async_trait_owned(sig: &Signature, prelude: &[Stmt]) -> Vec<Cloned> {
         let Stmt::Local(local) = stmt else { continue };
         let mut idents = Idents::default();
         idents.visit_pat(&local.pat);
+        if let Pat::Ident(binding) = &mut local.pat
+            && !(binding.ident == "__self" && self_by_ref)
+        {
+            // The attempt's clone is the binding that gets mutated.
+            binding.mutability = None;
+        }
         for (ident, mutable) in idents.0 {
             if ident == "__self" && self_by_ref {
                 continue;

@@ -12,6 +12,7 @@ mod ctxt;
 mod duration;
 mod expand;
 mod item;
+mod workflow;
 
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,22 @@ pub fn retry(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn timeout(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Timeout, args.into(), item.into()).into()
+}
+
+/// Registers, inside a saga, what undoes a successful call of the decorated `async fn`.
+///
+/// See the `resilience` crate's `saga` docs.
+#[proc_macro_attribute]
+pub fn compensate(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Compensate, args.into(), item.into()).into()
+}
+
+/// Declares a named workflow of ordered steps, compiled into a state machine.
+///
+/// See the `resilience` crate's `workflow` docs for the grammar.
+#[proc_macro]
+pub fn workflow(input: TokenStream) -> TokenStream {
+    workflow::expand(input.into()).into()
 }
 
 /// Turns a final `Err` of the decorated `async fn` into a fallback value or a fallback call.

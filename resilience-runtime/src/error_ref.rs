@@ -148,6 +148,19 @@ impl<'a, T: ?Sized> ViaOpaque<'a> for ErrorProbe<'a, T> {
     }
 }
 
+/// `error_ref!(&error)`: the [`ErrorRef`] of a value, chosen at the call
+/// site by autoref specialisation (`Display`, else `Debug`, else the type
+/// name). Used by the generated code as `::resilience::__private::error_ref!`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __resilience_error_ref {
+    ($error:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{ViaDebug as _, ViaDisplay as _, ViaOpaque as _};
+        (&&&$crate::__private::ErrorProbe($error)).error_ref()
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,17 +244,4 @@ mod tests {
         assert_eq!(format!("{:?}", probe!(&Both)), "Display(shown by Display)");
         assert_eq!(format!("{:?}", probe!(&7_u8)), "Display(7)");
     }
-}
-
-/// `error_ref!(&error)`: the [`ErrorRef`] of a value, chosen at the call
-/// site by autoref specialisation (`Display`, else `Debug`, else the type
-/// name). Used by the generated code as `::resilience::__private::error_ref!`.
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __resilience_error_ref {
-    ($error:expr) => {{
-        #[allow(unused_imports)]
-        use $crate::__private::{ViaDebug as _, ViaDisplay as _, ViaOpaque as _};
-        (&&&$crate::__private::ErrorProbe($error)).error_ref()
-    }};
 }

@@ -1,12 +1,14 @@
 //! Events: what the policies did, as `tracing` events and for code that
 //! watches.
 //!
-//! Every retry, give-up, timeout and fallback goes through [`emit`], which
+//! Every retry, give-up, timeout, fallback and compensation goes through
+//! [`emit`], which
 //!
 //! 1. records a [`tracing`] event with target `"resilience"` and structured
 //!    fields (`operation`, and `attempt`, `attempts`, `delay`, `limit`,
-//!    `reason`, `error` as they apply): WARN for a retry, a timeout and a
-//!    fallback, ERROR for a give-up; and
+//!    `reason`, `step`, `error` as they apply): WARN for a retry, a timeout,
+//!    a fallback and a compensation, ERROR for a give-up and a compensation
+//!    that failed; and
 //! 2. hands the [`Event`] to the callbacks registered with [`observe`] and
 //!    the channels opened with [`subscribe`].
 //!
@@ -77,7 +79,7 @@ pub struct Event<'a> {
     pub kind: EventKind<'a>,
 }
 
-/// What happened, in an [`Event`]. More kinds will come (sagas, checkpoints,
+/// What happened, in an [`Event`]. More kinds will come (checkpoints,
 /// failover), hence `#[non_exhaustive]`.
 ///
 /// # Examples
@@ -118,6 +120,20 @@ pub enum EventKind<'a> {
     /// The operation failed and a fallback value or fn replaces its error.
     Fallback {
         /// The error replaced.
+        error: ErrorRef<'a>,
+    },
+    /// A saga failed and the compensation of a step that had completed
+    /// undid it (see [`saga`](mod@crate::saga)).
+    Compensated {
+        /// The step undone; also the event's operation.
+        step: &'static str,
+    },
+    /// A saga failed and the compensation of a step that had completed
+    /// failed too, or could not run: the step is still done.
+    CompensationFailed {
+        /// The step that could not be undone; also the event's operation.
+        step: &'static str,
+        /// Why the compensation failed.
         error: ErrorRef<'a>,
     },
 }
@@ -171,6 +187,11 @@ impl<'a> Event<'a> {
             EventKind::Fallback { error } => OwnedEventKind::Fallback {
                 error: error.to_string(),
             },
+            EventKind::Compensated { step } => OwnedEventKind::Compensated { step },
+            EventKind::CompensationFailed { step, error } => OwnedEventKind::CompensationFailed {
+                step,
+                error: error.to_string(),
+            },
         };
         OwnedEvent {
             operation: self.operation,
@@ -206,6 +227,10 @@ impl fmt::Display for Event<'_> {
             }
             EventKind::Fallback { error } => {
                 write!(f, "`{op}` failed ({error}); using the fallback")
+            }
+            EventKind::Compensated { step } => write!(f, "`{step}` undone by its compensation"),
+            EventKind::CompensationFailed { step, error } => {
+                write!(f, "`{step}` could not be undone: {error}")
             }
         }
     }
@@ -272,6 +297,18 @@ pub enum OwnedEventKind {
         /// The error replaced.
         error: String,
     },
+    /// See [`EventKind::Compensated`].
+    Compensated {
+        /// The step undone; also the event's operation.
+        step: &'static str,
+    },
+    /// See [`EventKind::CompensationFailed`].
+    CompensationFailed {
+        /// The step that could not be undone; also the event's operation.
+        step: &'static str,
+        /// Why the compensation failed.
+        error: String,
+    },
 }
 
 impl OwnedEvent {
@@ -308,6 +345,11 @@ impl OwnedEvent {
             },
             OwnedEventKind::Timeout { limit } => EventKind::Timeout { limit: *limit },
             OwnedEventKind::Fallback { error } => EventKind::Fallback {
+                error: ErrorRef::Display(error),
+            },
+            OwnedEventKind::Compensated { step } => EventKind::Compensated { step },
+            OwnedEventKind::CompensationFailed { step, error } => EventKind::CompensationFailed {
+                step,
                 error: ErrorRef::Display(error),
             },
         };
@@ -389,6 +431,19 @@ fn record(event: &Event<'_>) {
         EventKind::Fallback { error } => tracing::warn!(
             target: "resilience",
             operation,
+            error = %error,
+            "{event}"
+        ),
+        EventKind::Compensated { step } => tracing::warn!(
+            target: "resilience",
+            operation,
+            step,
+            "{event}"
+        ),
+        EventKind::CompensationFailed { step, error } => tracing::error!(
+            target: "resilience",
+            operation,
+            step,
             error = %error,
             "{event}"
         ),
@@ -774,6 +829,17 @@ mod tests {
                 },
                 "`op` failed (an error of type `my::Error`); using the fallback",
             ),
+            (
+                EventKind::Compensated { step: "op" },
+                "`op` undone by its compensation",
+            ),
+            (
+                EventKind::CompensationFailed {
+                    step: "op",
+                    error: ErrorRef::Display(&"503"),
+                },
+                "`op` could not be undone: 503",
+            ),
         ];
         for (kind, want) in cases {
             let event = Event::new("op", kind);
@@ -840,6 +906,11 @@ mod tests {
                 EventKind::Fallback {
                     error: ErrorRef::Display(&err),
                 },
+                EventKind::Compensated { step: "traced" },
+                EventKind::CompensationFailed {
+                    step: "traced",
+                    error: ErrorRef::Display(&err),
+                },
             ];
             for kind in kinds {
                 emit(&Event::new("traced", kind));
@@ -865,6 +936,14 @@ mod tests {
                 (
                     Level::WARN,
                     "resilience operation=\"traced\" error=boom".into()
+                ),
+                (
+                    Level::WARN,
+                    "resilience operation=\"traced\" step=\"traced\"".into()
+                ),
+                (
+                    Level::ERROR,
+                    "resilience operation=\"traced\" step=\"traced\" error=boom".into()
                 ),
             ]
         );

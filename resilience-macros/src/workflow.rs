@@ -1,0 +1,762 @@
+//! `workflow!`: a named workflow of ordered steps, expanded into a state
+//! machine (an enum whose variants hold the outputs so far) driven by `run`.
+//!
+//! ```text
+//! workflow! {
+//!     /// docs
+//!     pub workflow Provision(api: Api, spec: Spec) -> Result<Configured, ApiError> {
+//!         #[retry(attempts = 3)]
+//!         #[compensate(with = |rid| api.delete_resource(rid))]
+//!         step create: ResourceId = api.create_resource(spec).await;
+//!
+//!         #[timeout("10s")]
+//!         step configure: Configured = api.configure_resource(create).await;
+//!
+//!         configure
+//!     }
+//! }
+//! ```
+//!
+//! Inside a step, the inputs and the outputs of earlier steps are in scope by
+//! name, as shared references. A step's expression evaluates to
+//! `Result<StepType, E2>` with `E: From<E2>`. The final expression sees them
+//! all by value and is the workflow's output.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
+
+use crate::args::{self, Kind, Layer};
+use crate::ctxt::Ctxt;
+use crate::expand::{self, Generator};
+
+macro_rules! q {
+    ($($tt:tt)*) => {
+        quote_spanned!(Span::mixed_site()=> $($tt)*)
+    };
+}
+
+mod kw {
+    syn::custom_keyword!(workflow);
+    syn::custom_keyword!(step);
+}
+
+struct Input {
+    name: Ident,
+    ty: Type,
+}
+
+struct Step {
+    attrs: Vec<Attribute>,
+    name: Ident,
+    ty: Type,
+    expr: Expr,
+}
+
+struct Workflow {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    name: Ident,
+    inputs: Vec<Input>,
+    ret: Type,
+    steps: Vec<Step>,
+    output: Option<Expr>,
+    /// The closing brace, where a missing output is reported.
+    close: Span,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![mut]) {
+            return Err(input.error(
+                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`",
+            ));
+        }
+        let name: Ident = input.parse()?;
+        let _: Token![:] = input.parse()?;
+        let ty: Type = input.parse()?;
+        Ok(Input { name, ty })
+    }
+}
+
+impl Parse for Workflow {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !input.peek(kw::workflow) {
+            return Err(input.error(
+                "expected `workflow Name(inputs) -> Result<T, E> { .. }`, e.g. `pub workflow Provision(api: Api) -> Result<Id, ApiError> { .. }`",
+            ));
+        }
+        let _: kw::workflow = input.parse()?;
+        let name: Ident = input.parse()?;
+        let inputs_content;
+        syn::parenthesized!(inputs_content in input);
+        let inputs = Punctuated::<Input, Token![,]>::parse_terminated(&inputs_content)?
+            .into_iter()
+            .collect();
+        if !input.peek(Token![->]) {
+            return Err(input.error("a workflow declares its output: `-> Result<T, E>`"));
+        }
+        let _: Token![->] = input.parse()?;
+        let ret: Type = input.parse()?;
+        let body;
+        let brace = syn::braced!(body in input);
+        let mut steps = Vec::new();
+        let mut output = None;
+        while !body.is_empty() {
+            let attrs = body.call(Attribute::parse_outer)?;
+            if body.peek(kw::step) {
+                let _: kw::step = body.parse()?;
+                let name: Ident = body.parse()?;
+                if !body.peek(Token![:]) {
+                    return Err(body.error(format!(
+                        "a step declares the type of its output: `step {name}: Type = expr;`"
+                    )));
+                }
+                let _: Token![:] = body.parse()?;
+                let ty: Type = body.parse()?;
+                let _: Token![=] = body.parse()?;
+                let expr: Expr = body.parse()?;
+                let _: Token![;] = body.parse()?;
+                steps.push(Step {
+                    attrs,
+                    name,
+                    ty,
+                    expr,
+                });
+                continue;
+            }
+            if let Some(attr) = attrs.first() {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "attributes go on a `step`; the output expression takes none",
+                ));
+            }
+            let expr: Expr = body.parse()?;
+            if !body.is_empty() {
+                return Err(
+                    body.error("the output expression ends the workflow; move the steps above it")
+                );
+            }
+            output = Some(expr);
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the workflow"));
+        }
+        Ok(Workflow {
+            attrs,
+            vis,
+            name,
+            inputs,
+            ret,
+            steps,
+            output,
+            close: brace.span.close(),
+        })
+    }
+}
+
+/// A step, validated: its layers and compensation.
+struct Plan<'a> {
+    step: &'a Step,
+    layers: Vec<Layer>,
+    compensate: Option<args::CompensateArgs>,
+    docs: Vec<&'a Attribute>,
+}
+
+pub fn expand(input: TokenStream) -> TokenStream {
+    let workflow = match syn::parse2::<Workflow>(input) {
+        Ok(workflow) => workflow,
+        Err(error) => return error.into_compile_error(),
+    };
+    let mut cx = Ctxt::new();
+    let (ok_ty, err_ty) = match result_args(&workflow.ret) {
+        Some(types) => types,
+        None => {
+            cx.error_spanned_by(
+                &workflow.ret,
+                "a workflow returns `Result<T, E>`, e.g. `-> Result<Configured, ApiError>`",
+            );
+            (workflow.ret.clone(), workflow.ret.clone())
+        }
+    };
+    let plans = validate(&workflow, &mut cx);
+    if let Err(error) = cx.check() {
+        return error.into_compile_error();
+    }
+    generate(&workflow, &plans, &ok_ty, &err_ty)
+}
+
+/// `T` and `E` of `Result<T, E>`.
+fn result_args(ty: &Type) -> Option<(Type, Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    });
+    let (ok, err) = (types.next()?, types.next()?);
+    types.next().is_none().then_some((ok, err))
+}
+
+fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
+    if workflow.steps.is_empty() {
+        cx.error_spanned_by(
+            &workflow.name,
+            "a workflow needs at least one `step name: Type = expr;`",
+        );
+    }
+    if workflow.output.is_none() {
+        cx.syn_error(syn::Error::new(
+            workflow.close,
+            "a workflow ends with its output: add an expression after the last step, e.g. the last step's name",
+        ));
+    }
+    let mut seen: Vec<&Ident> = Vec::new();
+    for input in &workflow.inputs {
+        if let Some(first) = seen.iter().find(|s| **s == &input.name) {
+            cx.error_spanned_by(&input.name, format!("duplicate input `{first}`"));
+        }
+        seen.push(&input.name);
+    }
+    let mut step_names: Vec<&Ident> = Vec::new();
+    for step in &workflow.steps {
+        if step_names.iter().any(|s| **s == step.name) {
+            cx.error_spanned_by(
+                &step.name,
+                format!(
+                    "duplicate step `{}`; each step needs its own name",
+                    step.name
+                ),
+            );
+        } else if workflow.inputs.iter().any(|i| i.name == step.name) {
+            cx.error_spanned_by(
+                &step.name,
+                format!(
+                    "step `{}` has the name of an input; rename one of them",
+                    step.name
+                ),
+            );
+        }
+        step_names.push(&step.name);
+    }
+    // A step may only use the outputs of the steps before it.
+    for (index, step) in workflow.steps.iter().enumerate() {
+        let later = &workflow.steps[index..];
+        for ident in free_idents(step.expr.to_token_stream()) {
+            if let Some(used) = later.iter().find(|s| s.name == ident) {
+                let message = if used.name == step.name {
+                    format!(
+                        "step `{}` uses its own output; a step sees only the steps before it",
+                        step.name
+                    )
+                } else {
+                    format!(
+                        "step `{}` is used before it runs; steps run in order, so move `{}` below `{}`",
+                        used.name, step.name, used.name
+                    )
+                };
+                cx.error_spanned_by(&ident, message);
+            }
+        }
+    }
+
+    let last = workflow.steps.len().saturating_sub(1);
+    let mut plans = Vec::new();
+    for (index, step) in workflow.steps.iter().enumerate() {
+        let mut layers = Vec::new();
+        let mut docs = Vec::new();
+        for attr in &step.attrs {
+            if attr.path().is_ident("doc") {
+                docs.push(attr);
+                continue;
+            }
+            let Some(kind) = Kind::from_path(attr.path()) else {
+                cx.error_spanned_by(
+                    attr.path(),
+                    "unknown step attribute; a step takes `#[retry]`, `#[timeout]`, `#[fallback]` and `#[compensate]`",
+                );
+                continue;
+            };
+            let tokens = match &attr.meta {
+                syn::Meta::Path(_) => TokenStream::new(),
+                syn::Meta::List(list) => list.tokens.clone(),
+                syn::Meta::NameValue(nv) => {
+                    cx.error_spanned_by(
+                        nv,
+                        format!("write `#[{0}(...)]`, not `#[{0} = ...]`", kind.name()),
+                    );
+                    continue;
+                }
+            };
+            if let Some(layer) = args::parse_layer(kind, tokens, attr.span(), cx) {
+                layers.push(layer);
+            }
+        }
+        let (layers, compensate) = expand::split_compensate(layers, cx);
+        if let Some(args) = &compensate
+            && index == last
+        {
+            cx.syn_error(syn::Error::new(
+                args.span,
+                format!(
+                    "`#[compensate]` on the last step has nothing to undo: no step after `{}` can fail",
+                    step.name
+                ),
+            ));
+        }
+        plans.push(Plan {
+            step,
+            layers,
+            compensate,
+            docs,
+        });
+    }
+    plans
+}
+
+/// Identifiers in `tokens` that can name a variable: not a field or method
+/// (`.name`), not a path segment (`name::`, `::name`), not a macro (`name!`),
+/// not a struct field label (`name: value`).
+fn free_idents(tokens: TokenStream) -> Vec<Ident> {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut found = Vec::new();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(group) => found.extend(free_idents(group.stream())),
+            TokenTree::Ident(ident) => {
+                let before = i.checked_sub(1).and_then(|j| trees.get(j));
+                let after = trees.get(i + 1);
+                let after2 = trees.get(i + 2);
+                let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+                let is_member = punct(before, '.') || punct(before, ':');
+                let is_path_or_label = punct(after, ':');
+                let is_macro = punct(after, '!') && matches!(after2, Some(TokenTree::Group(_)));
+                if !(is_member || is_path_or_label || is_macro) {
+                    found.push(ident.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+fn pascal(ident: &Ident) -> String {
+    ident
+        .to_string()
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect()
+}
+
+fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type) -> TokenStream {
+    let Workflow {
+        attrs, vis, name, ..
+    } = workflow;
+    let state = format_ident!("{}State", name);
+    let name_str = name.to_string();
+    let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
+    let input_types: Vec<&Type> = workflow.inputs.iter().map(|i| &i.ty).collect();
+    let step_names: Vec<&Ident> = plans.iter().map(|p| &p.step.name).collect();
+    let step_strs: Vec<String> = step_names.iter().map(|n| n.to_string()).collect();
+    let variants: Vec<Ident> = step_names
+        .iter()
+        .map(|n| Ident::new(&format!("After{}", pascal(n)), n.span()))
+        .collect();
+
+    // The state enum: `Start`, then one variant per completed step holding
+    // every output so far.
+    let variant_defs = plans.iter().enumerate().map(|(i, plan)| {
+        let variant = &variants[i];
+        let fields = plans[..=i].iter().map(|p| {
+            let (n, ty) = (&p.step.name, &p.step.ty);
+            quote!(#n: #ty)
+        });
+        let doc = format!("`{}` has completed.", step_strs[i]);
+        let step_docs = &plan.docs;
+        quote! {
+            #[doc = #doc]
+            #(#step_docs)*
+            #variant { #(#fields),* }
+        }
+    });
+    let completed_arms = (0..plans.len()).map(|i| {
+        let variant = &variants[i];
+        let names = &step_strs[..=i];
+        quote!(#state::#variant { .. } => &[#(#names),*])
+    });
+    let position_arms = (0..plans.len()).map(|i| {
+        let variant = &variants[i];
+        let position = i + 1;
+        quote!(#state::#variant { .. } => #position)
+    });
+
+    let run_arms = plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| run_arm(workflow, plans, i, plan, &state, &variants));
+    let last_variant = &variants[plans.len() - 1];
+    let output = &workflow.output;
+    let undo_arms = plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| undo_arm(plans, i, plan, &state, &variants));
+
+    let state_doc = format!(
+        "The progress of a [`{name_str}`] workflow: the outputs of the steps that have completed. Steps: {}.",
+        step_strs
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    let diagram = diagram(workflow, plans, ok_ty);
+    let new_doc = format!("A `{name_str}` workflow that has not started.");
+
+    q! {
+        #(#attrs)*
+        #vis struct #name {
+            #(#input_names: #input_types,)*
+            __resilience_state: #state,
+        }
+
+        #[doc = #state_doc]
+        #[allow(clippy::large_enum_variant)]
+        #vis enum #state {
+            /// No step has run yet.
+            Start,
+            #(#variant_defs,)*
+        }
+
+        impl #state {
+            /// The names of the steps that have completed, in order.
+            #vis fn completed(&self) -> &'static [&'static str] {
+                match self {
+                    #state::Start => &[],
+                    #(#completed_arms,)*
+                }
+            }
+
+            /// How many steps have completed.
+            #vis fn position(&self) -> usize {
+                match self {
+                    #state::Start => 0,
+                    #(#position_arms,)*
+                }
+            }
+
+            /// The step that runs next, or `None` when all have completed.
+            #vis fn next_step(&self) -> ::resilience::__private::Option<&'static str> {
+                #name::STEPS.get(self.position()).copied()
+            }
+        }
+
+        impl #name {
+            /// The workflow's name.
+            #vis const NAME: &'static str = #name_str;
+
+            /// The step names, in the order they run.
+            #vis const STEPS: &'static [&'static str] = &[#(#step_strs),*];
+
+            #[doc = #new_doc]
+            #vis fn new(#(#input_names: #input_types),*) -> Self {
+                Self { #(#input_names,)* __resilience_state: #state::Start }
+            }
+
+            /// A workflow that continues from `state`: the steps in
+            /// `state.completed()` do not run again.
+            #vis fn resume(#(#input_names: #input_types,)* state: #state) -> Self {
+                Self { #(#input_names,)* __resilience_state: state }
+            }
+
+            /// Where the workflow stands.
+            #vis fn state(&self) -> &#state {
+                &self.__resilience_state
+            }
+
+            /// The workflow as a Mermaid flowchart: the steps, the policies on
+            /// each, and the compensation edges.
+            #vis fn diagram() -> &'static str {
+                #diagram
+            }
+
+            /// Runs the remaining steps in order. If a step fails (or panics),
+            /// the completed steps that carry `#[compensate]` are undone in
+            /// reverse order and the error says what failed and what was undone.
+            #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::SagaError<#err_ty>> {
+                let Self { #(#input_names,)* __resilience_state: mut __resilience_state } = self;
+                loop {
+                    match __resilience_state {
+                        #(#run_arms)*
+                        #[allow(unused_variables)]
+                        #state::#last_variant { #(#step_names),* } => {
+                            return ::resilience::__private::Result::Ok(#output);
+                        }
+                    }
+                }
+            }
+
+            /// Undoes the completed steps of `state`, last first.
+            #[allow(unused_variables)]
+            async fn __resilience_undo(
+                #(#input_names: &#input_types,)*
+                mut state: #state,
+                failed_step: &'static str,
+                failure: ::resilience::__private::Failure<#err_ty>,
+            ) -> ::resilience::SagaError<#err_ty> {
+                let completed = state.completed();
+                let mut compensations = ::resilience::__private::Vec::new();
+                loop {
+                    state = match state {
+                        #state::Start => break,
+                        #(#undo_arms)*
+                    };
+                }
+                ::resilience::__private::saga_error(failure, failed_step, completed, compensations)
+            }
+        }
+    }
+}
+
+/// The arm of `run` that runs step `index` from the state before it.
+fn run_arm(
+    workflow: &Workflow,
+    plans: &[Plan<'_>],
+    index: usize,
+    plan: &Plan<'_>,
+    state: &Ident,
+    variants: &[Ident],
+) -> TokenStream {
+    let step = plan.step;
+    let before: Vec<&Ident> = plans[..index].iter().map(|p| &p.step.name).collect();
+    let from = if index == 0 {
+        q!(#state::Start)
+    } else {
+        let variant = &variants[index - 1];
+        q!(#state::#variant { #(#before),* })
+    };
+    let to = &variants[index];
+    let name = &step.name;
+    let ty = &step.ty;
+    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::core::result::Result<#ty, _>);
+    let operation = format!("{}::{}", workflow.name, name);
+    let generator = Generator {
+        layers: &plan.layers,
+        ret: &ret,
+        operation: &operation,
+        body: step.expr.to_token_stream(),
+        cloned: &[],
+    };
+    let body = generator.expr(0);
+    // Inputs and earlier outputs, by reference, with the user's spans so that
+    // the step's expression sees them.
+    let inputs = workflow.inputs.iter().map(|i| &i.name);
+    let borrows = inputs
+        .chain(before.iter().copied())
+        .map(|n| quote!(#[allow(unused_variables)] let #n = &#n;));
+    let input_refs = workflow.inputs.iter().map(|i| {
+        let n = &i.name;
+        quote!(&#n)
+    });
+    let step_str = name.to_string();
+    let input_refs: Vec<TokenStream> = input_refs.collect();
+    q! {
+        #from => {
+            let __resilience_outcome = ::resilience::__private::catch_panic(async {
+                #(#borrows)*
+                let __resilience_step: #ret = #body;
+                __resilience_step
+            })
+            .await;
+            let __resilience_failure = match __resilience_outcome {
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok(#name)) => {
+                    __resilience_state = #state::#to { #(#before,)* #name };
+                    continue;
+                }
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(__resilience_error)) => {
+                    ::resilience::__private::Failure::Error(::resilience::__private::From::from(__resilience_error))
+                }
+                ::resilience::__private::Result::Err(__resilience_panic) => {
+                    ::resilience::__private::Failure::Panic(__resilience_panic)
+                }
+            };
+            return ::resilience::__private::Result::Err(
+                Self::__resilience_undo(#(#input_refs,)* #from, #step_str, __resilience_failure).await,
+            );
+        }
+    }
+}
+
+/// The arm of `__resilience_undo` that undoes step `index` (if it carries
+/// `#[compensate]`) and steps back to the state before it.
+fn undo_arm(
+    plans: &[Plan<'_>],
+    index: usize,
+    plan: &Plan<'_>,
+    state: &Ident,
+    variants: &[Ident],
+) -> TokenStream {
+    let names: Vec<&Ident> = plans[..=index].iter().map(|p| &p.step.name).collect();
+    let before = &names[..index];
+    let variant = &variants[index];
+    let back = if index == 0 {
+        q!(#state::Start)
+    } else {
+        let previous = &variants[index - 1];
+        q!(#state::#previous { #(#before),* })
+    };
+    let name = &plan.step.name;
+    let undo = match &plan.compensate {
+        Some(args) => {
+            let call = expand::call(&args.with, quote!(#name));
+            let outcome =
+                expand::compensation_outcome(quote_spanned!(args.with.span()=> #call.await));
+            let step_str = name.to_string();
+            q! {
+                compensations.push(::resilience::__private::compensated(#step_str, #outcome));
+            }
+        }
+        None => q!(::core::mem::drop(#name);),
+    };
+    q! {
+        #state::#variant { #(#names),* } => {
+            #undo
+            #back
+        }
+    }
+}
+
+/// A Mermaid flowchart of the workflow.
+fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> TokenStream {
+    let mut lines = vec!["flowchart TD".to_string()];
+    let inputs = workflow
+        .inputs
+        .iter()
+        .map(|i| i.name.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    lines.push(format!(
+        "    start([\"{}({})\"])",
+        workflow.name,
+        escape(&inputs)
+    ));
+    for plan in plans {
+        let step = &plan.step;
+        let ty = escape(&compact(&step.ty.to_token_stream().to_string()));
+        let policies = plan
+            .layers
+            .iter()
+            .map(describe)
+            .chain(plan.compensate.as_ref().map(|_| "compensate".to_string()))
+            .collect::<Vec<_>>();
+        let label = if policies.is_empty() {
+            format!("{}: {}", step.name, ty)
+        } else {
+            format!(
+                "{}: {}<br/>{}",
+                step.name,
+                ty,
+                escape(&policies.join(" · "))
+            )
+        };
+        lines.push(format!("    {}[\"{}\"]", step.name, label));
+    }
+    lines.push(format!(
+        "    done([\"Ok({})\"])",
+        escape(&compact(&ok_ty.to_token_stream().to_string()))
+    ));
+    let chain = std::iter::once("start".to_string())
+        .chain(plans.iter().map(|p| p.step.name.to_string()))
+        .chain(std::iter::once("done".to_string()))
+        .collect::<Vec<_>>()
+        .join(" --> ");
+    lines.push(format!("    {chain}"));
+    // Compensation: a failing step hands over to the undo of the last
+    // compensated step before it; undos chain backwards to `failed`.
+    let compensated: Vec<usize> = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.compensate.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if !compensated.is_empty() {
+        for &i in &compensated {
+            lines.push(format!("    undo_{0}[/\"undo {0}\"/]", plans[i].step.name));
+        }
+        lines.push("    failed([\"Err(SagaError)\"])".to_string());
+        for (index, plan) in plans.iter().enumerate() {
+            if let Some(&last) = compensated.iter().rev().find(|&&c| c < index) {
+                lines.push(format!(
+                    "    {} -. fails .-> undo_{}",
+                    plan.step.name, plans[last].step.name
+                ));
+            }
+        }
+        for pair in compensated.windows(2).rev() {
+            lines.push(format!(
+                "    undo_{} --> undo_{}",
+                plans[pair[1]].step.name, plans[pair[0]].step.name
+            ));
+        }
+        lines.push(format!(
+            "    undo_{} --> failed",
+            plans[compensated[0]].step.name
+        ));
+    }
+    let text = lines.join("\n") + "\n";
+    quote!(#text)
+}
+
+fn describe(layer: &Layer) -> String {
+    match layer {
+        Layer::Retry(args) => format!("retry ×{}", args.attempts),
+        Layer::Timeout(args) => format!("timeout {}", human(args.limit.nanos)),
+        Layer::Fallback(_) => "fallback".to_string(),
+        Layer::Compensate(_) => "compensate".to_string(),
+    }
+}
+
+/// `30s`, `250ms`, `1.5s`: enough for a diagram label.
+fn human(nanos: u64) -> String {
+    match nanos {
+        n if n % 3_600_000_000_000 == 0 => format!("{}h", n / 3_600_000_000_000),
+        n if n % 60_000_000_000 == 0 => format!("{}m", n / 60_000_000_000),
+        n if n % 1_000_000_000 == 0 => format!("{}s", n / 1_000_000_000),
+        n if n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
+        n => format!("{}s", n as f64 / 1e9),
+    }
+}
+
+/// `Vec < String >` (token spacing) → `Vec<String>`.
+fn compact(text: &str) -> String {
+    text.replace(" < ", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" :: ", "::")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}
+
+/// Mermaid labels: quotes and angle brackets as entities.
+fn escape(text: &str) -> String {
+    text.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
+}

@@ -1,0 +1,315 @@
+//! `workflow!`: ordered steps in a state machine, outputs flowing between
+//! steps, compensation in reverse order, panics, policies on steps,
+//! introspection and resuming from a state.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use resilience::{Elapsed, Failure, workflow};
+use tokio::time::{Instant, sleep};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("quota exceeded")]
+    Quota,
+    #[error("resource {0} is busy")]
+    Busy(u32),
+    #[error(transparent)]
+    Timeout(#[from] Elapsed),
+}
+
+/// A fake cloud API that logs every call and fails where it is told to.
+#[derive(Default)]
+pub struct Api {
+    log: Mutex<Vec<String>>,
+    create_failures: Mutex<u32>,
+    fail_configure: bool,
+    slow_configure: bool,
+    fail_finish: bool,
+    panic_finish: bool,
+    fail_unannounce: bool,
+    start: Option<Instant>,
+}
+
+impl Api {
+    fn record(&self, line: String) {
+        let at = self
+            .start
+            .map(|s| s.elapsed().as_millis())
+            .unwrap_or_default();
+        self.log.lock().unwrap().push(if self.start.is_some() {
+            format!("{at}ms {line}")
+        } else {
+            line
+        });
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn create(&self, name: &str) -> Result<u32, ApiError> {
+        self.record(format!("create {name}"));
+        let mut failures = self.create_failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(ApiError::Quota);
+        }
+        Ok(7)
+    }
+
+    async fn delete(&self, id: u32) -> Result<(), ApiError> {
+        self.record(format!("delete {id}"));
+        Ok(())
+    }
+
+    async fn configure(&self, id: &u32) -> Result<String, ApiError> {
+        self.record(format!("configure {id}"));
+        if self.slow_configure {
+            sleep(Duration::from_secs(5)).await;
+        }
+        if self.fail_configure {
+            Err(ApiError::Busy(*id))
+        } else {
+            Ok(format!("cfg-{id}"))
+        }
+    }
+
+    async fn announce(&self, config: &str) -> Result<usize, ApiError> {
+        self.record(format!("announce {config}"));
+        Ok(config.len())
+    }
+
+    async fn unannounce(&self, n: usize) -> Result<(), ApiError> {
+        self.record(format!("unannounce {n}"));
+        if self.fail_unannounce {
+            Err(ApiError::Busy(0))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn finish(&self) -> Result<(), ApiError> {
+        self.record("finish".into());
+        if self.panic_finish {
+            panic!("finish exploded");
+        }
+        if self.fail_finish {
+            Err(ApiError::Quota)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+workflow! {
+    /// Create a resource, configure it, announce it, finish.
+    pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
+        /// Creating may hit the quota: retried.
+        #[retry(attempts = 3, backoff = constant, delay = "10ms")]
+        #[compensate(with = |id| api.delete(id))]
+        step create: u32 = api.create(name).await;
+
+        #[timeout("1s")]
+        step configure: String = api.configure(create).await;
+
+        #[compensate(with = |n| api.unannounce(n))]
+        step announce: usize = api.announce(configure).await;
+
+        step finish: () = api.finish().await;
+
+        format!("{configure} as {create} ({announce} bytes announced{finish:?})")
+    }
+}
+
+fn api(setup: impl FnOnce(&mut Api)) -> Api {
+    let mut api = Api::default();
+    setup(&mut api);
+    api
+}
+
+#[tokio::test(start_paused = true)]
+async fn outputs_flow_between_steps() {
+    let done = Provision::new(api(|_| {}), "db".into())
+        .run()
+        .await
+        .unwrap();
+    assert_eq!(done, "cfg-7 as 7 (5 bytes announced())");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_step_undoes_the_completed_ones() {
+    let api_ = api(|a| a.fail_configure = true);
+    let workflow = Provision::new(api_, "db".into());
+    let err = workflow.run().await.unwrap_err();
+    assert_eq!(err.failed_step(), Some("configure"));
+    assert_eq!(err.error(), Some(&ApiError::Busy(7)));
+    assert_eq!(err.completed(), ["create"]);
+    assert_eq!(err.compensations().len(), 1);
+    assert_eq!(err.compensations()[0].step, "create");
+    assert!(err.is_fully_compensated());
+}
+
+/// The API is moved into the workflow; a second handle to its log is needed
+/// to look at what happened, so these tests run the workflow on a shared
+/// `Api` through a small wrapper.
+mod shared {
+    use std::sync::Arc;
+
+    use super::*;
+
+    workflow! {
+        pub workflow Shared(api: Arc<Api>, name: String) -> Result<String, ApiError> {
+            #[retry(attempts = 3, backoff = constant, delay = "10ms")]
+            #[compensate(with = |id| api.delete(id))]
+            step create: u32 = api.create(name).await;
+
+            #[timeout("1s")]
+            step configure: String = api.configure(create).await;
+
+            #[compensate(with = |n| api.unannounce(n))]
+            step announce: usize = api.announce(configure).await;
+
+            step finish: () = api.finish().await;
+
+            format!("{configure} as {create}")
+        }
+    }
+
+    fn run(setup: impl FnOnce(&mut Api)) -> (Arc<Api>, Shared) {
+        let mut api = Api {
+            start: Some(Instant::now()),
+            ..Api::default()
+        };
+        setup(&mut api);
+        let api = Arc::new(api);
+        (Arc::clone(&api), Shared::new(api, "db".into()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn compensations_run_in_reverse_order() {
+        let (api, workflow) = run(|a| a.fail_finish = true);
+        let err = workflow.run().await.unwrap_err();
+        assert_eq!(
+            api.log(),
+            [
+                "0ms create db",
+                "0ms configure 7",
+                "0ms announce cfg-7",
+                "0ms finish",
+                "0ms unannounce 5",
+                "0ms delete 7"
+            ]
+        );
+        assert_eq!(err.failed_step(), Some("finish"));
+        assert_eq!(err.completed(), ["create", "configure", "announce"]);
+        let undone: Vec<_> = err.compensations().iter().map(|c| c.step).collect();
+        assert_eq!(undone, ["announce", "create"]);
+        assert_eq!(
+            err.to_string(),
+            "step `finish` failed: quota exceeded; undone: `announce` (ok), `create` (ok)"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_compensation_is_recorded_and_the_rest_still_run() {
+        let (api, workflow) = run(|a| {
+            a.fail_finish = true;
+            a.fail_unannounce = true;
+        });
+        let err = workflow.run().await.unwrap_err();
+        assert!(
+            api.log()
+                .ends_with(&["0ms unannounce 5".to_string(), "0ms delete 7".to_string()])
+        );
+        assert!(!err.is_fully_compensated());
+        let outcomes: Vec<_> = err.compensations().iter().map(|c| c.to_string()).collect();
+        assert_eq!(
+            outcomes,
+            ["`announce` (failed: resource 0 is busy)", "`create` (ok)"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_step_is_a_failure_and_is_compensated() {
+        let (api, workflow) = run(|a| a.panic_finish = true);
+        let err = workflow.run().await.unwrap_err();
+        assert!(
+            matches!(err.failure(), Failure::Panic(message) if message.contains("finish exploded"))
+        );
+        assert_eq!(err.failed_step(), Some("finish"));
+        assert!(
+            api.log()
+                .ends_with(&["0ms unannounce 5".to_string(), "0ms delete 7".to_string()])
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn step_policies_apply() {
+        // `create` is retried every 10ms.
+        let (api, workflow) = run(|a| *a.create_failures.get_mut().unwrap() = 2);
+        assert_eq!(workflow.run().await.unwrap(), "cfg-7 as 7");
+        assert_eq!(
+            &api.log()[..3],
+            ["0ms create db", "10ms create db", "20ms create db"]
+        );
+
+        // `configure` times out after 1s, and `create` is undone.
+        let (api, workflow) = run(|a| a.slow_configure = true);
+        let err = workflow.run().await.unwrap_err();
+        assert!(
+            matches!(err.error(), Some(ApiError::Timeout(e)) if e.limit() == Duration::from_secs(1))
+        );
+        assert_eq!(
+            api.log(),
+            ["0ms create db", "0ms configure 7", "1000ms delete 7"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_workflow_resumes_from_its_state() {
+        let (api, _) = run(|_| {});
+        let state = SharedState::AfterCreate { create: 9 };
+        assert_eq!(state.completed(), ["create"]);
+        assert_eq!(state.next_step(), Some("configure"));
+        let workflow = Shared::resume(Arc::clone(&api), "db".into(), state);
+        assert_eq!(workflow.state().position(), 1);
+        assert_eq!(workflow.run().await.unwrap(), "cfg-9 as 9");
+        // `create` did not run again.
+        assert_eq!(
+            api.log(),
+            ["0ms configure 9", "0ms announce cfg-9", "0ms finish"]
+        );
+    }
+}
+
+#[test]
+fn steps_and_diagram() {
+    assert_eq!(Provision::NAME, "Provision");
+    assert_eq!(
+        Provision::STEPS,
+        ["create", "configure", "announce", "finish"]
+    );
+    let diagram = Provision::diagram();
+    println!("{diagram}");
+    assert!(diagram.starts_with("flowchart TD\n"));
+    assert!(
+        diagram.contains(r#"create["create: u32<br/>retry ×3 · compensate"]"#),
+        "{diagram}"
+    );
+    assert!(
+        diagram.contains(r#"configure["configure: String<br/>timeout 1s"]"#),
+        "{diagram}"
+    );
+    assert!(diagram.contains("start --> create --> configure --> announce --> finish --> done"));
+    assert!(diagram.contains("configure -. fails .-> undo_create"));
+    assert!(diagram.contains("finish -. fails .-> undo_announce"));
+    assert!(diagram.contains("undo_announce --> undo_create"));
+    assert!(diagram.contains("undo_create --> failed"));
+}
+
+#[test]
+fn the_state_machine_is_small() {
+    // No boxing: the state holds the outputs so far, nothing more.
+    assert!(std::mem::size_of::<ProvisionState>() <= 2 * std::mem::size_of::<String>() + 32);
+}
