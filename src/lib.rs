@@ -91,9 +91,134 @@
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
 //! together; `#[fallback]` above both catches what is left.
 //!
+//! # Sagas: `#[compensate]` and [`saga()`]
+//!
+//! `#[compensate(with = PATH)]` marks an `async fn` whose success must be
+//! undone if a later step fails. Inside a [`saga()`] scope, a successful call
+//! registers `PATH(output)`, where `output` is a clone of the `Ok` value (so
+//! the output type is `Clone`; return an id or a handle). If the scope fails,
+//! the registered compensations run in reverse order; each failure is
+//! recorded and the others still run. Outside a saga `#[compensate]` does
+//! nothing (not even the clone). A compensation may carry its own `#[retry]`
+//! and `#[timeout]`.
+//!
+//! ```
+//! use resilience::{compensate, saga};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("cloud error: {0}")]
+//! struct CloudError(&'static str);
+//!
+//! async fn delete_vm(id: u32) -> Result<(), CloudError> {
+//!     println!("deleting vm {id}");
+//!     Ok(())
+//! }
+//!
+//! #[compensate(with = delete_vm)]
+//! async fn create_vm() -> Result<u32, CloudError> {
+//!     Ok(42)
+//! }
+//!
+//! async fn attach_disk(_vm: u32) -> Result<(), CloudError> {
+//!     Err(CloudError("no disk left"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let err = saga(async {
+//!     let vm = create_vm().await?;
+//!     attach_disk(vm).await
+//! })
+//! .await
+//! .unwrap_err();
+//! assert_eq!(err.to_string(), "saga failed: cloud error: no disk left; undone: `create_vm` (ok)");
+//! # }
+//! ```
+//!
+//! If the saga future is dropped half-way (an outer timeout, a `select!`),
+//! the completed steps are still compensated, on a task of the current tokio
+//! runtime. A panic in a step counts as that step's failure: the saga
+//! compensates, then reports [`Failure::Panic`]. See the [`saga`](mod@saga)
+//! module for nested sagas and steps in spawned tasks.
+//!
+//! # Workflows: `workflow!`
+//!
+//! `workflow!` declares a named workflow with typed inputs and output, made of
+//! ordered, named steps. Each step has a typed output and an async expression
+//! that evaluates to `Result<StepType, E2>` (with `E: From<E2>`); it can use
+//! the inputs and the outputs of the steps before it by name, as shared
+//! references. A step can carry `#[retry]`, `#[timeout]`, `#[fallback]` and
+//! `#[compensate]`, with the same keys and checks as on a fn. The block ends
+//! with the workflow's output expression, which sees every input and output
+//! by value.
+//!
+//! ```
+//! use resilience::workflow;
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum ApiError {
+//!     #[error("the API is busy")]
+//!     Busy,
+//!     #[error(transparent)]
+//!     Timeout(#[from] resilience::Elapsed),
+//! }
+//!
+//! struct Api;
+//!
+//! impl Api {
+//!     async fn create_resource(&self, name: &str) -> Result<u32, ApiError> { Ok(name.len() as u32) }
+//!     async fn delete_resource(&self, id: u32) -> Result<(), ApiError> { Ok(()) }
+//!     async fn configure_resource(&self, id: &u32) -> Result<String, ApiError> { Err(ApiError::Busy) }
+//! }
+//!
+//! workflow! {
+//!     /// Create a resource, then configure it; delete it again if configuring fails.
+//!     pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
+//!         #[retry(attempts = 3)]
+//!         #[timeout("30s")]
+//!         #[compensate(with = |id| api.delete_resource(id))]
+//!         step create: u32 = api.create_resource(name).await;
+//!
+//!         #[timeout("10s")]
+//!         step configure: String = api.configure_resource(create).await;
+//!
+//!         configure
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! assert_eq!(Provision::STEPS, ["create", "configure"]);
+//! let err = Provision::new(Api, "db".into()).run().await.unwrap_err();
+//! assert_eq!(err.failed_step(), Some("configure"));
+//! assert_eq!(err.to_string(), "step `configure` failed: the API is busy; undone: `create` (ok)");
+//! println!("{}", Provision::diagram()); // Mermaid
+//! # }
+//! ```
+//!
+//! The expansion is an explicit state machine: an enum `ProvisionState`
+//! (`Start`, `AfterCreate { create }`, `AfterConfigure { create, configure }`)
+//! whose variants hold the outputs so far, a `run` method that drives it, and
+//! `Provision::resume(inputs.., state)` to continue from a state without
+//! running the completed steps again. `STEPS`, `state().completed()`,
+//! `state().next_step()` and `diagram()` (Mermaid text: the steps, the
+//! policies on each, the compensation edges) make it inspectable.
+//!
+//! If a step fails or panics, the completed steps that carry `#[compensate]`
+//! are undone in reverse order and `run` returns a [`SagaError`] naming the
+//! failed step, the completed ones and each compensation's outcome. The
+//! compensation gets the step's output by value. Dropping a `run` future
+//! half-way does not compensate (unlike [`saga()`]): the state is what a
+//! durable workflow will persist and resume.
+//!
+//! Compile errors, at your token: duplicate step names, a step used before it
+//! runs, an unknown step attribute or key, `#[compensate]` on the last step
+//! (nothing after it can fail, so there is nothing to undo), a missing output
+//! expression, a return type that is not `Result<T, E>`.
+//!
 //! # Observing
 //!
-//! Every retry, give-up, timeout and fallback emits a `tracing` event (target
+//! Every retry, give-up, timeout, fallback and compensation emits a `tracing` event (target
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.

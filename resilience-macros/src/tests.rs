@@ -122,3 +122,41 @@ fn timeout_around_retry() {
         },
     );
 }
+
+#[test]
+fn compensate_with_retry() {
+    snapshot(
+        "compensate_with_retry",
+        Kind::Compensate,
+        quote!(with = delete_resource),
+        quote! {
+            #[retry(attempts = 2)]
+            async fn create_resource(api: &Api, spec: &Spec) -> Result<ResourceId, ApiError> {
+                api.create(spec).await
+            }
+        },
+    );
+}
+
+#[test]
+fn workflow_two_steps() {
+    let input = quote! {
+        /// Create a resource, then configure it; delete it again if configuring fails.
+        pub workflow Provision(api: Api, spec: Spec) -> Result<Configured, ApiError> {
+            #[retry(attempts = 3)]
+            #[compensate(with = |rid| api.delete_resource(rid))]
+            step create: ResourceId = api.create_resource(spec).await;
+
+            #[timeout("10s")]
+            step configure: Configured = api.configure_resource(create).await;
+
+            configure
+        }
+    };
+    let output = crate::workflow::expand(input.clone());
+    let file = syn::parse2::<syn::File>(output.clone())
+        .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
+        insta::assert_snapshot!("workflow_two_steps", prettyplease::unparse(&file));
+    });
+}

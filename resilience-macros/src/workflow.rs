@@ -404,7 +404,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
     });
     let position_arms = (0..plans.len()).map(|i| {
         let variant = &variants[i];
-        let position = i + 1;
+        let position = proc_macro2::Literal::usize_unsuffixed(i + 1);
         quote!(#state::#variant { .. } => #position)
     });
 
@@ -555,7 +555,7 @@ fn run_arm(
     let to = &variants[index];
     let name = &step.name;
     let ty = &step.ty;
-    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::core::result::Result<#ty, _>);
+    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>);
     let operation = format!("{}::{}", workflow.name, name);
     let generator = Generator {
         layers: &plan.layers,
@@ -633,7 +633,7 @@ fn undo_arm(
                 compensations.push(::resilience::__private::compensated(#step_str, #outcome));
             }
         }
-        None => q!(::core::mem::drop(#name);),
+        None => q!(::resilience::__private::drop(#name);),
     };
     q! {
         #state::#variant { #(#names),* } => {

@@ -85,6 +85,7 @@ pub mod __private {
         CloneOutput, Failure, SagaError, clone_output, in_saga, register_compensation, saga,
         step_failed,
     };
+    pub use core::mem::drop;
     pub use std::string::ToString;
     pub use std::vec::Vec;
 
