@@ -230,9 +230,13 @@ pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
+pub use resilience_runtime::{
+    Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
+    CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint,
+};
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{Elapsed, fmt_duration};
-pub use resilience_runtime::{FallbackPolicy, backoff, duration, events};
+pub use resilience_runtime::{FallbackPolicy, backoff, durable, duration, events};
 
 #[doc(hidden)]
 pub mod __private {

@@ -1,4 +1,5 @@
-//! Compile-time behaviour of `#[retry]`, `#[timeout]` and `#[fallback]`: shapes
+//! Compile-time behaviour of `#[retry]`, `#[timeout]`, `#[fallback]`,
+//! `#[compensate]` and `workflow!`: shapes
 //! that must compile (`ui/pass`) and misuse that must be a clear error at the
 //! user's own token (`ui/fail`). Refresh the `.stderr` files with
 //! `TRYBUILD=overwrite cargo test --test ui` and review the diff.

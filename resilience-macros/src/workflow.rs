@@ -42,6 +42,7 @@ macro_rules! q {
 mod kw {
     syn::custom_keyword!(workflow);
     syn::custom_keyword!(step);
+    syn::custom_keyword!(durable);
 }
 
 struct Input {
@@ -59,6 +60,8 @@ struct Step {
 struct Workflow {
     attrs: Vec<Attribute>,
     vis: Visibility,
+    /// `durable workflow`: persisted after every step.
+    durable: bool,
     name: Ident,
     inputs: Vec<Input>,
     ret: Type,
@@ -86,6 +89,7 @@ impl Parse for Workflow {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
+        let durable = input.parse::<Option<kw::durable>>()?.is_some();
         if !input.peek(kw::workflow) {
             return Err(input.error(
                 "expected `workflow Name(inputs) -> Result<T, E> { .. }`, e.g. `pub workflow Provision(api: Api) -> Result<Id, ApiError> { .. }`",
@@ -150,6 +154,7 @@ impl Parse for Workflow {
         Ok(Workflow {
             attrs,
             vis,
+            durable,
             name,
             inputs,
             ret,
@@ -417,7 +422,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
     let undo_arms = plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| undo_arm(plans, i, plan, &state, &variants));
+        .map(|(i, plan)| undo_arm(name, plans, i, plan, &state, &variants));
 
     let state_doc = format!(
         "The progress of a [`{name_str}`] workflow: the outputs of the steps that have completed. Steps: {}.",
@@ -428,6 +433,13 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             .join(" → ")
     );
     let diagram = diagram(workflow, plans, ok_ty);
+    let durable_methods = durable_methods(workflow, plans, ok_ty, err_ty);
+    let serde_derive = workflow.durable.then(|| {
+        q! {
+            #[derive(::resilience::__private::serde::Serialize, ::resilience::__private::serde::Deserialize)]
+            #[serde(crate = "::resilience::__private::serde")]
+        }
+    });
     let new_doc = format!("A `{name_str}` workflow that has not started.");
 
     q! {
@@ -439,6 +451,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
 
         #[doc = #state_doc]
         #[allow(clippy::large_enum_variant)]
+        #serde_derive
         #vis enum #state {
             /// No step has run yet.
             Start,
@@ -476,12 +489,14 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             #vis const STEPS: &'static [&'static str] = &[#(#step_strs),*];
 
             #[doc = #new_doc]
+            #[allow(clippy::too_many_arguments)]
             #vis fn new(#(#input_names: #input_types),*) -> Self {
                 Self { #(#input_names,)* __resilience_state: #state::Start }
             }
 
             /// A workflow that continues from `state`: the steps in
             /// `state.completed()` do not run again.
+            #[allow(clippy::too_many_arguments)]
             #vis fn resume(#(#input_names: #input_types,)* state: #state) -> Self {
                 Self { #(#input_names,)* __resilience_state: state }
             }
@@ -501,7 +516,31 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             /// the completed steps that carry `#[compensate]` are undone in
             /// reverse order and the error says what failed and what was undone.
             #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::SagaError<#err_ty>> {
-                let Self { #(#input_names,)* __resilience_state: mut __resilience_state } = self;
+                let Self { #(#input_names,)* __resilience_state } = self;
+                let mut __resilience_hooks = ::resilience::__private::InMemory;
+                match Self::__resilience_drive(#(#input_names,)* __resilience_state, &mut __resilience_hooks).await {
+                    ::resilience::__private::Result::Ok(__resilience_output) => {
+                        ::resilience::__private::Result::Ok(__resilience_output)
+                    }
+                    ::resilience::__private::Result::Err(::resilience::__private::Stop::Failed(__resilience_error)) => {
+                        ::resilience::__private::Result::Err(__resilience_error)
+                    }
+                    ::resilience::__private::Result::Err(::resilience::__private::Stop::Hook(__resilience_never)) => {
+                        match __resilience_never {}
+                    }
+                }
+            }
+
+            #durable_methods
+
+            /// The state machine: runs the steps after `state`, calling the
+            /// hooks (checkpoints, for a durable run) after each one.
+            #[allow(clippy::too_many_arguments)]
+            async fn __resilience_drive<H: ::resilience::__private::Hooks<#state>>(
+                #(#input_names: #input_types,)*
+                mut __resilience_state: #state,
+                __resilience_hooks: &mut H,
+            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::Stop<#err_ty, H::Error>> {
                 loop {
                     match __resilience_state {
                         #(#run_arms)*
@@ -514,25 +553,140 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             }
 
             /// Undoes the completed steps of `state`, last first.
-            #[allow(unused_variables)]
-            async fn __resilience_undo(
+            #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
+            async fn __resilience_undo<H: ::resilience::__private::Hooks<#state>>(
                 #(#input_names: &#input_types,)*
                 mut state: #state,
                 failed_step: &'static str,
                 failure: ::resilience::__private::Failure<#err_ty>,
-            ) -> ::resilience::SagaError<#err_ty> {
+                mut compensations: ::resilience::__private::Vec<::resilience::CompensationReport>,
+                hooks: &mut H,
+            ) -> ::resilience::__private::Stop<#err_ty, H::Error> {
                 let completed = state.completed();
-                let mut compensations = ::resilience::__private::Vec::new();
+                let failure_text = if H::DURABLE {
+                    ::resilience::__private::failure_text(&failure, |__resilience_error| {
+                        ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(__resilience_error))
+                    })
+                } else {
+                    ::resilience::__private::String::new()
+                };
+                if H::DURABLE {
+                    let position = state.position();
+                    if let ::resilience::__private::Result::Err(error) =
+                        hooks.compensating(&state, position, failed_step, &failure_text, &compensations).await
+                    {
+                        return ::resilience::__private::Stop::Hook(error);
+                    }
+                }
                 loop {
                     state = match state {
                         #state::Start => break,
                         #(#undo_arms)*
                     };
                 }
-                ::resilience::__private::saga_error(failure, failed_step, completed, compensations)
+                if H::DURABLE {
+                    if let ::resilience::__private::Result::Err(error) =
+                        hooks.failed(&state, failed_step, &failure_text, &compensations).await
+                    {
+                        return ::resilience::__private::Stop::Hook(error);
+                    }
+                }
+                ::resilience::__private::Stop::Failed(
+                    ::resilience::__private::saga_error(failure, failed_step, completed, compensations),
+                )
             }
         }
     }
+}
+
+/// `run_durable` and `FINGERPRINT`, for a `durable workflow`.
+fn durable_methods(
+    workflow: &Workflow,
+    plans: &[Plan<'_>],
+    ok_ty: &Type,
+    err_ty: &Type,
+) -> TokenStream {
+    let vis = &workflow.vis;
+    let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
+    let fingerprint = proc_macro2::Literal::u64_unsuffixed(fingerprint(workflow, plans));
+    if !workflow.durable {
+        return q! {
+            /// A hash of the definition: the steps and their types.
+            #vis const FINGERPRINT: u64 = #fingerprint;
+        };
+    }
+    let input_refs = input_names.iter().map(|n| quote!(&#n));
+    q! {
+        /// A hash of the definition: the steps and their types. A checkpoint
+        /// written by another definition is refused.
+        #vis const FINGERPRINT: u64 = #fingerprint;
+
+        /// Runs the workflow under `id`, durably: it starts, or resumes from
+        /// the checkpoint of `id` in `store`. The state is saved after every
+        /// step, before the next one starts. On success the checkpoint is
+        /// deleted; on failure it is kept. See `resilience::durable`.
+        #vis async fn run_durable<__ResilienceStore: ::resilience::checkpoint::CheckpointStore>(
+            self,
+            store: &__ResilienceStore,
+            id: &str,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::durable::DurableError<#err_ty>> {
+            self.run_durable_with(store, id, ::resilience::durable::DurableOptions::new()).await
+        }
+
+        /// [`Self::run_durable`] with options (keep the checkpoint on success).
+        #vis async fn run_durable_with<__ResilienceStore: ::resilience::checkpoint::CheckpointStore>(
+            self,
+            store: &__ResilienceStore,
+            id: &str,
+            options: ::resilience::durable::DurableOptions,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::durable::DurableError<#err_ty>> {
+            let Self { #(#input_names,)* __resilience_state } = self;
+            let (mut durable, resume) = ::resilience::__private::Durable::claim(
+                store,
+                Self::NAME,
+                Self::FINGERPRINT,
+                Self::STEPS,
+                id,
+                options,
+                __resilience_state,
+            )
+            .await?;
+            let outcome = match resume {
+                ::resilience::__private::Resume::Run(state) => {
+                    Self::__resilience_drive(#(#input_names,)* state, &mut durable).await
+                }
+                ::resilience::__private::Resume::Compensate { state, failed_step, failure, compensations } => {
+                    ::resilience::__private::Result::Err(
+                        Self::__resilience_undo(
+                            #(#input_refs,)*
+                            state,
+                            failed_step,
+                            ::resilience::__private::Failure::Recorded(failure),
+                            compensations,
+                            &mut durable,
+                        )
+                        .await,
+                    )
+                }
+            };
+            durable.finish(outcome).await
+        }
+    }
+}
+
+/// FNV-1a over the workflow's name, steps and their types: a checkpoint
+/// records it, and a changed definition refuses an old checkpoint.
+fn fingerprint(workflow: &Workflow, plans: &[Plan<'_>]) -> u64 {
+    let mut text = workflow.name.to_string();
+    for plan in plans {
+        text.push('|');
+        text.push_str(&plan.step.name.to_string());
+        text.push(':');
+        text.push_str(&compact(&plan.step.ty.to_token_stream().to_string()));
+    }
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The arm of `run` that runs step `index` from the state before it.
@@ -577,6 +731,7 @@ fn run_arm(
     });
     let step_str = name.to_string();
     let input_refs: Vec<TokenStream> = input_refs.collect();
+    let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
     q! {
         #from => {
             let __resilience_outcome = ::resilience::__private::catch_panic(async {
@@ -588,6 +743,13 @@ fn run_arm(
             let __resilience_failure = match __resilience_outcome {
                 ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok(#name)) => {
                     __resilience_state = #state::#to { #(#before,)* #name };
+                    if H::DURABLE {
+                        if let ::resilience::__private::Result::Err(error) =
+                            __resilience_hooks.step_completed(&__resilience_state, #position).await
+                        {
+                            return ::resilience::__private::Result::Err(::resilience::__private::Stop::Hook(error));
+                        }
+                    }
                     continue;
                 }
                 ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(__resilience_error)) => {
@@ -598,7 +760,15 @@ fn run_arm(
                 }
             };
             return ::resilience::__private::Result::Err(
-                Self::__resilience_undo(#(#input_refs,)* #from, #step_str, __resilience_failure).await,
+                Self::__resilience_undo(
+                    #(#input_refs,)*
+                    #from,
+                    #step_str,
+                    __resilience_failure,
+                    ::resilience::__private::Vec::new(),
+                    __resilience_hooks,
+                )
+                .await,
             );
         }
     }
@@ -607,6 +777,7 @@ fn run_arm(
 /// The arm of `__resilience_undo` that undoes step `index` (if it carries
 /// `#[compensate]`) and steps back to the state before it.
 fn undo_arm(
+    workflow: &Ident,
     plans: &[Plan<'_>],
     index: usize,
     plan: &Plan<'_>,
@@ -629,16 +800,29 @@ fn undo_arm(
             let outcome =
                 expand::compensation_outcome(quote_spanned!(args.with.span()=> #call.await));
             let step_str = name.to_string();
+            let operation = format!("{workflow}::{name}");
+            let position = proc_macro2::Literal::usize_unsuffixed(index);
             q! {
-                compensations.push(::resilience::__private::compensated(#step_str, #outcome));
+                compensations.push(::resilience::__private::compensated(#operation, #step_str, #outcome));
+                let back = #back;
+                if H::DURABLE {
+                    if let ::resilience::__private::Result::Err(error) =
+                        hooks.compensating(&back, #position, failed_step, &failure_text, &compensations).await
+                    {
+                        return ::resilience::__private::Stop::Hook(error);
+                    }
+                }
+                back
             }
         }
-        None => q!(::resilience::__private::drop(#name);),
+        None => q! {
+            ::resilience::__private::drop(#name);
+            #back
+        },
     };
     q! {
         #state::#variant { #(#names),* } => {
             #undo
-            #back
         }
     }
 }

@@ -1,14 +1,14 @@
 //! Events: what the policies did, as `tracing` events and for code that
 //! watches.
 //!
-//! Every retry, give-up, timeout, fallback and compensation goes through
-//! [`emit`], which
+//! Every retry, give-up, timeout, fallback, compensation and checkpoint goes
+//! through [`emit`], which
 //!
 //! 1. records a [`tracing`] event with target `"resilience"` and structured
 //!    fields (`operation`, and `attempt`, `attempts`, `delay`, `limit`,
-//!    `reason`, `step`, `error` as they apply): WARN for a retry, a timeout,
-//!    a fallback and a compensation, ERROR for a give-up and a compensation
-//!    that failed; and
+//!    `reason`, `step`, `error`, `id`, `position` as they apply): WARN for a
+//!    retry, a timeout, a fallback and a compensation, ERROR for a give-up
+//!    and a compensation that failed, DEBUG for a saved checkpoint; and
 //! 2. hands the [`Event`] to the callbacks registered with [`observe`] and
 //!    the channels opened with [`subscribe`].
 //!
@@ -79,8 +79,8 @@ pub struct Event<'a> {
     pub kind: EventKind<'a>,
 }
 
-/// What happened, in an [`Event`]. More kinds will come (checkpoints,
-/// failover), hence `#[non_exhaustive]`.
+/// What happened, in an [`Event`]. More kinds will come (failover and
+/// others), hence `#[non_exhaustive]`.
 ///
 /// # Examples
 ///
@@ -135,6 +135,15 @@ pub enum EventKind<'a> {
         step: &'static str,
         /// Why the compensation failed.
         error: ErrorRef<'a>,
+    },
+    /// A durable workflow's checkpoint was saved and flushed to disk (see
+    /// [`checkpoint`](crate::checkpoint)); the event's operation is the
+    /// workflow's name.
+    Checkpointed {
+        /// The id of the workflow run.
+        id: &'a str,
+        /// The number of steps completed.
+        position: u32,
     },
 }
 
@@ -192,6 +201,10 @@ impl<'a> Event<'a> {
                 step,
                 error: error.to_string(),
             },
+            EventKind::Checkpointed { id, position } => OwnedEventKind::Checkpointed {
+                id: id.to_owned(),
+                position,
+            },
         };
         OwnedEvent {
             operation: self.operation,
@@ -232,6 +245,11 @@ impl fmt::Display for Event<'_> {
             EventKind::CompensationFailed { step, error } => {
                 write!(f, "`{step}` could not be undone: {error}")
             }
+            EventKind::Checkpointed { id, position } => write!(
+                f,
+                "`{op}` id `{id}` checkpointed after {position} step{}",
+                if position == 1 { "" } else { "s" }
+            ),
         }
     }
 }
@@ -309,6 +327,13 @@ pub enum OwnedEventKind {
         /// Why the compensation failed.
         error: String,
     },
+    /// See [`EventKind::Checkpointed`].
+    Checkpointed {
+        /// The id of the workflow run.
+        id: String,
+        /// The number of steps completed.
+        position: u32,
+    },
 }
 
 impl OwnedEvent {
@@ -351,6 +376,10 @@ impl OwnedEvent {
             OwnedEventKind::CompensationFailed { step, error } => EventKind::CompensationFailed {
                 step,
                 error: ErrorRef::Display(error),
+            },
+            OwnedEventKind::Checkpointed { id, position } => EventKind::Checkpointed {
+                id,
+                position: *position,
             },
         };
         Event::new(self.operation, kind)
@@ -445,6 +474,13 @@ fn record(event: &Event<'_>) {
             operation,
             step,
             error = %error,
+            "{event}"
+        ),
+        EventKind::Checkpointed { id, position } => tracing::debug!(
+            target: "resilience",
+            operation,
+            id,
+            position,
             "{event}"
         ),
     }
@@ -840,6 +876,20 @@ mod tests {
                 },
                 "`op` could not be undone: 503",
             ),
+            (
+                EventKind::Checkpointed {
+                    id: "order-7",
+                    position: 1,
+                },
+                "`op` id `order-7` checkpointed after 1 step",
+            ),
+            (
+                EventKind::Checkpointed {
+                    id: "order-7",
+                    position: 2,
+                },
+                "`op` id `order-7` checkpointed after 2 steps",
+            ),
         ];
         for (kind, want) in cases {
             let event = Event::new("op", kind);
@@ -911,7 +961,22 @@ mod tests {
                     step: "traced",
                     error: ErrorRef::Display(&err),
                 },
+                EventKind::Checkpointed {
+                    id: "run-1",
+                    position: 3,
+                },
             ];
+            // Other test threads register the same callsites concurrently,
+            // and `tracing` may cache one as uninteresting to this scoped
+            // subscriber if both race. So: register them all here, let any
+            // registration in flight finish, recompute every interest, then
+            // record.
+            for kind in kinds {
+                emit(&Event::new("traced", kind));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            tracing::callsite::rebuild_interest_cache();
+            recorder.0.lock().unwrap().clear();
             for kind in kinds {
                 emit(&Event::new("traced", kind));
             }
@@ -944,6 +1009,10 @@ mod tests {
                 (
                     Level::ERROR,
                     "resilience operation=\"traced\" step=\"traced\" error=boom".into()
+                ),
+                (
+                    Level::DEBUG,
+                    "resilience operation=\"traced\" id=\"run-1\" position=3".into()
                 ),
             ]
         );

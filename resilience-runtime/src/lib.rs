@@ -17,6 +17,8 @@
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
+//! - [`checkpoint`]: what a durable workflow persists after each step, and
+//!   the stores that keep it ([`DirectoryStore`], [`MemoryStore`]).
 //! - [`events`]: every retry, give-up, timeout, fallback and compensation is
 //!   a `tracing` event and an [`Event`] that code can [`observe`] or
 //!   [`subscribe`] to.
@@ -42,6 +44,8 @@
 #![deny(missing_docs)]
 
 pub mod backoff;
+pub mod checkpoint;
+pub mod durable;
 pub mod duration;
 pub mod error;
 pub mod error_ref;
@@ -52,6 +56,10 @@ pub mod saga;
 pub mod timeout;
 
 pub use backoff::{Backoff, Delays, Jitter};
+pub use checkpoint::{
+    Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
+    CompensationRecord, DirectoryStore, MemoryStore, Phase,
+};
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;
@@ -77,6 +85,10 @@ pub mod __private {
 
     pub use crate::__resilience_error_ref as error_ref;
     pub use crate::backoff::{Backoff, Jitter};
+    pub use crate::checkpoint::{
+        Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
+    };
+    pub use crate::durable::{Durable, Hooks, InMemory, Resume, Stop, failure_text};
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;
     pub use crate::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
@@ -86,7 +98,9 @@ pub mod __private {
         step_failed,
     };
     pub use core::mem::drop;
-    pub use std::string::ToString;
+    pub use serde;
+    pub use serde_json;
+    pub use std::string::{String, ToString};
     pub use std::vec::Vec;
 
     /// Calls `f(arg)`. Generated code calls a user's closure through this

@@ -264,6 +264,12 @@ fn compensate_in_background(pending: Vec<(&'static str, UndoFuture)>) {
 
 /// Emits the event for one compensation's outcome.
 fn report(step: &'static str, outcome: &Result<(), String>) {
+    report_for(step, step, outcome);
+}
+
+/// Emits the event for one compensation's outcome, for `operation` (a
+/// workflow names its steps `Workflow::step`, like their retry events).
+fn report_for(operation: &'static str, step: &'static str, outcome: &Result<(), String>) {
     let kind = match outcome {
         Ok(()) => EventKind::Compensated { step },
         Err(error) => EventKind::CompensationFailed {
@@ -271,7 +277,7 @@ fn report(step: &'static str, outcome: &Result<(), String>) {
             error: ErrorRef::Display(error),
         },
     };
-    emit(&Event::new(step, kind));
+    emit(&Event::new(operation, kind));
 }
 
 /// A registered compensation, not started yet.
@@ -654,11 +660,16 @@ pub fn clone_output<T: CloneOutput>(value: &T) -> T {
 /// assert_eq!(Failure::Error("disk full").to_string(), "disk full");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Failure<E> {
     /// The body returned this error.
     Error(E),
     /// The body panicked; holds the panic message.
     Panic(String),
+    /// A durable workflow failed in an earlier run, which died while
+    /// compensating; this run finished the compensation. Holds the failure
+    /// as the checkpoint recorded it (its `Display` text).
+    Recorded(String),
 }
 
 impl<E> Failure<E> {
@@ -675,7 +686,7 @@ impl<E> Failure<E> {
     pub const fn error(&self) -> Option<&E> {
         match self {
             Self::Error(error) => Some(error),
-            Self::Panic(_) => None,
+            Self::Panic(_) | Self::Recorded(_) => None,
         }
     }
 
@@ -691,7 +702,7 @@ impl<E> Failure<E> {
     /// ```
     pub const fn panic_message(&self) -> Option<&str> {
         match self {
-            Self::Error(_) => None,
+            Self::Error(_) | Self::Recorded(_) => None,
             Self::Panic(message) => Some(message.as_str()),
         }
     }
@@ -702,6 +713,7 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
         match self {
             Self::Error(error) => error.fmt(f),
             Self::Panic(message) => write!(f, "panicked: {message}"),
+            Self::Recorded(message) => f.write_str(message),
         }
     }
 }
@@ -952,6 +964,12 @@ impl<E: fmt::Display> fmt::Display for SagaError<E> {
             (Some(step), Failure::Panic(message)) => write!(f, "step `{step}` panicked: {message}"),
             (None, Failure::Error(error)) => write!(f, "saga failed: {error}"),
             (None, Failure::Panic(message)) => write!(f, "saga panicked: {message}"),
+            (Some(step), Failure::Recorded(message)) => {
+                write!(f, "step `{step}` failed in an earlier run: {message}")
+            }
+            (None, Failure::Recorded(message)) => {
+                write!(f, "saga failed in an earlier run: {message}")
+            }
         }?;
         if self.compensations.is_empty() {
             return f.write_str("; nothing to undo");
@@ -971,7 +989,7 @@ impl<E: std::error::Error + 'static> std::error::Error for SagaError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.failure {
             Failure::Error(error) => Some(error),
-            Failure::Panic(_) => None,
+            Failure::Panic(_) | Failure::Recorded(_) => None,
         }
     }
 }
@@ -980,7 +998,7 @@ impl<E: std::error::Error + 'static> std::error::Error for SagaError<E> {
 /// as [`saga()`], for a state machine that undoes its own steps.
 #[doc(hidden)]
 pub mod workflow {
-    use super::{CatchUnwind, CompensationReport, Failure, SagaError, panic_message, report};
+    use super::{CatchUnwind, CompensationReport, Failure, SagaError, panic_message, report_for};
     use core::future::Future;
 
     /// Runs one step, turning a panic into `Err` with its message.
@@ -990,9 +1008,14 @@ pub mod workflow {
             .map_err(|payload| panic_message(&*payload))
     }
 
-    /// Records (and emits the event of) one compensation's outcome.
-    pub fn compensated(step: &'static str, outcome: Result<(), String>) -> CompensationReport {
-        report(step, &outcome);
+    /// Records (and emits the event of) one compensation's outcome;
+    /// `operation` is `Workflow::step`, as in the step's other events.
+    pub fn compensated(
+        operation: &'static str,
+        step: &'static str,
+        outcome: Result<(), String>,
+    ) -> CompensationReport {
+        report_for(operation, step, &outcome);
         CompensationReport { step, outcome }
     }
 

@@ -1,0 +1,537 @@
+//! [`DirectoryStore`]: one checkpoint file per workflow id, in a directory.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::{
+    Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore, check_names,
+    check_owner, checkpointed, decode, encode, operation_name,
+};
+
+/// The suffix of checkpoint files.
+const CHECKPOINT: &str = ".checkpoint";
+/// The suffix of the file a save writes before renaming it.
+const TMP: &str = ".checkpoint.tmp";
+/// The suffix of lock files.
+const LOCK: &str = ".lock";
+/// The longest file name most file systems accept, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// Checkpoints in a directory: the default store for a single machine.
+///
+/// # Files
+///
+/// For workflow `Provision` and id `order-42`:
+///
+/// - `Provision.order-42.checkpoint`: the checkpoint (see [`encode`] for
+///   the format; `head -1` shows the version and checksum, the rest is
+///   JSON).
+/// - `Provision.order-42.checkpoint.tmp`: exists only during a save, or after
+///   a crash during one; the next save overwrites it and
+///   [`list_unfinished`](CheckpointStore::list_unfinished) ignores it.
+/// - `Provision.order-42.lock`: the lock file. [`claim`](CheckpointStore::claim)
+///   takes an exclusive OS lock on it ([`File::try_lock`]: `flock` on Unix,
+///   `LockFileEx` on Windows), which the OS releases when the lease is
+///   dropped or the process dies, however it dies. It holds the pid of the
+///   last holder, for the [`Locked`](CheckpointError::Locked) message. Lock
+///   files stay after the lease ends: removing one while another process
+///   has it open would let two processes lock two different files of one
+///   name.
+///
+/// Use a local file system: OS locks on network file systems are not
+/// reliable.
+///
+/// # Durability
+///
+/// [`save`](CheckpointStore::save) writes the temporary file, flushes it to
+/// disk (`fsync`), renames it over the checkpoint and flushes the directory,
+/// so a crash at any instant leaves the old checkpoint or the new one, whole.
+/// [`delete`](CheckpointStore::delete) flushes the directory too.
+///
+/// # Blocking
+///
+/// File I/O runs on tokio's blocking thread pool
+/// ([`spawn_blocking`](tokio::task::spawn_blocking)) when called inside a
+/// tokio runtime, and inline otherwise. An `fsync` takes from tens of
+/// microseconds (a RAM-backed disk) to tens of milliseconds (a spinning
+/// disk); inline, it would stall every task of the worker thread (every task
+/// of a `current_thread` runtime) for that long. The hand-off costs a few
+/// microseconds, small beside an fsync.
+///
+/// A save whose future is dropped may still complete in the background;
+/// the lease's lock is held until it has. A later save of the same lease,
+/// or its [`delete`](CheckpointStore::delete), always wins over it.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::checkpoint::{Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, DirectoryStore, Phase};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), CheckpointError> {
+/// # let tmp = std::env::temp_dir().join(format!("resilience-doc-dir-{}", std::process::id()));
+/// let store = DirectoryStore::open(&tmp)?;
+/// let lease = store.claim("Provision", "order-42").await?;
+/// assert!(lease.location().ends_with("Provision.order-42.checkpoint"));
+///
+/// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 9, position: 1, phase: Phase::Running, state: b"[1]".to_vec() };
+/// store.save(&lease, &checkpoint).await?;
+/// let text = std::fs::read_to_string(lease.location()).unwrap();
+/// assert!(text.starts_with("resilience-checkpoint 1 crc32="));
+///
+/// // A second run of the same id is refused while the first holds it.
+/// let err = store.claim("Provision", "order-42").await.unwrap_err();
+/// assert!(matches!(err, CheckpointError::Locked { .. }));
+/// # store.delete(lease).await?;
+/// # std::fs::remove_dir_all(&tmp).unwrap();
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DirectoryStore {
+    dir: PathBuf,
+    location: String,
+}
+
+/// A [`DirectoryStore`]'s lease: the open, locked lock file of one workflow
+/// id. Dropping it releases the lock.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::checkpoint::{CheckpointLease, CheckpointStore, DirectoryLease, DirectoryStore};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let tmp = std::env::temp_dir().join(format!("resilience-doc-lease-{}", std::process::id()));
+/// let store = DirectoryStore::open(&tmp).unwrap();
+/// let lease: DirectoryLease = store.claim("Provision", "7").await.unwrap();
+/// assert_eq!(lease.id(), "7");
+/// drop(lease); // released
+/// assert!(store.claim("Provision", "7").await.is_ok());
+/// # std::fs::remove_dir_all(&tmp).unwrap();
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DirectoryLease {
+    shared: Arc<Shared>,
+    workflow: String,
+    id: String,
+    operation: &'static str,
+}
+
+/// What a lease shares with its saves and deletes running on the blocking
+/// pool: the lock lives until the last of them is done.
+#[derive(Debug)]
+struct Shared {
+    dir: PathBuf,
+    path: PathBuf,
+    tmp: PathBuf,
+    location: String,
+    /// The locked lock file; closing it releases the lock.
+    _lock: File,
+    /// The sequence number of the next save.
+    next_write: AtomicU64,
+    writes: Mutex<Writes>,
+}
+
+/// Serialises the writes of one lease.
+#[derive(Debug, Default)]
+struct Writes {
+    /// The sequence number of the save on disk: an older one is not written.
+    last: u64,
+    /// Set by a delete: no save is written after it.
+    deleted: bool,
+}
+
+impl DirectoryStore {
+    /// A store in directory `dir`, created (with its parents) if it does not
+    /// exist. Error messages name files by their canonical path.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Io`] if the directory cannot be created or
+    /// resolved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::DirectoryStore;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("resilience-doc-open-{}/checkpoints", std::process::id()));
+    /// let store = DirectoryStore::open(&dir).unwrap();
+    /// assert!(store.path().is_dir());
+    /// # std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    /// ```
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, CheckpointError> {
+        let dir = dir.as_ref();
+        let location = dir.display().to_string();
+        let existed = dir.is_dir();
+        fs::create_dir_all(dir)
+            .map_err(|e| CheckpointError::io(&location, "create the checkpoint directory", e))?;
+        let dir = fs::canonicalize(dir)
+            .map_err(|e| CheckpointError::io(&location, "resolve the checkpoint directory", e))?;
+        if !existed && let Some(parent) = dir.parent() {
+            // Make the new directory's own entry durable.
+            sync_dir(parent)?;
+        }
+        let location = dir.display().to_string();
+        Ok(Self { dir, location })
+    }
+
+    /// The directory, canonicalised.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::DirectoryStore;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("resilience-doc-path-{}", std::process::id()));
+    /// let store = DirectoryStore::open(&dir).unwrap();
+    /// assert!(store.path().is_absolute());
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The lease's shared half, if this store granted it.
+    fn own<'a>(&self, lease: &'a DirectoryLease) -> Result<&'a Arc<Shared>, CheckpointError> {
+        if lease.shared.dir == self.dir {
+            Ok(&lease.shared)
+        } else {
+            Err(CheckpointError::ForeignLease {
+                location: lease.shared.location.clone(),
+            })
+        }
+    }
+
+    /// Deletes the leased checkpoint and ends the lease; whether there was
+    /// one.
+    async fn remove(&self, lease: DirectoryLease) -> Result<bool, CheckpointError> {
+        let shared = Arc::clone(self.own(&lease)?);
+        // The clone keeps the lock until the file is gone.
+        drop(lease);
+        let location = shared.location.clone();
+        blocking(&location, "delete the checkpoint", move || shared.remove()).await
+    }
+}
+
+impl CheckpointStore for DirectoryStore {
+    type Lease = DirectoryLease;
+
+    async fn claim(&self, workflow: &str, id: &str) -> Result<DirectoryLease, CheckpointError> {
+        check_names(&self.location, workflow, id)?;
+        let stem = format!("{workflow}.{id}");
+        if stem.len() + TMP.len() > MAX_FILE_NAME {
+            return Err(CheckpointError::InvalidId {
+                location: self.location.clone(),
+                id: id.to_owned(),
+                reason: "the file name `<workflow>.<id>.checkpoint.tmp` would be longer than 255 bytes",
+            });
+        }
+        let lock_path = self.dir.join(format!("{stem}{LOCK}"));
+        let lock_location = lock_path.display().to_string();
+        let (owned_workflow, owned_id) = (workflow.to_owned(), id.to_owned());
+        let lock = blocking(&lock_location.clone(), "lock", move || {
+            lock(&lock_path, lock_location, owned_workflow, owned_id)
+        })
+        .await?;
+        let path = self.dir.join(format!("{stem}{CHECKPOINT}"));
+        let shared = Shared {
+            dir: self.dir.clone(),
+            tmp: self.dir.join(format!("{stem}{TMP}")),
+            location: path.display().to_string(),
+            path,
+            _lock: lock,
+            next_write: AtomicU64::new(1),
+            writes: Mutex::default(),
+        };
+        Ok(DirectoryLease {
+            shared: Arc::new(shared),
+            workflow: workflow.to_owned(),
+            id: id.to_owned(),
+            operation: operation_name(workflow),
+        })
+    }
+
+    async fn load(&self, lease: &DirectoryLease) -> Result<Option<Checkpoint>, CheckpointError> {
+        let shared = Arc::clone(self.own(lease)?);
+        let (workflow, id) = (lease.workflow.clone(), lease.id.clone());
+        blocking(&lease.shared.location, "read the checkpoint", move || {
+            let Some(bytes) = read(&shared.path, &shared.location)? else {
+                return Ok(None);
+            };
+            let (found_id, checkpoint) = decode(&bytes, &shared.location)?;
+            check_owner(&shared.location, &workflow, &id, &found_id, &checkpoint)?;
+            Ok(Some(checkpoint))
+        })
+        .await
+    }
+
+    async fn save(
+        &self,
+        lease: &DirectoryLease,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), CheckpointError> {
+        let shared = Arc::clone(self.own(lease)?);
+        if checkpoint.workflow != lease.workflow {
+            return Err(CheckpointError::WrongWorkflow {
+                location: shared.location.clone(),
+                expected: lease.workflow.clone(),
+                found: checkpoint.workflow.clone(),
+            });
+        }
+        let bytes = encode(&lease.id, checkpoint, &shared.location)?;
+        let seq = shared.next_write.fetch_add(1, Ordering::Relaxed);
+        blocking(&lease.shared.location, "save the checkpoint", move || {
+            shared.write(seq, &bytes)
+        })
+        .await?;
+        checkpointed(lease.operation, &lease.id, checkpoint.position);
+        Ok(())
+    }
+
+    async fn delete(&self, lease: DirectoryLease) -> Result<(), CheckpointError> {
+        self.remove(lease).await.map(drop)
+    }
+
+    async fn list_unfinished(
+        &self,
+    ) -> Result<Vec<Result<CheckpointInfo, CheckpointError>>, CheckpointError> {
+        let (dir, location) = (self.dir.clone(), self.location.clone());
+        blocking(&self.location, "list the directory", move || {
+            list(&dir, &location)
+        })
+        .await
+    }
+
+    async fn discard(&self, workflow: &str, id: &str) -> Result<bool, CheckpointError> {
+        let lease = self.claim(workflow, id).await?;
+        self.remove(lease).await
+    }
+}
+
+impl CheckpointLease for DirectoryLease {
+    fn workflow(&self) -> &str {
+        &self.workflow
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The checkpoint file's path.
+    fn location(&self) -> &str {
+        &self.shared.location
+    }
+}
+
+impl Shared {
+    /// Replaces the checkpoint with `bytes`, durably, unless a newer save or
+    /// a delete got there first.
+    fn write(&self, seq: u64, bytes: &[u8]) -> Result<(), CheckpointError> {
+        let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        if writes.deleted || seq <= writes.last {
+            return Ok(());
+        }
+        let tmp_location = self.tmp.display().to_string();
+        let tmp_location = tmp_location.as_str();
+        let tmp_error = |operation| move |e| CheckpointError::io(tmp_location, operation, e);
+        let mut file = File::create(&self.tmp).map_err(tmp_error("create the temporary file"))?;
+        file.write_all(bytes)
+            .map_err(tmp_error("write the temporary file"))?;
+        file.sync_all()
+            .map_err(tmp_error("flush the temporary file to disk"))?;
+        drop(file);
+        fs::rename(&self.tmp, &self.path).map_err(|e| {
+            CheckpointError::io(
+                &self.location,
+                "rename the temporary file over the checkpoint",
+                e,
+            )
+        })?;
+        sync_dir(&self.dir)?;
+        writes.last = seq;
+        Ok(())
+    }
+
+    /// Deletes the checkpoint (and a stale temporary file); whether there
+    /// was one. No save is written after this.
+    fn remove(&self) -> Result<bool, CheckpointError> {
+        let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        writes.deleted = true;
+        let existed = match fs::remove_file(&self.path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => {
+                return Err(CheckpointError::io(
+                    &self.location,
+                    "delete the checkpoint",
+                    e,
+                ));
+            }
+        };
+        match fs::remove_file(&self.tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let location = self.tmp.display().to_string();
+                return Err(CheckpointError::io(
+                    &location,
+                    "delete the temporary file",
+                    e,
+                ));
+            }
+        }
+        if existed {
+            sync_dir(&self.dir)?;
+        }
+        Ok(existed)
+    }
+}
+
+/// Opens (creating it) and locks the lock file at `path`.
+fn lock(
+    path: &Path,
+    location: String,
+    workflow: String,
+    id: String,
+) -> Result<File, CheckpointError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| CheckpointError::io(&location, "open the lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(CheckpointError::Locked {
+                location,
+                workflow,
+                id,
+                holder: holder(&file),
+            });
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(CheckpointError::io(&location, "lock the lock file", e));
+        }
+    }
+    // Record the holder for the next claimant's error message. Failing
+    // loses only that detail, not the lock.
+    let _ = file
+        .set_len(0)
+        .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+    Ok(file)
+}
+
+/// The pid written in a lock file, if it can be read.
+fn holder(mut file: &File) -> Option<u32> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    text.trim().parse().ok()
+}
+
+/// The bytes of the file at `path`, or `None` if there is none.
+fn read(path: &Path, location: &str) -> Result<Option<Vec<u8>>, CheckpointError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CheckpointError::io(location, "read the checkpoint", e)),
+    }
+}
+
+/// Every `*.checkpoint` file in `dir`, sorted by path.
+fn list(
+    dir: &Path,
+    location: &str,
+) -> Result<Vec<Result<CheckpointInfo, CheckpointError>>, CheckpointError> {
+    let list_error = |e| CheckpointError::io(location, "list the directory", e);
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(dir).map_err(list_error)? {
+        let entry = entry.map_err(list_error)?;
+        if entry
+            .file_name()
+            .as_encoded_bytes()
+            .ends_with(CHECKPOINT.as_bytes())
+        {
+            paths.push(entry.path());
+        }
+    }
+    paths.sort();
+    // A file deleted since the directory was read is finished: left out.
+    Ok(paths
+        .iter()
+        .filter_map(|path| info(path).transpose())
+        .collect())
+}
+
+/// What the checkpoint file at `path` holds, or `None` if it is gone.
+fn info(path: &Path) -> Result<Option<CheckpointInfo>, CheckpointError> {
+    let location = path.display().to_string();
+    let names = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_suffix(CHECKPOINT))
+        .and_then(|stem| stem.split_once('.'))
+        .filter(|(workflow, id)| check_names(&location, workflow, id).is_ok());
+    let Some((workflow, id)) = names else {
+        return Err(CheckpointError::Corrupt {
+            location,
+            reason: "the file name is not `<workflow>.<id>.checkpoint` \
+                     with a valid workflow name and id"
+                .to_owned(),
+        });
+    };
+    let Some(bytes) = read(path, &location)? else {
+        return Ok(None);
+    };
+    let (found_id, checkpoint) = decode(&bytes, &location)?;
+    check_owner(&location, workflow, id, &found_id, &checkpoint)?;
+    Ok(Some(CheckpointInfo {
+        workflow: checkpoint.workflow,
+        id: found_id,
+        location,
+        fingerprint: checkpoint.fingerprint,
+        position: checkpoint.position,
+        phase: checkpoint.phase,
+    }))
+}
+
+/// Flushes the entries of directory `dir` (a rename, a new or deleted
+/// file) to disk. Windows has no such call: there it does nothing.
+fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
+    if cfg!(unix) {
+        File::open(dir).and_then(|dir| dir.sync_all()).map_err(|e| {
+            CheckpointError::io(&dir.display().to_string(), "flush the directory to disk", e)
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs blocking file I/O on tokio's blocking pool if there is a runtime,
+/// inline otherwise.
+async fn blocking<T: Send + 'static>(
+    location: &str,
+    operation: &'static str,
+    f: impl FnOnce() -> Result<T, CheckpointError> + Send + 'static,
+) -> Result<T, CheckpointError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => match runtime.spawn_blocking(f).await {
+            Ok(result) => result,
+            // A panic in `f` (there is none) or a runtime shutting down.
+            Err(e) => Err(CheckpointError::io(
+                location,
+                operation,
+                io::Error::other(e),
+            )),
+        },
+        Err(_) => f(),
+    }
+}

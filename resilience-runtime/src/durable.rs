@@ -1,0 +1,492 @@
+//! Durable workflows: what a `durable workflow` expansion calls to persist
+//! its state after every step and to resume from it.
+//!
+//! A `workflow!` declared `durable` gets `run_durable(&store, id)`. It claims
+//! the id in a [`CheckpointStore`] (a second owner gets
+//! [`CheckpointError::Locked`]), loads the checkpoint if there is one, checks
+//! it belongs to this workflow and to this definition of it, and then:
+//!
+//! - with no checkpoint, starts from the first step;
+//! - with a running checkpoint, continues after its last completed step;
+//! - with a compensating checkpoint (the process died while undoing),
+//!   continues the compensation rather than running steps again;
+//! - with a failed checkpoint, returns [`DurableError::PreviouslyFailed`]: it
+//!   is kept for inspection until [`CheckpointStore::discard`] throws it away.
+//!
+//! After every step the new state is saved, durably, before the next step
+//! starts. On success the checkpoint is deleted, or kept with
+//! [`DurableOptions::keep_on_success`]. On failure the compensations run (each
+//! one recorded in the checkpoint as it completes) and the checkpoint is kept
+//! in the failed phase.
+//!
+//! # Steps run at least once
+//!
+//! A step that was running when the process died runs again on resume: its
+//! output was never recorded. Write steps so that running one twice is
+//! harmless (an idempotency key on the request, a create that tolerates
+//! "already exists", a read before a write), as Temporal and DBOS also ask.
+//! A step whose checkpoint was written never runs again.
+//!
+//! # Receiving the output exactly once
+//!
+//! Deleting the checkpoint on success and handing the output to the caller
+//! are two events: a crash between them, or before the caller records the
+//! output, leaves no checkpoint, and running the id again starts a new
+//! workflow. Where that matters, run with [`DurableOptions::keep_on_success`]:
+//! a run that finds the final checkpoint returns the output again without
+//! running any step (it is computed from the recorded outputs). Discard the
+//! checkpoint once the output is safely recorded.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
+};
+use crate::saga::{CompensationReport, SagaError};
+
+/// Options of a durable run.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::durable::DurableOptions;
+///
+/// const KEEP: DurableOptions = DurableOptions::new().keep_on_success();
+/// assert!(KEEP.keeps_on_success());
+/// assert!(!DurableOptions::default().keeps_on_success());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DurableOptions {
+    keep_on_success: bool,
+}
+
+impl DurableOptions {
+    /// Delete the checkpoint on success (the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// assert_eq!(DurableOptions::new(), DurableOptions::default());
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            keep_on_success: false,
+        }
+    }
+
+    /// Keep the checkpoint of a successful run (in the running phase, at
+    /// its last step), for audit or inspection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// assert!(DurableOptions::new().keep_on_success().keeps_on_success());
+    /// ```
+    pub const fn keep_on_success(mut self) -> Self {
+        self.keep_on_success = true;
+        self
+    }
+
+    /// Whether a successful run keeps its checkpoint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// assert!(!DurableOptions::new().keeps_on_success());
+    /// ```
+    pub const fn keeps_on_success(&self) -> bool {
+        self.keep_on_success
+    }
+}
+
+/// Why a durable run did not return the workflow's output.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::durable::DurableError;
+///
+/// fn explain(error: &DurableError<std::io::Error>) -> String {
+///     match error {
+///         DurableError::Failed(saga) => format!("the workflow failed: {saga}"),
+///         DurableError::Checkpoint(storage) => format!("storage: {storage}"),
+///         DurableError::PreviouslyFailed { id, .. } => format!("{id} failed before; discard it first"),
+///         _ => error.to_string(),
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DurableError<E> {
+    /// A step failed; the completed steps were compensated. The checkpoint
+    /// is kept in the failed phase.
+    Failed(SagaError<E>),
+    /// The checkpoint could not be claimed, read, verified or written. The
+    /// workflow stopped there: nothing that was recorded is lost.
+    Checkpoint(CheckpointError),
+    /// The checkpoint records a failure of an earlier run. It is kept for
+    /// inspection; discard it (`CheckpointStore::discard`) to start over.
+    PreviouslyFailed {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// The step that failed.
+        failed_step: String,
+        /// What it failed with.
+        failure: String,
+        /// What the compensations did.
+        compensations: Vec<CompensationRecord>,
+    },
+}
+
+impl<E> From<CheckpointError> for DurableError<E> {
+    fn from(error: CheckpointError) -> Self {
+        DurableError::Checkpoint(error)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for DurableError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DurableError::Failed(error) => error.fmt(f),
+            DurableError::Checkpoint(error) => error.fmt(f),
+            DurableError::PreviouslyFailed {
+                workflow,
+                id,
+                failed_step,
+                failure,
+                ..
+            } => write!(
+                f,
+                "workflow `{workflow}` with id `{id}` already failed at step `{failed_step}` ({failure}); discard its checkpoint to run it again"
+            ),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for DurableError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DurableError::Failed(error) => Some(error),
+            DurableError::Checkpoint(error) => Some(error),
+            DurableError::PreviouslyFailed { .. } => None,
+        }
+    }
+}
+
+/// What the generated `drive` loop calls around its steps. In memory it is
+/// [`InMemory`], whose `DURABLE` is `false`: the calls are compiled away.
+#[doc(hidden)]
+pub trait Hooks<S> {
+    /// Whether the hooks do anything.
+    const DURABLE: bool;
+    /// Why a hook failed.
+    type Error;
+    /// A step completed: `state` holds every output so far.
+    fn step_completed(
+        &mut self,
+        state: &S,
+        position: usize,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Compensation starts, or one compensation finished: `state` is what
+    /// is left to undo.
+    fn compensating(
+        &mut self,
+        state: &S,
+        position: usize,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Compensation is over: the failure is final.
+    fn failed(
+        &mut self,
+        state: &S,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The hooks of an in-memory run: nothing.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct InMemory;
+
+impl<S: Sync> Hooks<S> for InMemory {
+    const DURABLE: bool = false;
+    type Error = core::convert::Infallible;
+
+    async fn step_completed(&mut self, _: &S, _: usize) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn compensating(
+        &mut self,
+        _: &S,
+        _: usize,
+        _: &str,
+        _: &str,
+        _: &[CompensationReport],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn failed(
+        &mut self,
+        _: &S,
+        _: &str,
+        _: &str,
+        _: &[CompensationReport],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// How the generated `drive` loop stopped without an output.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Stop<E, H> {
+    /// The workflow failed and was compensated.
+    Failed(SagaError<E>),
+    /// A hook (a checkpoint write) failed: the run stopped there.
+    Hook(H),
+}
+
+/// Where a durable run starts, from its checkpoint.
+#[doc(hidden)]
+pub enum Resume<S> {
+    /// Run the steps after `state`.
+    Run(S),
+    /// The process died while compensating: continue undoing `state`.
+    Compensate {
+        /// What is left to undo.
+        state: S,
+        /// The step that failed (one of the workflow's steps).
+        failed_step: &'static str,
+        /// What it failed with, as recorded.
+        failure: String,
+        /// The compensations already done.
+        compensations: Vec<CompensationReport>,
+    },
+}
+
+/// One durable run: the claimed id in a store, and the hooks that save the
+/// state after every step.
+#[doc(hidden)]
+pub struct Durable<'s, St: CheckpointStore, S> {
+    store: &'s St,
+    lease: Option<St::Lease>,
+    workflow: &'static str,
+    fingerprint: u64,
+    id: String,
+    options: DurableOptions,
+    state: PhantomData<fn(S) -> S>,
+}
+
+impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S> {
+    /// Claims `id` and loads its checkpoint: where to start.
+    pub async fn claim<E>(
+        store: &'s St,
+        workflow: &'static str,
+        fingerprint: u64,
+        steps: &'static [&'static str],
+        id: &str,
+        options: DurableOptions,
+        initial: S,
+    ) -> Result<(Self, Resume<S>), DurableError<E>> {
+        let lease = store.claim(workflow, id).await?;
+        let loaded = store.load(&lease).await?;
+        let this = Self {
+            store,
+            lease: Some(lease),
+            workflow,
+            fingerprint,
+            id: id.to_owned(),
+            options,
+            state: PhantomData,
+        };
+        let Some(checkpoint) = loaded else {
+            return Ok((this, Resume::Run(initial)));
+        };
+        let location = this.location();
+        checkpoint.verify(&location, workflow, fingerprint)?;
+        let state: S = serde_json::from_slice(&checkpoint.state).map_err(|error| {
+            CheckpointError::InvalidState {
+                location: location.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        let step_of = |name: &str| {
+            steps.iter().copied().find(|s| *s == name).ok_or_else(|| {
+                CheckpointError::InvalidState {
+                    location: location.clone(),
+                    reason: format!("it names step `{name}`, which this workflow does not have"),
+                }
+            })
+        };
+        let resume = match checkpoint.phase {
+            Phase::Running => Resume::Run(state),
+            Phase::Compensating {
+                failed_step,
+                failure,
+                compensations,
+            } => Resume::Compensate {
+                state,
+                failed_step: step_of(&failed_step)?,
+                failure,
+                compensations: compensations
+                    .into_iter()
+                    .map(|record| {
+                        Ok(CompensationReport {
+                            step: step_of(&record.step)?,
+                            outcome: record.outcome,
+                        })
+                    })
+                    .collect::<Result<_, CheckpointError>>()?,
+            },
+            Phase::Failed {
+                failed_step,
+                failure,
+                compensations,
+            } => {
+                return Err(DurableError::PreviouslyFailed {
+                    workflow: workflow.to_owned(),
+                    id: this.id.clone(),
+                    failed_step,
+                    failure,
+                    compensations,
+                });
+            }
+        };
+        Ok((this, resume))
+    }
+
+    fn location(&self) -> String {
+        match &self.lease {
+            Some(lease) => lease.location().to_owned(),
+            None => format!("{}/{}", self.workflow, self.id),
+        }
+    }
+
+    async fn save(&self, state: &S, position: usize, phase: Phase) -> Result<(), CheckpointError> {
+        let Some(lease) = &self.lease else {
+            return Ok(());
+        };
+        let state = serde_json::to_vec(state).map_err(|error| CheckpointError::InvalidState {
+            location: self.location(),
+            reason: error.to_string(),
+        })?;
+        let checkpoint = Checkpoint {
+            workflow: self.workflow.to_owned(),
+            fingerprint: self.fingerprint,
+            position: u32::try_from(position).unwrap_or(u32::MAX),
+            phase,
+            state,
+        };
+        self.store.save(lease, &checkpoint).await
+    }
+
+    /// Ends the run: deletes the checkpoint of a success (unless kept: the
+    /// last step already saved it), or passes the failure on (the failed
+    /// phase is already saved).
+    pub async fn finish<T, E>(
+        mut self,
+        outcome: Result<T, Stop<E, CheckpointError>>,
+    ) -> Result<T, DurableError<E>> {
+        match outcome {
+            Ok(value) => {
+                if let Some(lease) = self.lease.take()
+                    && !self.options.keep_on_success
+                {
+                    self.store.delete(lease).await?;
+                }
+                Ok(value)
+            }
+            Err(Stop::Hook(error)) => Err(DurableError::Checkpoint(error)),
+            Err(Stop::Failed(error)) => Err(DurableError::Failed(error)),
+        }
+    }
+}
+
+fn records(compensations: &[CompensationReport]) -> Vec<CompensationRecord> {
+    compensations
+        .iter()
+        .map(|c| CompensationRecord {
+            step: c.step.to_owned(),
+            outcome: c.outcome.clone(),
+        })
+        .collect()
+}
+
+impl<St, S> Hooks<S> for Durable<'_, St, S>
+where
+    St: CheckpointStore,
+    S: Serialize + DeserializeOwned + Sync,
+{
+    const DURABLE: bool = true;
+    type Error = CheckpointError;
+
+    fn step_completed(
+        &mut self,
+        state: &S,
+        position: usize,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        self.save(state, position, Phase::Running)
+    }
+
+    fn compensating(
+        &mut self,
+        state: &S,
+        position: usize,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let phase = Phase::Compensating {
+            failed_step: failed_step.to_owned(),
+            failure: failure.to_owned(),
+            compensations: records(compensations),
+        };
+        self.save(state, position, phase)
+    }
+
+    fn failed(
+        &mut self,
+        state: &S,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let phase = Phase::Failed {
+            failed_step: failed_step.to_owned(),
+            failure: failure.to_owned(),
+            compensations: records(compensations),
+        };
+        self.save(state, 0, phase)
+    }
+}
+
+/// The failure as text, for a checkpoint: `render` shows the error.
+#[doc(hidden)]
+pub fn failure_text<E>(
+    failure: &crate::saga::Failure<E>,
+    render: impl FnOnce(&E) -> String,
+) -> String {
+    match failure {
+        crate::saga::Failure::Error(error) => render(error),
+        crate::saga::Failure::Panic(message) => format!("panicked: {message}"),
+        crate::saga::Failure::Recorded(message) => message.clone(),
+    }
+}

@@ -1,0 +1,876 @@
+//! Checkpoint stores: round trips, ownership (in this process and across
+//! processes), every kind of bad input, listing, discarding, events.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use resilience_runtime::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord,
+    DirectoryStore, MemoryStore, Phase, decode, encode,
+};
+use resilience_runtime::events::{OwnedEventKind, subscribe};
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("resilience-ckpt-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+
+    fn store(&self) -> DirectoryStore {
+        DirectoryStore::open(&self.0).unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn running(workflow: &str, position: u32) -> Checkpoint {
+    Checkpoint {
+        workflow: workflow.to_owned(),
+        fingerprint: 0xfeed_0000_beef_0001,
+        position,
+        phase: Phase::Running,
+        state: serde_json::to_vec(
+            &serde_json::json!({ "After": { "create": position, "name": "ü\n\"" } }),
+        )
+        .unwrap(),
+    }
+}
+
+fn failed(workflow: &str) -> Checkpoint {
+    Checkpoint {
+        phase: Phase::Failed {
+            failed_step: "configure".into(),
+            failure: "the API is busy".into(),
+            compensations: vec![
+                CompensationRecord {
+                    step: "reserve".into(),
+                    outcome: Err("503".into()),
+                },
+                CompensationRecord {
+                    step: "create".into(),
+                    outcome: Ok(()),
+                },
+            ],
+        },
+        ..running(workflow, 2)
+    }
+}
+
+fn compensating(workflow: &str) -> Checkpoint {
+    Checkpoint {
+        phase: Phase::Compensating {
+            failed_step: "configure".into(),
+            failure: "timeout".into(),
+            compensations: vec![],
+        },
+        ..running(workflow, 2)
+    }
+}
+
+/// The path of a checkpoint file in `dir`, canonicalised like the store's.
+fn file(store: &DirectoryStore, workflow: &str, id: &str) -> PathBuf {
+    store.path().join(format!("{workflow}.{id}.checkpoint"))
+}
+
+/// Asserts that `err`'s message starts with `location` and contains `words`.
+#[track_caller]
+fn assert_names(err: &CheckpointError, location: &str, words: &str) {
+    let text = err.to_string();
+    assert_eq!(err.location(), location);
+    assert!(text.starts_with(&format!("{location}: ")), "{text}");
+    assert!(text.contains(words), "{text:?} should contain {words:?}");
+}
+
+#[tokio::test]
+async fn directory_round_trip_of_every_phase() {
+    let tmp = TempDir::new("round-trip");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "order-42").await.unwrap();
+    assert_eq!(store.load(&lease).await.unwrap(), None);
+    for checkpoint in [
+        running("Provision", 1),
+        compensating("Provision"),
+        failed("Provision"),
+    ] {
+        store.save(&lease, &checkpoint).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap(), Some(checkpoint));
+    }
+    // It survives the lease and the store: a new process would see this.
+    drop(lease);
+    let store = DirectoryStore::open(&tmp.0).unwrap();
+    let lease = store.claim("Provision", "order-42").await.unwrap();
+    assert_eq!(store.load(&lease).await.unwrap(), Some(failed("Provision")));
+    assert_eq!(
+        lease.location(),
+        file(&store, "Provision", "order-42").display().to_string()
+    );
+    let names: Vec<_> = std::fs::read_dir(store.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}
+
+#[tokio::test]
+async fn memory_round_trip_and_shared_clones() {
+    let store = MemoryStore::new();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    for checkpoint in [running("Provision", 1), failed("Provision")] {
+        store.save(&lease, &checkpoint).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap(), Some(checkpoint));
+    }
+    // A clone is the same store: it sees the checkpoint and the lease.
+    let clone = store.clone();
+    assert!(matches!(
+        clone.claim("Provision", "7").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+    let bytes = clone.get_raw("Provision", "7").unwrap();
+    assert_eq!(
+        decode(&bytes, "x").unwrap(),
+        ("7".to_owned(), failed("Provision"))
+    );
+}
+
+#[tokio::test]
+async fn a_file_is_readable_and_says_its_version_and_checksum() {
+    let tmp = TempDir::new("readable");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.save(&lease, &failed("Provision")).await.unwrap();
+    let text = std::fs::read_to_string(lease.location()).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let crc = format!("crc32={:08x}", crc32fast_hash(body.as_bytes()));
+    assert_eq!(
+        header,
+        format!("resilience-checkpoint 1 {crc} len={}", body.len())
+    );
+    let json: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(json["workflow"], "Provision");
+    assert_eq!(json["id"], "7");
+    assert_eq!(json["fingerprint"], "feed0000beef0001");
+    assert_eq!(json["position"], 2);
+    assert_eq!(json["state"]["After"]["create"], 2);
+    assert_eq!(json["phase"]["failed"]["failed_step"], "configure");
+    assert_eq!(
+        json["phase"]["failed"]["compensations"][0]["outcome"]["failed"],
+        "503"
+    );
+    assert_eq!(json["phase"]["failed"]["compensations"][1]["outcome"], "ok");
+}
+
+/// CRC-32 (IEEE), bit by bit: an independent check of the header.
+fn crc32fast_hash(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Writes `bytes` as the checkpoint of `Provision`/`7`, then loads it.
+async fn load_file(
+    store: &DirectoryStore,
+    bytes: &[u8],
+) -> Result<Option<Checkpoint>, CheckpointError> {
+    std::fs::write(file(store, "Provision", "7"), bytes).unwrap();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.load(&lease).await
+}
+
+/// A valid file's bytes, split into header and body.
+fn valid(workflow: &str, id: &str) -> (Vec<u8>, Vec<u8>) {
+    let bytes = encode(id, &failed(workflow), "x").unwrap();
+    let end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+    (bytes[..end].to_vec(), bytes[end..].to_vec())
+}
+
+/// `body` with a correct header.
+fn with_header(body: &[u8]) -> Vec<u8> {
+    let mut bytes = format!(
+        "resilience-checkpoint 1 crc32={:08x} len={}\n",
+        crc32fast_hash(body),
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+#[tokio::test]
+async fn each_bad_file_is_its_own_error_naming_the_file() {
+    let tmp = TempDir::new("bad");
+    let store = tmp.store();
+    let path = file(&store, "Provision", "7").display().to_string();
+    let (header, body) = valid("Provision", "7");
+    let whole = [header.clone(), body.clone()].concat();
+    assert_eq!(
+        load_file(&store, &whole).await.unwrap(),
+        Some(failed("Provision"))
+    );
+
+    // Truncated: the body is cut short.
+    let err = load_file(&store, &whole[..whole.len() - 10])
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CheckpointError::Truncated { expected: Some(n), found, .. } if n == body.len() as u64 && found == n - 10
+    ));
+    assert_names(&err, &path, "truncated checkpoint: the header announces");
+
+    // Truncated: inside the header line; an empty file.
+    for cut in [0, 10, header.len() - 1] {
+        let err = load_file(&store, &whole[..cut]).await.unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::Truncated { expected: None, .. }),
+            "{err}"
+        );
+        assert_names(&err, &path, "the header line is cut off");
+    }
+
+    // Corrupt: trailing garbage.
+    let err = load_file(&store, &[&whole[..], b"xx"].concat())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_names(&err, &path, "2 bytes of trailing garbage");
+
+    // Corrupt: not a checkpoint at all.
+    let err = load_file(&store, b"{\"hello\": 1}\n").await.unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_names(
+        &err,
+        &path,
+        "corrupt checkpoint: it does not start with `resilience-checkpoint`",
+    );
+
+    // Corrupt: a bad header line.
+    let err = load_file(
+        &store,
+        &[&b"resilience-checkpoint 1 crc=0 len=1\n"[..], b"x"].concat(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_names(&err, &path, "malformed header line");
+
+    // Corrupt: bad JSON, with the parser's message.
+    let err = load_file(&store, &with_header(b"{\"workflow\": "))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_names(&err, &path, "bad JSON body: EOF while parsing");
+
+    // Corrupt: a missing field, with the parser's message.
+    let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    json.as_object_mut().unwrap().remove("position");
+    let err = load_file(&store, &with_header(&serde_json::to_vec(&json).unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_names(&err, &path, "bad JSON body: missing field `position`");
+
+    // Corrupt: an unknown field, a bad fingerprint.
+    let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    json["extra"] = 1.into();
+    let err = load_file(&store, &with_header(&serde_json::to_vec(&json).unwrap()))
+        .await
+        .unwrap_err();
+    assert_names(&err, &path, "unknown field `extra`");
+    let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    json["fingerprint"] = 42.into();
+    let err = load_file(&store, &with_header(&serde_json::to_vec(&json).unwrap()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    let mut json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    json["fingerprint"] = "xyz".into();
+    let err = load_file(&store, &with_header(&serde_json::to_vec(&json).unwrap()))
+        .await
+        .unwrap_err();
+    assert_names(
+        &err,
+        &path,
+        "the fingerprint \"xyz\" is not 16 lowercase hex digits",
+    );
+
+    // Checksum: one byte of the body changed.
+    let mut flipped = whole.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x20;
+    let err = load_file(&store, &flipped).await.unwrap_err();
+    assert!(matches!(err, CheckpointError::Checksum { expected, found, .. } if expected != found));
+    assert_names(&err, &path, "checksum mismatch: the header says crc32=");
+
+    // Unknown format version.
+    let future = [&b"resilience-checkpoint 2 sha256=abc len=2\n"[..], b"{}"].concat();
+    let err = load_file(&store, &future).await.unwrap_err();
+    assert!(matches!(
+        err,
+        CheckpointError::UnknownVersion { version: 2, .. }
+    ));
+    assert_names(
+        &err,
+        &path,
+        "unknown checkpoint format version 2 (this build reads version 1)",
+    );
+
+    // Another workflow's checkpoint (a file copied by hand).
+    let (header, body) = valid("Deploy", "7");
+    let err = load_file(&store, &[header, body].concat())
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CheckpointError::WrongWorkflow { ref expected, ref found, .. } if expected == "Provision" && found == "Deploy"
+    ));
+    assert_names(
+        &err,
+        &path,
+        "this is a checkpoint of workflow `Deploy`, not of `Provision`",
+    );
+
+    // Another id's checkpoint.
+    let (header, body) = valid("Provision", "8");
+    let err = load_file(&store, &[header, body].concat())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::WrongId { .. }));
+    assert_names(&err, &path, "this is the checkpoint of id `8`, not of `7`");
+
+    // A checkpoint of a changed definition: `verify`.
+    let checkpoint = load_file(&store, &whole).await.unwrap().unwrap();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    assert!(
+        checkpoint
+            .verify(lease.location(), "Provision", checkpoint.fingerprint)
+            .is_ok()
+    );
+    let err = checkpoint
+        .verify(lease.location(), "Provision", 1)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        CheckpointError::DefinitionChanged {
+            expected: 1,
+            found: 0xfeed_0000_beef_0001,
+            ..
+        }
+    ));
+    assert_names(
+        &err,
+        &path,
+        "the definition of workflow `Provision` changed since this checkpoint was written \
+         (fingerprint feed0000beef0001, now 0000000000000001)",
+    );
+    let err = checkpoint
+        .verify(lease.location(), "Deploy", checkpoint.fingerprint)
+        .unwrap_err();
+    assert!(matches!(err, CheckpointError::WrongWorkflow { .. }));
+
+    // None of this removed the file: nothing is silently thrown away.
+    assert!(Path::new(&path).exists());
+}
+
+#[tokio::test]
+async fn every_truncation_of_a_valid_checkpoint_is_truncated() {
+    let memory = MemoryStore::new();
+    let lease = memory.claim("Provision", "7").await.unwrap();
+    memory.save(&lease, &failed("Provision")).await.unwrap();
+    let bytes = memory.get_raw("Provision", "7").unwrap();
+    for cut in 0..bytes.len() {
+        memory.put_raw("Provision", "7", bytes[..cut].to_vec());
+        match memory.load(&lease).await {
+            Err(CheckpointError::Truncated { ref location, .. })
+                if location == "memory:Provision/7" => {}
+            other => panic!("cut at {cut} of {}: {other:?}", bytes.len()),
+        }
+    }
+    // And on disk, through the same code, for a spread of cuts.
+    let tmp = TempDir::new("truncations");
+    let store = tmp.store();
+    for cut in (0..bytes.len()).step_by(7) {
+        let err = load_file(&store, &bytes[..cut]).await.unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::Truncated { .. }),
+            "cut at {cut}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn random_bytes_and_random_damage_are_errors_never_panics() {
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let memory = MemoryStore::new();
+    let lease = memory.claim("Provision", "7").await.unwrap();
+    memory.save(&lease, &failed("Provision")).await.unwrap();
+    let valid = memory.get_raw("Provision", "7").unwrap();
+    let header_len = valid.iter().position(|&b| b == b'\n').unwrap() + 1;
+
+    for round in 0..3000 {
+        let bytes: Vec<u8> = match round % 3 {
+            // Pure garbage, some of it starting like a checkpoint.
+            0 => {
+                let len = rng.usize(0..400);
+                let mut bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
+                if rng.bool() {
+                    bytes.splice(0..0, b"resilience-checkpoint 1 ".iter().copied());
+                }
+                bytes
+            }
+            // A valid file with 1 to 4 bytes changed.
+            1 => {
+                let mut bytes = valid.clone();
+                for _ in 0..rng.usize(1..=4) {
+                    let i = rng.usize(..bytes.len());
+                    bytes[i] ^= rng.u8(1..);
+                }
+                bytes
+            }
+            // A valid header with a random body of the announced length.
+            _ => {
+                let mut bytes = valid[..header_len].to_vec();
+                bytes.extend((header_len..valid.len()).map(|_| rng.u8(..)));
+                bytes
+            }
+        };
+        memory.put_raw("Provision", "7", bytes.clone());
+        let result = memory.load(&lease).await;
+        assert!(
+            result.is_err(),
+            "round {round}: {bytes:?} loaded as {result:?}"
+        );
+        assert_eq!(result.unwrap_err().location(), "memory:Provision/7");
+    }
+}
+
+#[tokio::test]
+async fn a_second_claim_in_this_process_is_locked_until_the_first_is_dropped() {
+    let tmp = TempDir::new("claims");
+    let store = tmp.store();
+    let first = store.claim("Provision", "7").await.unwrap();
+    let err = store.claim("Provision", "7").await.unwrap_err();
+    assert!(matches!(
+        err,
+        CheckpointError::Locked { ref workflow, ref id, holder: Some(pid), .. }
+            if workflow == "Provision" && id == "7" && pid == std::process::id()
+    ));
+    let lock = store.path().join("Provision.7.lock").display().to_string();
+    assert_names(
+        &err,
+        &lock,
+        &format!(
+            "another task of this process (pid {}) is already running workflow `Provision` id `7`",
+            std::process::id()
+        ),
+    );
+    // Another id, or another workflow with the same id, is free.
+    let _other = store.claim("Provision", "8").await.unwrap();
+    let _deploy = store.claim("Deploy", "7").await.unwrap();
+    // Another store on the same directory sees the lock too.
+    let again = DirectoryStore::open(&tmp.0).unwrap();
+    assert!(matches!(
+        again.claim("Provision", "7").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+    drop(first);
+    let _second = store.claim("Provision", "7").await.unwrap();
+
+    let memory = MemoryStore::new();
+    let first = memory.claim("Provision", "7").await.unwrap();
+    let err = memory.claim("Provision", "7").await.unwrap_err();
+    assert!(matches!(err, CheckpointError::Locked { .. }));
+    assert_names(&err, "memory:Provision/7", "another task of this process");
+    drop(first);
+    assert!(memory.claim("Provision", "7").await.is_ok());
+}
+
+/// The env var that makes [`lock_holder_child`] hold a lock.
+const CHILD_DIR: &str = "RESILIENCE_TEST_CHECKPOINT_CHILD_DIR";
+
+/// Not a test on its own: run by [`a_claim_held_by_another_process_is_locked`]
+/// in a child process, it claims `Provision`/`shared`, says so with a file,
+/// and holds the claim until its stdin closes or it is killed.
+#[tokio::test]
+async fn lock_holder_child() {
+    let Ok(dir) = std::env::var(CHILD_DIR) else {
+        return;
+    };
+    let store = DirectoryStore::open(&dir).unwrap();
+    let lease = store.claim("Provision", "shared").await.unwrap();
+    std::fs::write(Path::new(&dir).join("child-ready"), b"").unwrap();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    drop(lease);
+}
+
+/// Kills the child when dropped, even if the test fails.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_claim_held_by_another_process_is_locked_and_dies_with_it() {
+    let tmp = TempDir::new("cross-process");
+    let store = tmp.store();
+    let mut child = Killed(
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "lock_holder_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, store.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let ready = store.path().join("child-ready");
+    let started = Instant::now();
+    while !ready.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the child never claimed"
+        );
+        if let Some(status) = child.0.try_wait().unwrap() {
+            panic!("the child exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let err = store.claim("Provision", "shared").await.unwrap_err();
+    let pid = child.0.id();
+    assert!(
+        matches!(err, CheckpointError::Locked { holder: Some(holder), .. } if holder == pid),
+        "{err}"
+    );
+    let lock = store
+        .path()
+        .join("Provision.shared.lock")
+        .display()
+        .to_string();
+    assert_names(
+        &err,
+        &lock,
+        &format!("another process (pid {pid}) is already running workflow `Provision` id `shared`"),
+    );
+    // Nor can it be discarded from under the running process.
+    assert!(matches!(
+        store.discard("Provision", "shared").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+
+    // The lock dies with its process, however it dies.
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    let lease = store.claim("Provision", "shared").await.unwrap();
+    assert_eq!(lease.id(), "shared");
+}
+
+#[tokio::test]
+async fn discard_is_the_explicit_way_to_throw_a_checkpoint_away() {
+    let tmp = TempDir::new("discard");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.save(&lease, &running("Provision", 1)).await.unwrap();
+    let path = file(&store, "Provision", "7");
+    assert!(path.exists());
+    // Not while it runs.
+    assert!(matches!(
+        store.discard("Provision", "7").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+    drop(lease);
+    assert!(store.discard("Provision", "7").await.unwrap());
+    assert!(!path.exists());
+    assert!(!store.discard("Provision", "7").await.unwrap());
+    // A corrupt checkpoint can be discarded without being read.
+    std::fs::write(&path, b"garbage").unwrap();
+    assert!(store.discard("Provision", "7").await.unwrap());
+    assert!(!path.exists());
+    // The id is free again afterwards.
+    let lease = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(store.load(&lease).await.unwrap(), None);
+
+    let memory = MemoryStore::new();
+    memory.put_raw("Provision", "7", b"garbage".to_vec());
+    assert!(memory.discard("Provision", "7").await.unwrap());
+    assert_eq!(memory.get_raw("Provision", "7"), None);
+}
+
+#[tokio::test]
+async fn delete_removes_the_checkpoint_and_releases_the_id() {
+    let tmp = TempDir::new("delete");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.save(&lease, &running("Provision", 2)).await.unwrap();
+    store.delete(lease).await.unwrap();
+    assert!(!file(&store, "Provision", "7").exists());
+    // Deleting a run that never saved is fine too.
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.delete(lease).await.unwrap();
+}
+
+#[tokio::test]
+async fn list_unfinished_shows_running_failed_and_unreadable_checkpoints() {
+    let tmp = TempDir::new("list");
+    let store = tmp.store();
+    let a = store.claim("Provision", "a").await.unwrap();
+    store.save(&a, &running("Provision", 1)).await.unwrap();
+    let b = store.claim("Provision", "b").await.unwrap();
+    store.save(&b, &failed("Provision")).await.unwrap();
+    let c = store.claim("Deploy", "c").await.unwrap();
+    store.save(&c, &compensating("Deploy")).await.unwrap();
+    store.delete(c).await.unwrap();
+    // A corrupt file, a stale temporary file, a stray file.
+    std::fs::write(file(&store, "Provision", "z"), b"garbage").unwrap();
+    std::fs::write(store.path().join("Provision.y.checkpoint.tmp"), b"half a").unwrap();
+    std::fs::write(store.path().join("notes.txt"), b"hello").unwrap();
+    std::fs::write(store.path().join("nodot.checkpoint"), b"x").unwrap();
+
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed.len(), 4, "{listed:?}");
+    let info = |i: usize| listed[i].as_ref().unwrap();
+    // Sorted by path: `Provision.a`, `Provision.b`, `Provision.z`, `nodot`.
+    assert_eq!(
+        (
+            info(0).workflow.as_str(),
+            info(0).id.as_str(),
+            info(0).position,
+            &info(0).phase
+        ),
+        ("Provision", "a", 1, &Phase::Running)
+    );
+    assert_eq!(
+        info(0).location,
+        file(&store, "Provision", "a").display().to_string()
+    );
+    assert_eq!(info(0).fingerprint, 0xfeed_0000_beef_0001);
+    assert_eq!(info(1).id, "b");
+    assert!(matches!(info(1).phase, Phase::Failed { .. }));
+    let err = listed[2].as_ref().unwrap_err();
+    assert!(matches!(err, CheckpointError::Corrupt { .. }));
+    assert_eq!(
+        err.location(),
+        file(&store, "Provision", "z").display().to_string()
+    );
+    let err = listed[3].as_ref().unwrap_err();
+    assert_names(
+        err,
+        &store.path().join("nodot.checkpoint").display().to_string(),
+        "the file name is not `<workflow>.<id>.checkpoint`",
+    );
+
+    let memory = MemoryStore::new();
+    let lease = memory.claim("Provision", "a").await.unwrap();
+    memory.save(&lease, &failed("Provision")).await.unwrap();
+    memory.put_raw("Provision", "b", b"garbage".to_vec());
+    let listed = memory.list_unfinished().await.unwrap();
+    assert!(
+        matches!(&listed[0], Ok(info) if info.id == "a" && matches!(info.phase, Phase::Failed { .. }))
+    );
+    assert!(
+        matches!(&listed[1], Err(CheckpointError::Corrupt { location, .. }) if location == "memory:Provision/b")
+    );
+}
+
+#[tokio::test]
+async fn a_stale_temporary_file_is_overwritten() {
+    let tmp = TempDir::new("stale");
+    let store = tmp.store();
+    let tmp_file = store.path().join("Provision.7.checkpoint.tmp");
+    std::fs::write(&tmp_file, vec![b'x'; 10_000]).unwrap();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    store.save(&lease, &running("Provision", 3)).await.unwrap();
+    assert!(!tmp_file.exists());
+    assert_eq!(
+        store.load(&lease).await.unwrap(),
+        Some(running("Provision", 3))
+    );
+}
+
+#[tokio::test]
+async fn save_emits_a_checkpointed_event() {
+    let mut events = subscribe();
+    let tmp = TempDir::new("events");
+    let store = tmp.store();
+    let lease = store.claim("EventsFlow", "run-1").await.unwrap();
+    store.save(&lease, &running("EventsFlow", 1)).await.unwrap();
+    store.save(&lease, &running("EventsFlow", 2)).await.unwrap();
+    let memory = MemoryStore::new();
+    let lease = memory.claim("EventsFlow", "run-2").await.unwrap();
+    memory
+        .save(&lease, &running("EventsFlow", 5))
+        .await
+        .unwrap();
+
+    let seen: Vec<_> = std::iter::from_fn(|| events.try_recv())
+        .filter(|e| e.operation == "EventsFlow")
+        .collect();
+    let kinds: Vec<_> = seen.iter().map(|e| e.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            OwnedEventKind::Checkpointed {
+                id: "run-1".into(),
+                position: 1
+            },
+            OwnedEventKind::Checkpointed {
+                id: "run-1".into(),
+                position: 2
+            },
+            OwnedEventKind::Checkpointed {
+                id: "run-2".into(),
+                position: 5
+            },
+        ]
+    );
+    assert_eq!(
+        seen[0].to_string(),
+        "`EventsFlow` id `run-1` checkpointed after 1 step"
+    );
+}
+
+#[tokio::test]
+async fn invalid_names_and_misused_leases_are_typed_errors() {
+    let tmp = TempDir::new("names");
+    let store = tmp.store();
+    let location = store.path().display().to_string();
+    for id in ["", "../etc", "a/b", "a\\b", "a\0b", &"x".repeat(201)] {
+        let err = store.claim("Provision", id).await.unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::InvalidId { .. }),
+            "{id:?}: {err}"
+        );
+        assert_names(&err, &location, "invalid workflow id");
+    }
+    // 200 bytes is a valid id, but not with a long workflow name.
+    let err = store
+        .claim(&"W".repeat(50), &"x".repeat(200))
+        .await
+        .unwrap_err();
+    assert_names(&err, &location, "longer than 255 bytes");
+    let err = store.claim("a.b", "1").await.unwrap_err();
+    assert!(matches!(err, CheckpointError::InvalidName { .. }));
+    assert!(matches!(
+        MemoryStore::new().claim("Provision", "").await,
+        Err(CheckpointError::InvalidId { .. })
+    ));
+
+    // A checkpoint of another workflow cannot be saved under this lease.
+    let lease = store.claim("Provision", "7").await.unwrap();
+    let err = store.save(&lease, &running("Deploy", 1)).await.unwrap_err();
+    assert!(matches!(err, CheckpointError::WrongWorkflow { .. }));
+    // The state must be JSON.
+    let bad = Checkpoint {
+        state: b"{oops".to_vec(),
+        ..running("Provision", 1)
+    };
+    let err = store.save(&lease, &bad).await.unwrap_err();
+    assert!(matches!(err, CheckpointError::InvalidState { .. }));
+    assert_eq!(store.load(&lease).await.unwrap(), None);
+    // A lease of another store.
+    let other_dir = TempDir::new("names-other");
+    let other = other_dir.store();
+    assert!(matches!(
+        other.load(&lease).await,
+        Err(CheckpointError::ForeignLease { .. })
+    ));
+    let memory = MemoryStore::new();
+    let memory_lease = memory.claim("Provision", "7").await.unwrap();
+    assert!(matches!(
+        MemoryStore::new()
+            .save(&memory_lease, &running("Provision", 1))
+            .await,
+        Err(CheckpointError::ForeignLease { .. })
+    ));
+}
+
+/// Polls `future` to completion without a runtime (it must not wait).
+fn block_on_without_runtime<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the store waited without a runtime"),
+    }
+}
+
+#[test]
+fn the_directory_store_works_without_a_tokio_runtime() {
+    let tmp = TempDir::new("no-runtime");
+    let store = tmp.store();
+    let lease = block_on_without_runtime(store.claim("Provision", "7")).unwrap();
+    block_on_without_runtime(store.save(&lease, &running("Provision", 1))).unwrap();
+    assert_eq!(
+        block_on_without_runtime(store.load(&lease)).unwrap(),
+        Some(running("Provision", 1))
+    );
+    assert_eq!(
+        block_on_without_runtime(store.list_unfinished())
+            .unwrap()
+            .len(),
+        1
+    );
+    block_on_without_runtime(store.delete(lease)).unwrap();
+}
+
+#[tokio::test]
+async fn a_dropped_save_never_overwrites_a_later_save_or_a_delete() {
+    let tmp = TempDir::new("dropped-save");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    for _ in 0..20 {
+        {
+            // Start a save of position 1 and drop it half-way.
+            let checkpoint = running("Provision", 1);
+            let mut save = pin!(store.save(&lease, &checkpoint));
+            let _ = save.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        }
+        store.save(&lease, &running("Provision", 2)).await.unwrap();
+        // Let the dropped save finish in the background, if it has not.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.load(&lease).await.unwrap().unwrap().position, 2);
+    }
+    {
+        let checkpoint = running("Provision", 3);
+        let mut save = pin!(store.save(&lease, &checkpoint));
+        let _ = save.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    }
+    store.delete(lease).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!file(&store, "Provision", "7").exists());
+    // The lock was released once the background save was done.
+    let _ = store.claim("Provision", "7").await.unwrap();
+}

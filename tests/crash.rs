@@ -1,0 +1,244 @@
+//! Crash test: a durable workflow is killed with SIGKILL at random instants,
+//! many times, and resumed each time. Nothing may be lost: the final output is
+//! right, no step runs again once its checkpoint was written, and every
+//! checkpoint left behind is readable.
+//!
+//! The test binary is its own helper: `crash_worker` does nothing unless
+//! `RESILIENCE_CRASH_DIR` is set, and the driver runs this binary with it.
+//! `RESILIENCE_CRASH_ROUNDS` (default 20) sets how many workflows are run to
+//! completion through kills; set it high for a soak.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use resilience::checkpoint::{CheckpointStore, DirectoryStore};
+use resilience::durable::DurableOptions;
+use resilience::workflow;
+
+const STEPS: u64 = 8;
+
+/// Appends lines to the log file of one round.
+pub struct Log {
+    path: PathBuf,
+}
+
+impl Log {
+    fn append(&self, line: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .expect("open log");
+        writeln!(file, "{line}").expect("append to log");
+    }
+
+    /// One step: logs that it runs, works a little, returns `input + k`.
+    async fn step(&self, k: u64, input: u64) -> Result<u64, std::io::Error> {
+        self.append(&format!("run {k}"));
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        Ok(input * 10 + k)
+    }
+}
+
+workflow! {
+    durable workflow Pipeline(log: Log) -> Result<u64, std::io::Error> {
+        step s1: u64 = log.step(1, 0).await;
+        step s2: u64 = log.step(2, *s1).await;
+        step s3: u64 = log.step(3, *s2).await;
+        step s4: u64 = log.step(4, *s3).await;
+        step s5: u64 = log.step(5, *s4).await;
+        step s6: u64 = log.step(6, *s5).await;
+        step s7: u64 = log.step(7, *s6).await;
+        step s8: u64 = log.step(8, *s7).await;
+        s8
+    }
+}
+
+const EXPECTED: u64 = 12_345_678;
+
+/// The helper process: runs (or resumes) the workflow, logging every
+/// checkpoint written, then logs the output.
+#[test]
+fn crash_worker() {
+    let Some(dir) = std::env::var_os("RESILIENCE_CRASH_DIR") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let log_path = dir.join("log");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let log = Log {
+            path: log_path.clone(),
+        };
+        let saved = Log { path: log_path };
+        let _observer = resilience::events::observe(move |event| {
+            if let resilience::EventKind::Checkpointed { position, .. } = event.kind {
+                saved.append(&format!("saved {position}"));
+            }
+        });
+        let store = DirectoryStore::open(dir.join("checkpoints")).expect("open store");
+        // Keep the final checkpoint until the output is recorded: a crash in
+        // between returns the output again instead of starting over.
+        let options = DurableOptions::new().keep_on_success();
+        let output = Pipeline::new(log)
+            .run_durable_with(&store, "job", options)
+            .await
+            .expect("run");
+        Log {
+            path: dir.join("log"),
+        }
+        .append(&format!("done {output}"));
+        store.discard("Pipeline", "job").await.expect("discard");
+    });
+}
+
+fn worker(dir: &Path) -> std::process::Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args(["crash_worker", "--exact", "--nocapture", "--test-threads=1"])
+        .env("RESILIENCE_CRASH_DIR", dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn worker")
+}
+
+/// Checks the log of one round: every step ran at least once, none ran
+/// again after its checkpoint was saved, and the output is right.
+fn check_log(text: &str) -> Result<(), String> {
+    let mut saved_up_to = 0;
+    let mut done = None;
+    for line in text.lines() {
+        let (what, value) = line
+            .split_once(' ')
+            .ok_or(format!("bad log line {line:?}"))?;
+        let value: u64 = value
+            .parse()
+            .map_err(|_| format!("bad log line {line:?}"))?;
+        match what {
+            "run" if value <= saved_up_to => {
+                return Err(format!(
+                    "step {value} ran again after checkpoint {saved_up_to} was saved"
+                ));
+            }
+            "run" => {}
+            "saved" => saved_up_to = saved_up_to.max(value),
+            "done" => done = Some(value),
+            _ => return Err(format!("bad log line {line:?}")),
+        }
+    }
+    match done {
+        Some(EXPECTED) => Ok(()),
+        other => Err(format!("output {other:?}, expected {EXPECTED}")),
+    }
+}
+
+#[test]
+fn sigkill_at_random_instants_loses_nothing() {
+    let rounds: u32 = std::env::var("RESILIENCE_CRASH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let base = std::env::temp_dir().join(format!("resilience-crash-{}", std::process::id()));
+    let mut kills = 0;
+    let mut resumed_mid_way = 0;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for round in 0..rounds {
+        let dir = base.join(round.to_string());
+        std::fs::create_dir_all(&dir).expect("round dir");
+        let mut spawns = 0;
+        loop {
+            spawns += 1;
+            assert!(spawns < 200, "round {round}: the workflow never finished");
+            let mut child = worker(&dir);
+            // Kill somewhere in the first ~40ms: before, during or after any step.
+            let deadline = Instant::now() + Duration::from_micros(fastrand::u64(0..40_000));
+            let finished = loop {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    break Some(status);
+                }
+                if Instant::now() >= deadline {
+                    break None;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            };
+            match finished {
+                Some(status) => {
+                    assert!(
+                        status.success(),
+                        "round {round}: the worker failed: {status}"
+                    );
+                    break;
+                }
+                None => {
+                    child.kill().expect("SIGKILL");
+                    child.wait().expect("reap");
+                    kills += 1;
+                    // Killed after it logged its output, while exiting: done.
+                    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+                    if log.lines().any(|line| line.starts_with("done ")) {
+                        break;
+                    }
+                }
+            }
+            // Whatever the instant, the checkpoint left behind reads back.
+            let store = DirectoryStore::open(dir.join("checkpoints")).expect("store");
+            runtime.block_on(async {
+                let lease = store
+                    .claim("Pipeline", "job")
+                    .await
+                    .expect("claim after the kill");
+                if let Some(checkpoint) = store.load(&lease).await.unwrap_or_else(|e| {
+                    panic!("round {round}: unreadable checkpoint after a kill: {e}")
+                }) {
+                    checkpoint
+                        .verify("crash test", "Pipeline", Pipeline::FINGERPRINT)
+                        .expect("the checkpoint is this workflow's");
+                    assert!(u64::from(checkpoint.position) <= STEPS);
+                    if (1..STEPS).contains(&u64::from(checkpoint.position)) {
+                        resumed_mid_way += 1;
+                    }
+                }
+            });
+        }
+        let log = std::fs::read_to_string(dir.join("log")).expect("log");
+        if let Err(problem) = check_log(&log) {
+            panic!("round {round}: {problem}\nlog:\n{log}");
+        }
+        // The output was recorded, then the checkpoint discarded (or, killed
+        // in between, it is the final one).
+        let store = DirectoryStore::open(dir.join("checkpoints")).expect("store");
+        runtime.block_on(async {
+            let lease = store.claim("Pipeline", "job").await.expect("claim");
+            if let Some(checkpoint) = store.load(&lease).await.expect("load") {
+                assert_eq!(u64::from(checkpoint.position), STEPS, "round {round}");
+            }
+        });
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    println!(
+        "{rounds} rounds completed through {kills} SIGKILLs; {resumed_mid_way} resumed from a checkpoint mid-way"
+    );
+    assert!(
+        kills >= rounds / 2,
+        "too few kills ({kills}) to mean anything"
+    );
+    assert!(
+        resumed_mid_way > 0,
+        "no kill left a mid-way checkpoint: nothing was resumed"
+    );
+}
+
+#[test]
+fn check_log_catches_a_rerun() {
+    assert!(check_log("run 1\nsaved 1\nrun 2\nsaved 2\nrun 2\ndone 12345678").is_err());
+    assert!(check_log("run 1\nrun 1\nsaved 1\ndone 12345678").is_ok());
+    assert!(check_log("run 1\nsaved 1\ndone 7").is_err());
+}

@@ -1,0 +1,356 @@
+//! Durable workflows on the in-memory store: resume after a crash (a dropped
+//! run), compensation that survives a crash, kept and discarded checkpoints,
+//! every bad checkpoint a typed error, and one owner per id.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use resilience::checkpoint::{CheckpointError, CheckpointStore, MemoryStore, Phase};
+use resilience::durable::{DurableError, DurableOptions};
+use resilience::workflow;
+use tokio::time::{sleep, timeout};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    #[error("step {0} failed")]
+    Failed(u32),
+}
+
+/// Records what ran; step `fail_at` fails; every call takes `work`.
+#[derive(Clone)]
+pub struct Worker {
+    log: Arc<Mutex<Vec<String>>>,
+    fail_at: Option<u32>,
+    work: Duration,
+}
+
+impl Worker {
+    fn new() -> Self {
+        Self {
+            log: Arc::default(),
+            fail_at: None,
+            work: Duration::from_millis(10),
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    async fn step(&self, k: u32, input: u32) -> Result<u32, JobError> {
+        self.log.lock().unwrap().push(format!("run {k}"));
+        sleep(self.work).await;
+        if self.fail_at == Some(k) {
+            Err(JobError::Failed(k))
+        } else {
+            Ok(input * 10 + k)
+        }
+    }
+
+    async fn undo(&self, k: u32) -> Result<(), JobError> {
+        self.log.lock().unwrap().push(format!("undo {k}"));
+        sleep(self.work).await;
+        Ok(())
+    }
+}
+
+workflow! {
+    durable workflow Job(worker: Worker) -> Result<u32, JobError> {
+        #[compensate(with = |_| worker.undo(1))]
+        step one: u32 = worker.step(1, 0).await;
+        #[compensate(with = |_| worker.undo(2))]
+        step two: u32 = worker.step(2, *one).await;
+        step three: u32 = worker.step(3, *two).await;
+        three
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_to_the_end_and_removes_its_checkpoint() {
+    let store = MemoryStore::new();
+    let worker = Worker::new();
+    assert_eq!(
+        Job::new(worker.clone())
+            .run_durable(&store, "a")
+            .await
+            .unwrap(),
+        123
+    );
+    assert_eq!(worker.log(), ["run 1", "run 2", "run 3"]);
+    assert!(store.get_raw("Job", "a").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn keeps_the_checkpoint_when_asked() {
+    let store = MemoryStore::new();
+    let options = DurableOptions::new().keep_on_success();
+    Job::new(Worker::new())
+        .run_durable_with(&store, "a", options)
+        .await
+        .unwrap();
+    let lease = store.claim("Job", "a").await.unwrap();
+    let checkpoint = store.load(&lease).await.unwrap().expect("kept");
+    assert_eq!(checkpoint.position, 3);
+    assert_eq!(checkpoint.phase, Phase::Running);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_resumes_after_the_last_completed_step() {
+    let store = MemoryStore::new();
+    let worker = Worker::new();
+    // "Crash" during step 2: the run is dropped at 15ms.
+    let crashed = timeout(
+        Duration::from_millis(15),
+        Job::new(worker.clone()).run_durable(&store, "a"),
+    )
+    .await;
+    assert!(crashed.is_err());
+    assert_eq!(worker.log(), ["run 1", "run 2"]);
+    // Step 1's checkpoint was written; step 2 runs again (at least once).
+    assert_eq!(
+        Job::new(worker.clone())
+            .run_durable(&store, "a")
+            .await
+            .unwrap(),
+        123
+    );
+    assert_eq!(worker.log(), ["run 1", "run 2", "run 2", "run 3"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_compensates_and_is_kept_until_discarded() {
+    let store = MemoryStore::new();
+    let worker = Worker {
+        fail_at: Some(3),
+        ..Worker::new()
+    };
+    let err = Job::new(worker.clone())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    let DurableError::Failed(saga) = err else {
+        panic!("expected Failed, got {err:?}")
+    };
+    assert_eq!(saga.failed_step(), Some("three"));
+    assert_eq!(
+        worker.log(),
+        ["run 1", "run 2", "run 3", "undo 2", "undo 1"]
+    );
+
+    // Kept: running it again reports the earlier failure, runs nothing.
+    let err = Job::new(worker.clone())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    let DurableError::PreviouslyFailed {
+        failed_step,
+        failure,
+        compensations,
+        ..
+    } = &err
+    else {
+        panic!("expected PreviouslyFailed, got {err:?}")
+    };
+    assert_eq!(
+        (failed_step.as_str(), failure.as_str()),
+        ("three", "step 3 failed")
+    );
+    assert_eq!(compensations.len(), 2);
+    assert_eq!(worker.log().len(), 5);
+    assert!(err.to_string().contains("discard its checkpoint"), "{err}");
+
+    // Discarded: it starts over.
+    assert!(store.discard("Job", "a").await.unwrap());
+    let worker = Worker::new();
+    assert_eq!(
+        Job::new(worker.clone())
+            .run_durable(&store, "a")
+            .await
+            .unwrap(),
+        123
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_while_compensating_continues_the_compensation() {
+    let store = MemoryStore::new();
+    let worker = Worker {
+        fail_at: Some(3),
+        ..Worker::new()
+    };
+    // Steps end at 10, 20, 30ms; "undo 2" runs 30..40ms: crash at 35ms.
+    let crashed = timeout(
+        Duration::from_millis(35),
+        Job::new(worker.clone()).run_durable(&store, "a"),
+    )
+    .await;
+    assert!(crashed.is_err());
+    assert_eq!(worker.log(), ["run 1", "run 2", "run 3", "undo 2"]);
+    {
+        let lease = store.claim("Job", "a").await.unwrap();
+        let checkpoint = store.load(&lease).await.unwrap().unwrap();
+        assert!(
+            matches!(checkpoint.phase, Phase::Compensating { .. }),
+            "{:?}",
+            checkpoint.phase
+        );
+    }
+    // Resuming undoes, and runs no step again.
+    let healthy = Worker::new();
+    let err = Job::new(healthy.clone())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    assert_eq!(healthy.log(), ["undo 2", "undo 1"]);
+    let DurableError::Failed(saga) = err else {
+        panic!("expected Failed, got {err:?}")
+    };
+    assert_eq!(saga.failed_step(), Some("three"));
+    assert_eq!(
+        saga.to_string(),
+        "step `three` failed in an earlier run: step 3 failed; undone: `two` (ok), `one` (ok)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_owner_per_id() {
+    let store = MemoryStore::new();
+    let _held = store.claim("Job", "a").await.unwrap();
+    let err = Job::new(Worker::new())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DurableError::Checkpoint(CheckpointError::Locked { .. })
+        ),
+        "{err:?}"
+    );
+    // Another id is free.
+    Job::new(Worker::new())
+        .run_durable(&store, "b")
+        .await
+        .unwrap();
+}
+
+/// A checkpoint of step 1 of `Job`, as bytes.
+async fn checkpoint_after_step_one(store: &MemoryStore, id: &str) -> Vec<u8> {
+    let _ = timeout(
+        Duration::from_millis(15),
+        Job::new(Worker::new()).run_durable(store, id),
+    )
+    .await;
+    store.get_raw("Job", id).expect("a checkpoint after step 1")
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_bad_checkpoint_is_a_typed_error_and_nothing_runs() {
+    let store = MemoryStore::new();
+    let good = checkpoint_after_step_one(&store, "a").await;
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() - 5].to_vec()),
+        ("corrupt", b"this is not a checkpoint".to_vec()),
+        ("checksum", {
+            let mut bytes = good.clone();
+            let last = bytes.len() - 2;
+            bytes[last] ^= 0x01;
+            bytes
+        }),
+        (
+            "version",
+            String::from_utf8(good.clone())
+                .unwrap()
+                .replacen("resilience-checkpoint 1", "resilience-checkpoint 9", 1)
+                .into_bytes(),
+        ),
+    ];
+    for (what, bytes) in cases {
+        store.put_raw("Job", "a", bytes);
+        let worker = Worker::new();
+        let err = Job::new(worker.clone())
+            .run_durable(&store, "a")
+            .await
+            .unwrap_err();
+        let DurableError::Checkpoint(error) = &err else {
+            panic!("{what}: expected a checkpoint error, got {err:?}")
+        };
+        let matched = match what {
+            "truncated" => matches!(error, CheckpointError::Truncated { .. }),
+            "corrupt" => matches!(error, CheckpointError::Corrupt { .. }),
+            "checksum" => matches!(error, CheckpointError::Checksum { .. }),
+            _ => matches!(error, CheckpointError::UnknownVersion { .. }),
+        };
+        assert!(matched, "{what}: got {error:?}");
+        assert!(
+            error.to_string().contains("Job"),
+            "{what}: the message names the checkpoint: {error}"
+        );
+        assert!(
+            worker.log().is_empty(),
+            "{what}: no step may run on a bad checkpoint"
+        );
+        // Nothing was overwritten: the bad bytes are still there to inspect.
+        assert!(store.get_raw("Job", "a").is_some());
+    }
+}
+
+workflow! {
+    durable workflow Other(worker: Worker) -> Result<u32, JobError> {
+        step one: u32 = worker.step(1, 0).await;
+        step two: u32 = worker.step(2, *one).await;
+        two
+    }
+}
+
+mod changed {
+    use super::*;
+
+    // The same name as `Job`, another definition: `two` has a new type.
+    workflow! {
+        pub durable workflow Job(worker: Worker) -> Result<u32, JobError> {
+            step one: u32 = worker.step(1, 0).await;
+            step two: u64 = worker.step(2, *one).await.map(u64::from);
+            step three: u32 = worker.step(3, 0).await;
+            three
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_workflow_or_a_changed_definition_is_refused() {
+    let store = MemoryStore::new();
+    let good = checkpoint_after_step_one(&store, "a").await;
+
+    // `Other`'s id holding `Job`'s checkpoint.
+    store.put_raw("Other", "a", good.clone());
+    let err = Other::new(Worker::new())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DurableError::Checkpoint(CheckpointError::WrongWorkflow { .. })
+        ),
+        "{err:?}"
+    );
+
+    // A `Job` whose definition changed since the checkpoint was written.
+    assert_ne!(changed::Job::FINGERPRINT, Job::FINGERPRINT);
+    store.put_raw("Job", "a", good);
+    let worker = Worker::new();
+    let err = changed::Job::new(worker.clone())
+        .run_durable(&store, "a")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DurableError::Checkpoint(CheckpointError::DefinitionChanged { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(worker.log().is_empty());
+}
