@@ -313,3 +313,55 @@ fn the_state_machine_is_small() {
     // No boxing: the state holds the outputs so far, nothing more.
     assert!(std::mem::size_of::<ProvisionState>() <= 2 * std::mem::size_of::<String>() + 32);
 }
+
+/// A workflow with nothing to undo runs its steps in a row (no state
+/// machine on a fresh run); failures and panics are reported the same way.
+mod nothing_to_undo {
+    use super::*;
+
+    async fn double(x: &u32, fail: bool) -> Result<u32, ApiError> {
+        if fail {
+            Err(ApiError::Busy(*x))
+        } else {
+            Ok(x * 2)
+        }
+    }
+
+    workflow! {
+        pub workflow Plain(start: u32, fail_at: u32) -> Result<u32, ApiError> {
+            step one: u32 = double(start, *fail_at == 1).await;
+            #[retry(attempts = 2, backoff = constant, delay = "1ms")]
+            step two: u32 = double(one, *fail_at == 2).await;
+            step three: u32 = {
+                if *fail_at == 3 {
+                    panic!("step three exploded");
+                }
+                double(two, false).await
+            };
+            three + 1
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_failure_and_panic() {
+        assert_eq!(Plain::new(1, 0).run().await.unwrap(), 9);
+
+        let err = Plain::new(1, 2).run().await.unwrap_err();
+        assert_eq!(err.failed_step(), Some("two"));
+        assert_eq!(err.completed(), ["one"]);
+        assert_eq!(err.error(), Some(&ApiError::Busy(2)));
+        assert_eq!(
+            err.to_string(),
+            "step `two` failed: resource 2 is busy; nothing to undo"
+        );
+
+        let err = Plain::new(1, 3).run().await.unwrap_err();
+        assert_eq!(err.failed_step(), Some("three"));
+        assert_eq!(err.completed(), ["one", "two"]);
+        assert!(matches!(err.failure(), Failure::Panic(m) if m == "step three exploded"));
+
+        // Resuming uses the state machine.
+        let resumed = Plain::resume(5, 0, PlainState::AfterOne { one: 10 });
+        assert_eq!(resumed.run().await.unwrap(), 41);
+    }
+}

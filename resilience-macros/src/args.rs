@@ -197,6 +197,13 @@ impl<T> Once<T> {
 }
 
 fn unknown_key(cx: &mut Ctxt, attr: &str, key: &Ident, valid: &[&str]) {
+    if let [only] = valid {
+        cx.error_spanned_by(
+            key,
+            format!("unknown key `{key}` in `#[{attr}]`; expected `{only}`"),
+        );
+        return;
+    }
     let list = valid
         .iter()
         .map(|k| format!("`{k}`"))

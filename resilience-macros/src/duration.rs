@@ -54,7 +54,11 @@ impl Dur {
         let span = lit.span();
         let nanos = match lit {
             syn::Lit::Str(s) => parse_str(&s.value()).map_err(|reason| {
-                format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")
+                if reason.contains("has no unit") {
+                    format!("malformed duration for `{what}`: {reason}")
+                } else {
+                    format!("malformed duration for `{what}`: {reason}; {FORMAT_HINT}")
+                }
             }),
             syn::Lit::Int(i) if !i.suffix().is_empty() => {
                 Err(suffix_message(what, i.base10_digits(), i.suffix()))

@@ -59,7 +59,7 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
                 return false;
             }
         };
-        sources.push((kind, tokens, attr.span()));
+        sources.push((kind, tokens, attr_span(attr)));
         markers.push(sibling_marker(attr));
         false
     });
@@ -80,6 +80,15 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
         }
         (Ok(()), None) => func.into_token_stream(),
     }
+}
+
+/// Where an attribute-level problem is reported: the attribute's name (on
+/// stable Rust a span cannot join `#` to `]`).
+pub fn attr_span(attr: &syn::Attribute) -> Span {
+    attr.path()
+        .segments
+        .last()
+        .map_or_else(|| attr.path().span(), |segment| segment.ident.span())
 }
 
 /// The attribute is not on a fn with a body: one error, and the item back
@@ -193,12 +202,15 @@ fn compensated(
 ) -> TokenStream {
     let undo = call(&args.with, q!(__resilience_value));
     let outcome = compensation_outcome(q!(#undo.await));
+    // A non-`Clone` output is reported at `T` in `Result<T, E>`.
+    let clone_output =
+        quote_spanned!(item::ok_type_span(ret)=> ::resilience::__private::clone_output);
     q!({
         let __resilience_output: #ret = #expr;
         match &__resilience_output {
             ::resilience::__private::Result::Ok(__resilience_value) => {
                 if ::resilience::__private::in_saga() {
-                    let __resilience_value = ::resilience::__private::clone_output(__resilience_value);
+                    let __resilience_value = #clone_output(__resilience_value);
                     ::resilience::__private::register_compensation(#operation, move || async move { #outcome });
                 }
             }
@@ -495,13 +507,6 @@ impl Generator<'_> {
                 q!(if #call)
             })
             .unwrap_or_default();
-        let rethrow = args.when.as_ref().map(|_| {
-            q! {
-                ::resilience::__private::Result::Err(__resilience_error) => {
-                    ::resilience::__private::Result::Err(__resilience_error)
-                }
-            }
-        });
         let value = match &args.action {
             FallbackAction::Default(expr) => q!(::resilience::__private::Result::Ok(#expr)),
             FallbackAction::With(path) => {
@@ -515,14 +520,12 @@ impl Generator<'_> {
                 ::resilience::__private::FallbackPolicy::new(#operation);
             let __resilience_result: #ret = #inner;
             match __resilience_result {
-                ::resilience::__private::Result::Ok(__resilience_value) => {
-                    ::resilience::__private::Result::Ok(__resilience_value)
-                }
                 ::resilience::__private::Result::Err(__resilience_error) #guard => {
                     __RESILIENCE_FALLBACK.fired(#error_ref);
                     #value
                 }
-                #rethrow
+                // `Ok`, or an error `when` refused: returned as it is.
+                __resilience_result => __resilience_result,
             }
         }}
     }

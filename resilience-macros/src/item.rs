@@ -142,6 +142,18 @@ pub fn error_type_span(ret: &Type) -> Span {
     ret.span()
 }
 
+/// Where a problem with the output type is reported: `T` in `Result<T, E>`.
+pub fn ok_type_span(ret: &Type) -> Span {
+    if let Type::Path(path) = ret
+        && let Some(last) = path.path.segments.last()
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(ok) = args.args.first()
+    {
+        return ok.span();
+    }
+    ret.span()
+}
+
 /// Finds async-trait's `Box::pin(async move { .. let __ret: Ret = { .. }; .. })`.
 fn async_trait_body(block: &Block) -> Option<(Type, usize)> {
     let stmts = async_trait_stmts_ref(block)?;
@@ -284,10 +296,23 @@ pub fn async_trait_owned(sig: &Signature, prelude: &mut [Stmt]) -> Vec<Cloned> {
                 continue;
             }
             let mutability = mutable.then(|| quote!(mut));
+            // At the argument's type, as for a plain `async fn`.
+            let span = sig
+                .inputs
+                .iter()
+                .find_map(|input| match input {
+                    FnArg::Typed(arg) => match &*arg.pat {
+                        Pat::Ident(p) if p.ident == ident => Some(arg.ty.span()),
+                        _ => None,
+                    },
+                    FnArg::Receiver(r) if ident == "__self" => Some(r.span()),
+                    FnArg::Receiver(_) => None,
+                })
+                .unwrap_or_else(|| ident.span());
             cloned.push(Cloned {
                 pat: quote!(#mutability #ident),
                 source: ident.to_token_stream(),
-                span: ident.span(),
+                span,
             });
         }
     }

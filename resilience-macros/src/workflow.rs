@@ -304,7 +304,7 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
                     continue;
                 }
             };
-            if let Some(layer) = args::parse_layer(kind, tokens, attr.span(), cx) {
+            if let Some(layer) = args::parse_layer(kind, tokens, expand::attr_span(attr), cx) {
                 layers.push(layer);
             }
         }
@@ -332,13 +332,22 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
 
 /// Identifiers in `tokens` that can name a variable: not a field or method
 /// (`.name`), not a path segment (`name::`, `::name`), not a macro (`name!`),
-/// not a struct field label (`name: value`).
+/// not a call (`name(..)`), not a struct field label (`name: value`), and not
+/// a name the expression binds itself (`let name`, `|name|`).
 fn free_idents(tokens: TokenStream) -> Vec<Ident> {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut bound = Vec::new();
+    collect_bound(tokens.clone(), &mut bound);
     let mut found = Vec::new();
+    collect_free(tokens, &mut found);
+    found.retain(|ident| !bound.contains(ident));
+    found
+}
+
+fn collect_free(tokens: TokenStream, found: &mut Vec<Ident>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, tree) in trees.iter().enumerate() {
         match tree {
-            TokenTree::Group(group) => found.extend(free_idents(group.stream())),
+            TokenTree::Group(group) => collect_free(group.stream(), found),
             TokenTree::Ident(ident) => {
                 let before = i.checked_sub(1).and_then(|j| trees.get(j));
                 let after = trees.get(i + 1);
@@ -347,14 +356,40 @@ fn free_idents(tokens: TokenStream) -> Vec<Ident> {
                 let is_member = punct(before, '.') || punct(before, ':');
                 let is_path_or_label = punct(after, ':');
                 let is_macro = punct(after, '!') && matches!(after2, Some(TokenTree::Group(_)));
-                if !(is_member || is_path_or_label || is_macro) {
+                let is_call = matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
+                if !(is_member || is_path_or_label || is_macro || is_call) {
                     found.push(ident.clone());
                 }
             }
             _ => {}
         }
     }
-    found
+}
+
+/// Names bound by `let` (the first identifier after `let` / `let mut`) and
+/// by closure parameters (identifiers between two `|`).
+fn collect_bound(tokens: TokenStream, bound: &mut Vec<Ident>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut in_params = false;
+    let mut after_let = false;
+    for tree in &trees {
+        match tree {
+            TokenTree::Group(group) => {
+                collect_bound(group.stream(), bound);
+                after_let = false;
+            }
+            TokenTree::Ident(ident) if ident == "let" => after_let = true,
+            TokenTree::Ident(ident) if ident == "mut" || ident == "ref" => {}
+            TokenTree::Ident(ident) => {
+                if after_let || in_params {
+                    bound.push(ident.clone());
+                }
+                after_let = false;
+            }
+            TokenTree::Punct(p) if p.as_char() == '|' => in_params = !in_params,
+            _ => after_let = false,
+        }
+    }
 }
 
 fn pascal(ident: &Ident) -> String {
@@ -413,10 +448,12 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
         quote!(#state::#variant { .. } => #position)
     });
 
-    let run_arms = plans
+    let step_arms = plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| run_arm(workflow, plans, i, plan, &state, &variants));
+        .map(|(i, plan)| step_arm(workflow, plans, i, plan, &state, &variants));
+    let step_types: Vec<&Type> = plans.iter().map(|p| &p.step.ty).collect();
+    let (fast_path, straight) = straight_line(workflow, plans, ok_ty, err_ty);
     let last_variant = &variants[plans.len() - 1];
     let output = &workflow.output;
     let undo_arms = plans
@@ -516,37 +553,62 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             /// the completed steps that carry `#[compensate]` are undone in
             /// reverse order and the error says what failed and what was undone.
             #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::SagaError<#err_ty>> {
-                let Self { #(#input_names,)* __resilience_state } = self;
-                let mut __resilience_hooks = ::resilience::__private::InMemory;
-                match Self::__resilience_drive(#(#input_names,)* __resilience_state, &mut __resilience_hooks).await {
-                    ::resilience::__private::Result::Ok(__resilience_output) => {
-                        ::resilience::__private::Result::Ok(__resilience_output)
+                let Self { #(#input_names,)* __resilience_state: mut state } = self;
+                #fast_path
+                let mut hooks = ::resilience::__private::InMemory;
+                let outcome = ::resilience::__private::catch_panic(
+                    Self::__resilience_steps(#(&#input_names,)* &mut state, &mut hooks),
+                )
+                .await;
+                let (failed_step, failure) = match outcome {
+                    #[allow(unused_variables)]
+                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
+                        return ::resilience::__private::Result::Ok(#output);
                     }
-                    ::resilience::__private::Result::Err(::resilience::__private::Stop::Failed(__resilience_error)) => {
-                        ::resilience::__private::Result::Err(__resilience_error)
+                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                        ::resilience::__private::Halt::Step(step, error),
+                    )) => (step, ::resilience::__private::Failure::Error(error)),
+                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                        ::resilience::__private::Halt::Hook(never),
+                    )) => match never {},
+                    ::resilience::__private::Result::Err(panic) => {
+                        (Self::__resilience_running(&state), ::resilience::__private::Failure::Panic(panic))
                     }
-                    ::resilience::__private::Result::Err(::resilience::__private::Stop::Hook(__resilience_never)) => {
-                        match __resilience_never {}
-                    }
+                };
+                let compensations = ::resilience::__private::Vec::new();
+                match Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut hooks).await {
+                    ::resilience::__private::Stop::Failed(error) => ::resilience::__private::Result::Err(error),
+                    ::resilience::__private::Stop::Hook(never) => match never {},
                 }
             }
 
             #durable_methods
 
-            /// The state machine: runs the steps after `state`, calling the
-            /// hooks (checkpoints, for a durable run) after each one.
-            #[allow(clippy::too_many_arguments)]
-            async fn __resilience_drive<H: ::resilience::__private::Hooks<#state>>(
-                #(#input_names: #input_types,)*
-                mut __resilience_state: #state,
-                __resilience_hooks: &mut H,
-            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::Stop<#err_ty, H::Error>> {
+            #straight
+
+            /// The step that runs after `state` (for a panic's report).
+            fn __resilience_running(state: &#state) -> &'static str {
+                Self::STEPS.get(state.position()).copied().unwrap_or("<output>")
+            }
+
+            /// The state machine: runs the steps after `state`, in place, and
+            /// calls the hooks (checkpoints, for a durable run) after each one.
+            /// Returns every output once the last step has run.
+            #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
+            async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
+                #(#input_names: &#input_types,)*
+                state: &mut #state,
+                hooks: &mut __ResilienceHooks,
+            ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::Halt<#err_ty, __ResilienceHooks::Error>> {
                 loop {
-                    match __resilience_state {
-                        #(#run_arms)*
-                        #[allow(unused_variables)]
-                        #state::#last_variant { #(#step_names),* } => {
-                            return ::resilience::__private::Result::Ok(#output);
+                    match state {
+                        #(#step_arms)*
+                        #state::#last_variant { .. } => {
+                            if let #state::#last_variant { #(#step_names),* } =
+                                ::resilience::__private::replace(state, #state::Start)
+                            {
+                                return ::resilience::__private::Result::Ok((#(#step_names,)*));
+                            }
                         }
                     }
                 }
@@ -554,23 +616,23 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
 
             /// Undoes the completed steps of `state`, last first.
             #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
-            async fn __resilience_undo<H: ::resilience::__private::Hooks<#state>>(
+            async fn __resilience_undo<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
                 #(#input_names: &#input_types,)*
                 mut state: #state,
                 failed_step: &'static str,
                 failure: ::resilience::__private::Failure<#err_ty>,
                 mut compensations: ::resilience::__private::Vec<::resilience::CompensationReport>,
-                hooks: &mut H,
-            ) -> ::resilience::__private::Stop<#err_ty, H::Error> {
+                hooks: &mut __ResilienceHooks,
+            ) -> ::resilience::__private::Stop<#err_ty, __ResilienceHooks::Error> {
                 let completed = state.completed();
-                let failure_text = if H::DURABLE {
+                let failure_text = if __ResilienceHooks::DURABLE {
                     ::resilience::__private::failure_text(&failure, |__resilience_error| {
                         ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(__resilience_error))
                     })
                 } else {
                     ::resilience::__private::String::new()
                 };
-                if H::DURABLE {
+                if __ResilienceHooks::DURABLE {
                     let position = state.position();
                     if let ::resilience::__private::Result::Err(error) =
                         hooks.compensating(&state, position, failed_step, &failure_text, &compensations).await
@@ -584,7 +646,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                         #(#undo_arms)*
                     };
                 }
-                if H::DURABLE {
+                if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =
                         hooks.failed(&state, failed_step, &failure_text, &compensations).await
                     {
@@ -597,6 +659,126 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             }
         }
     }
+}
+
+/// A workflow with nothing to undo has no use for its state machine on a
+/// fresh run: the steps run as straight-line code, as one would write them,
+/// and the state enum is only used by `resume`. Returns the fast path for
+/// `run` and the straight-line fn.
+fn straight_line(
+    workflow: &Workflow,
+    plans: &[Plan<'_>],
+    ok_ty: &Type,
+    err_ty: &Type,
+) -> (TokenStream, TokenStream) {
+    if workflow.durable || plans.iter().any(|p| p.compensate.is_some()) {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let state = format_ident!("{}State", workflow.name);
+    let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
+    let input_types: Vec<&Type> = workflow.inputs.iter().map(|i| &i.ty).collect();
+    let step_names: Vec<&Ident> = plans.iter().map(|p| &p.step.name).collect();
+    let step_types: Vec<&Type> = plans.iter().map(|p| &p.step.ty).collect();
+    let output = &workflow.output;
+    let steps = plans.iter().enumerate().map(|(index, plan)| {
+        let step = plan.step;
+        let name = &step.name;
+        let (body, ret) = step_body(workflow, plan);
+        let borrows = plans[..index].iter().map(|p| {
+            let n = &p.step.name;
+            quote!(let #n = &#n;)
+        });
+        let step_str = name.to_string();
+        let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
+        let (step_error, into_error) = step_error(step);
+        q! {
+            let #name: #ret = {
+                #(#borrows)*
+                #body
+            };
+            let #name = match #name {
+                ::resilience::__private::Result::Ok(#name) => #name,
+                ::resilience::__private::Result::Err(#step_error) => {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(#step_str, #into_error));
+                }
+            };
+            *position = #position;
+        }
+    });
+    let fast_path = q! {
+        if let #state::Start = state {
+            let mut position = 0;
+            let outcome = ::resilience::__private::catch_panic(
+                Self::__resilience_straight(#(&#input_names,)* &mut position),
+            )
+            .await;
+            let completed = Self::STEPS.get(..position).unwrap_or_default();
+            let (failed_step, failure) = match outcome {
+                #[allow(unused_variables)]
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
+                    return ::resilience::__private::Result::Ok(#output);
+                }
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                    ::resilience::__private::Halt::Step(step, error),
+                )) => (step, ::resilience::__private::Failure::Error(error)),
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                    ::resilience::__private::Halt::Hook(never),
+                )) => match never {},
+                ::resilience::__private::Result::Err(panic) => (
+                    Self::STEPS.get(position).copied().unwrap_or("<output>"),
+                    ::resilience::__private::Failure::Panic(panic),
+                ),
+            };
+            return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
+                failure,
+                failed_step,
+                completed,
+                ::resilience::__private::Vec::new(),
+            ));
+        }
+    };
+    let straight = q! {
+        /// A fresh run of a workflow with nothing to undo: the steps in a
+        /// row. `position` counts the completed steps (for a panic's report).
+        #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
+        async fn __resilience_straight(
+            #(#input_names: &#input_types,)*
+            position: &mut usize,
+        ) -> ::resilience::__private::Result<
+            (#(#step_types,)*),
+            ::resilience::__private::Halt<#err_ty, ::resilience::__private::Infallible>,
+        > {
+            #(#steps)*
+            ::resilience::__private::Result::Ok((#(#step_names,)*))
+        }
+    };
+    let _ = ok_ty;
+    (fast_path, straight)
+}
+
+/// A step's expression with its policies, and its `Result<T, _>` type.
+fn step_body(workflow: &Workflow, plan: &Plan<'_>) -> (TokenStream, Type) {
+    let step = plan.step;
+    let ty = &step.ty;
+    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>);
+    let operation = format!("{}::{}", workflow.name, step.name);
+    let generator = Generator {
+        layers: &plan.layers,
+        ret: &ret,
+        operation: &operation,
+        body: step.expr.to_token_stream(),
+        cloned: &[],
+    };
+    (generator.expr(0), ret)
+}
+
+/// The binding of a step's error and its conversion into the workflow's
+/// error, both at the step's expression: a missing `From` is reported there.
+fn step_error(step: &Step) -> (Ident, TokenStream) {
+    let span = step.expr.span();
+    let binding = Ident::new("__resilience_step_error", span);
+    let convert = quote_spanned!(span=> ::resilience::__private::into_error(#binding));
+    (binding, convert)
 }
 
 /// `run_durable` and `FINGERPRINT`, for a `durable workflow`.
@@ -615,7 +797,8 @@ fn durable_methods(
             #vis const FINGERPRINT: u64 = #fingerprint;
         };
     }
-    let input_refs = input_names.iter().map(|n| quote!(&#n));
+    let step_names: Vec<&Ident> = plans.iter().map(|p| &p.step.name).collect();
+    let output = &workflow.output;
     q! {
         /// A hash of the definition: the steps and their types. A checkpoint
         /// written by another definition is refused.
@@ -651,25 +834,35 @@ fn durable_methods(
                 __resilience_state,
             )
             .await?;
-            let outcome = match resume {
-                ::resilience::__private::Resume::Run(state) => {
-                    Self::__resilience_drive(#(#input_names,)* state, &mut durable).await
+            let (state, failed_step, failure, compensations) = match resume {
+                ::resilience::__private::Resume::Run(mut state) => {
+                    let outcome = ::resilience::__private::catch_panic(
+                        Self::__resilience_steps(#(&#input_names,)* &mut state, &mut durable),
+                    )
+                    .await;
+                    match outcome {
+                        #[allow(unused_variables)]
+                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
+                            return durable.finish(::resilience::__private::Result::Ok(#output)).await;
+                        }
+                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                            ::resilience::__private::Halt::Step(step, error),
+                        )) => (state, step, ::resilience::__private::Failure::Error(error), ::resilience::__private::Vec::new()),
+                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
+                            ::resilience::__private::Halt::Hook(error),
+                        )) => return ::resilience::__private::Result::Err(::resilience::durable::DurableError::Checkpoint(error)),
+                        ::resilience::__private::Result::Err(panic) => {
+                            let step = Self::__resilience_running(&state);
+                            (state, step, ::resilience::__private::Failure::Panic(panic), ::resilience::__private::Vec::new())
+                        }
+                    }
                 }
                 ::resilience::__private::Resume::Compensate { state, failed_step, failure, compensations } => {
-                    ::resilience::__private::Result::Err(
-                        Self::__resilience_undo(
-                            #(#input_refs,)*
-                            state,
-                            failed_step,
-                            ::resilience::__private::Failure::Recorded(failure),
-                            compensations,
-                            &mut durable,
-                        )
-                        .await,
-                    )
+                    (state, failed_step, ::resilience::__private::Failure::Recorded(failure), compensations)
                 }
             };
-            durable.finish(outcome).await
+            let stop = Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut durable).await;
+            durable.finish(::resilience::__private::Result::Err(stop)).await
         }
     }
 }
@@ -689,8 +882,9 @@ fn fingerprint(workflow: &Workflow, plans: &[Plan<'_>]) -> u64 {
     })
 }
 
-/// The arm of `run` that runs step `index` from the state before it.
-fn run_arm(
+/// The arm of `__resilience_steps` that runs step `index` from the state
+/// before it, and moves its output into the next state.
+fn step_arm(
     workflow: &Workflow,
     plans: &[Plan<'_>],
     index: usize,
@@ -708,68 +902,46 @@ fn run_arm(
     };
     let to = &variants[index];
     let name = &step.name;
-    let ty = &step.ty;
-    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>);
-    let operation = format!("{}::{}", workflow.name, name);
-    let generator = Generator {
-        layers: &plan.layers,
-        ret: &ret,
-        operation: &operation,
-        body: step.expr.to_token_stream(),
-        cloned: &[],
-    };
-    let body = generator.expr(0);
-    // Inputs and earlier outputs, by reference, with the user's spans so that
-    // the step's expression sees them.
-    let inputs = workflow.inputs.iter().map(|i| &i.name);
-    let borrows = inputs
-        .chain(before.iter().copied())
-        .map(|n| quote!(#[allow(unused_variables)] let #n = &#n;));
-    let input_refs = workflow.inputs.iter().map(|i| {
-        let n = &i.name;
-        quote!(&#n)
-    });
+    let (body, ret) = step_body(workflow, plan);
+    // Earlier outputs, as shared references, with the user's spans so that
+    // the step's expression sees them (the inputs already are references).
+    let borrows = before.iter().map(|n| quote!(let #n = &*#n;));
     let step_str = name.to_string();
-    let input_refs: Vec<TokenStream> = input_refs.collect();
     let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
+    // A step error without `From` into the workflow's error is reported at
+    // the step's expression.
+    let (step_error, into_error) = step_error(step);
+    let advance = if index == 0 {
+        q!(*state = #state::#to { #name };)
+    } else {
+        q! {
+            if let #from = ::resilience::__private::replace(state, #state::Start) {
+                *state = #state::#to { #(#before,)* #name };
+            }
+        }
+    };
     q! {
         #from => {
-            let __resilience_outcome = ::resilience::__private::catch_panic(async {
+            let output: #ret = {
                 #(#borrows)*
-                let __resilience_step: #ret = #body;
-                __resilience_step
-            })
-            .await;
-            let __resilience_failure = match __resilience_outcome {
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok(#name)) => {
-                    __resilience_state = #state::#to { #(#before,)* #name };
-                    if H::DURABLE {
-                        if let ::resilience::__private::Result::Err(error) =
-                            __resilience_hooks.step_completed(&__resilience_state, #position).await
-                        {
-                            return ::resilience::__private::Result::Err(::resilience::__private::Stop::Hook(error));
-                        }
-                    }
-                    continue;
-                }
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(__resilience_error)) => {
-                    ::resilience::__private::Failure::Error(::resilience::__private::From::from(__resilience_error))
-                }
-                ::resilience::__private::Result::Err(__resilience_panic) => {
-                    ::resilience::__private::Failure::Panic(__resilience_panic)
-                }
+                #body
             };
-            return ::resilience::__private::Result::Err(
-                Self::__resilience_undo(
-                    #(#input_refs,)*
-                    #from,
-                    #step_str,
-                    __resilience_failure,
-                    ::resilience::__private::Vec::new(),
-                    __resilience_hooks,
-                )
-                .await,
-            );
+            match output {
+                ::resilience::__private::Result::Ok(#name) => {
+                    #advance
+                }
+                ::resilience::__private::Result::Err(#step_error) => {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(
+                        #step_str,
+                        #into_error,
+                    ));
+                }
+            }
+            if __ResilienceHooks::DURABLE {
+                if let ::resilience::__private::Result::Err(error) = hooks.step_completed(&*state, #position).await {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Hook(error));
+                }
+            }
         }
     }
 }
@@ -805,7 +977,7 @@ fn undo_arm(
             q! {
                 compensations.push(::resilience::__private::compensated(#operation, #step_str, #outcome));
                 let back = #back;
-                if H::DURABLE {
+                if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =
                         hooks.compensating(&back, #position, failed_step, &failure_text, &compensations).await
                     {

@@ -254,7 +254,17 @@ impl<S: Sync> Hooks<S> for InMemory {
     }
 }
 
-/// How the generated `drive` loop stopped without an output.
+/// Why the generated steps loop stopped before the last step.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Halt<E, H> {
+    /// This step returned this error.
+    Step(&'static str, E),
+    /// A hook (a checkpoint write) failed: the run stopped there.
+    Hook(H),
+}
+
+/// How the generated undo stopped.
 #[doc(hidden)]
 #[derive(Debug)]
 pub enum Stop<E, H> {

@@ -88,7 +88,7 @@ pub mod __private {
     pub use crate::checkpoint::{
         Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
     };
-    pub use crate::durable::{Durable, Hooks, InMemory, Resume, Stop, failure_text};
+    pub use crate::durable::{Durable, Halt, Hooks, InMemory, Resume, Stop, failure_text};
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;
     pub use crate::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
@@ -97,7 +97,8 @@ pub mod __private {
         CloneOutput, Failure, SagaError, clone_output, in_saga, register_compensation, saga,
         step_failed,
     };
-    pub use core::mem::drop;
+    pub use core::convert::Infallible;
+    pub use core::mem::{drop, replace};
     pub use serde;
     pub use serde_json;
     pub use std::string::{String, ToString};
@@ -108,6 +109,11 @@ pub mod __private {
     /// does not flag an immediately called closure).
     pub fn apply<A, R>(f: impl FnOnce(A) -> R, arg: A) -> R {
         f(arg)
+    }
+
+    /// A workflow step's error, converted into the workflow's error type.
+    pub fn into_error<E: From<S>, S>(error: S) -> E {
+        E::from(error)
     }
     pub use crate::timeout::{Elapsed, FromElapsed, TimeoutPolicy, timeout_error};
 }
