@@ -216,9 +216,64 @@
 //! (nothing after it can fail, so there is nothing to undo), a missing output
 //! expression, a return type that is not `Result<T, E>`.
 //!
+//! A step's type must be at least as visible as the workflow: the state enum
+//! has the workflow's visibility and its variants hold the step outputs.
+//! Inside a step, an error type that `?` cannot infer needs a hint
+//! (`Ok::<_, MyError>(v)`), as in any `async` block.
+//!
+//! # Durable workflows
+//!
+//! `durable workflow` persists the state after every step, before the next
+//! one starts, and resumes from it after a crash, without a server:
+//!
+//! ```
+//! use resilience::checkpoint::MemoryStore;
+//! use resilience::workflow;
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("search failed")]
+//! struct SearchError;
+//!
+//! async fn search(query: &str) -> Result<Vec<String>, SearchError> {
+//!     Ok(vec![format!("a page about {query}")])
+//! }
+//!
+//! async fn summarise(pages: &[String]) -> Result<String, SearchError> {
+//!     Ok(format!("{} page(s) read", pages.len()))
+//! }
+//!
+//! workflow! {
+//!     pub durable workflow Research(topic: String) -> Result<String, SearchError> {
+//!         step pages: Vec<String> = search(topic).await;
+//!         step summary: String = summarise(pages).await;
+//!         summary
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // A `DirectoryStore::open("checkpoints")` persists to disk; this one is for tests.
+//! let store = MemoryStore::new();
+//! let summary = Research::new("sagas".into()).run_durable(&store, "research-42").await.unwrap();
+//! assert_eq!(summary, "1 page(s) read");
+//! # }
+//! ```
+//!
+//! Every step type is then `serde` `Serialize + Deserialize` (a compile
+//! error at the step otherwise); non-durable workflows have no serde bound.
+//! `run_durable(&store, id)` claims the id (a second process gets
+//! `CheckpointError::Locked`), starts it or resumes it from its checkpoint,
+//! deletes the checkpoint on success (or keeps it, with
+//! `DurableOptions::keep_on_success`) and keeps it on failure. A process that
+//! died while compensating continues the compensation. A truncated, corrupt,
+//! foreign or outdated checkpoint is a typed [`checkpoint::CheckpointError`]
+//! naming the file, never a silent restart; `CheckpointStore::discard`
+//! throws one away. Steps run at least once: see [`durable`] for the
+//! idempotency advice.
+//!
 //! # Observing
 //!
-//! Every retry, give-up, timeout, fallback and compensation emits a `tracing` event (target
+//! Every retry, give-up, timeout, fallback, compensation and checkpoint emits a `tracing` event (target
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.

@@ -365,3 +365,38 @@ mod nothing_to_undo {
         assert_eq!(resumed.run().await.unwrap(), 41);
     }
 }
+
+/// Events of a failing workflow, on a workflow no other test runs.
+mod events {
+    use super::*;
+
+    workflow! {
+        pub workflow Evented(api: Api) -> Result<usize, ApiError> {
+            #[compensate(with = |id| api.delete(id))]
+            step create: u32 = api.create("ev").await;
+            step finish: () = api.finish().await;
+            create as usize
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_step_and_each_compensation_are_events() {
+        let mut events = resilience::events::subscribe();
+        let api = Api {
+            fail_finish: true,
+            ..Api::default()
+        };
+        Evented::new(api).run().await.unwrap_err();
+        let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
+            .filter(|e| e.operation.starts_with("Evented"))
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "`Evented` step `finish` failed (quota exceeded); undoing the completed steps",
+                "`create` undone by its compensation",
+            ]
+        );
+    }
+}

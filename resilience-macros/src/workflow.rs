@@ -454,6 +454,14 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
         .map(|(i, plan)| step_arm(workflow, plans, i, plan, &state, &variants));
     let step_types: Vec<&Type> = plans.iter().map(|p| &p.step.ty).collect();
     let (fast_path, straight) = straight_line(workflow, plans, ok_ty, err_ty);
+    // With a straight-line fresh run, the state machine only serves resumed
+    // runs: boxed, so that it does not weigh on `run`'s future.
+    let steps_call = q!(Self::__resilience_steps(#(&#input_names,)* &mut state, &mut hooks));
+    let machine = if fast_path.is_empty() {
+        steps_call
+    } else {
+        q!(::resilience::__private::Box::pin(#steps_call))
+    };
     let last_variant = &variants[plans.len() - 1];
     let output = &workflow.output;
     let undo_arms = plans
@@ -556,10 +564,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                 let Self { #(#input_names,)* __resilience_state: mut state } = self;
                 #fast_path
                 let mut hooks = ::resilience::__private::InMemory;
-                let outcome = ::resilience::__private::catch_panic(
-                    Self::__resilience_steps(#(&#input_names,)* &mut state, &mut hooks),
-                )
-                .await;
+                let outcome = ::resilience::__private::catch_panic(#machine).await;
                 let (failed_step, failure) = match outcome {
                     #[allow(unused_variables)]
                     ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
@@ -576,7 +581,11 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                     }
                 };
                 let compensations = ::resilience::__private::Vec::new();
-                match Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut hooks).await {
+                // Boxed: the failure path does not weigh on the future's size.
+                let undo = ::resilience::__private::Box::pin(
+                    Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut hooks),
+                );
+                match undo.await {
                     ::resilience::__private::Stop::Failed(error) => ::resilience::__private::Result::Err(error),
                     ::resilience::__private::Stop::Hook(never) => match never {},
                 }
@@ -585,6 +594,25 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             #durable_methods
 
             #straight
+
+            /// Emits the event of a failed step.
+            fn __resilience_report(failed_step: &'static str, failure: &::resilience::__private::Failure<#err_ty>) {
+                match failure.error() {
+                    ::resilience::__private::Option::Some(__resilience_error) => ::resilience::__private::step_failed_event(
+                        Self::NAME,
+                        failed_step,
+                        ::resilience::__private::error_ref!(__resilience_error),
+                    ),
+                    ::resilience::__private::Option::None => {
+                        let text = ::resilience::__private::failure_text(failure, |_| ::resilience::__private::String::new());
+                        ::resilience::__private::step_failed_event(
+                            Self::NAME,
+                            failed_step,
+                            ::resilience::__private::ErrorRef::Display(&text),
+                        );
+                    }
+                }
+            }
 
             /// The step that runs after `state` (for a panic's report).
             fn __resilience_running(state: &#state) -> &'static str {
@@ -625,6 +653,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                 hooks: &mut __ResilienceHooks,
             ) -> ::resilience::__private::Stop<#err_ty, __ResilienceHooks::Error> {
                 let completed = state.completed();
+                Self::__resilience_report(failed_step, &failure);
                 let failure_text = if __ResilienceHooks::DURABLE {
                     ::resilience::__private::failure_text(&failure, |__resilience_error| {
                         ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(__resilience_error))
@@ -677,17 +706,16 @@ fn straight_line(
     let state = format_ident!("{}State", workflow.name);
     let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
     let input_types: Vec<&Type> = workflow.inputs.iter().map(|i| &i.ty).collect();
-    let step_names: Vec<&Ident> = plans.iter().map(|p| &p.step.name).collect();
-    let step_types: Vec<&Type> = plans.iter().map(|p| &p.step.ty).collect();
     let output = &workflow.output;
     let steps = plans.iter().enumerate().map(|(index, plan)| {
         let step = plan.step;
         let name = &step.name;
         let (body, ret) = step_body(workflow, plan);
-        let borrows = plans[..index].iter().map(|p| {
-            let n = &p.step.name;
-            quote!(let #n = &#n;)
-        });
+        let borrows = input_names
+            .iter()
+            .copied()
+            .chain(plans[..index].iter().map(|p| &p.step.name))
+            .map(|n| quote!(let #n = &#n;));
         let step_str = name.to_string();
         let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
         let (step_error, into_error) = step_error(step);
@@ -709,14 +737,13 @@ fn straight_line(
         if let #state::Start = state {
             let mut position = 0;
             let outcome = ::resilience::__private::catch_panic(
-                Self::__resilience_straight(#(&#input_names,)* &mut position),
+                Self::__resilience_straight(#(#input_names,)* &mut position),
             )
             .await;
             let completed = Self::STEPS.get(..position).unwrap_or_default();
             let (failed_step, failure) = match outcome {
-                #[allow(unused_variables)]
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
-                    return ::resilience::__private::Result::Ok(#output);
+                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok(output)) => {
+                    return ::resilience::__private::Result::Ok(output);
                 }
                 ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
                     ::resilience::__private::Halt::Step(step, error),
@@ -729,6 +756,7 @@ fn straight_line(
                     ::resilience::__private::Failure::Panic(panic),
                 ),
             };
+            Self::__resilience_report(failed_step, &failure);
             return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
                 failure,
                 failed_step,
@@ -739,20 +767,20 @@ fn straight_line(
     };
     let straight = q! {
         /// A fresh run of a workflow with nothing to undo: the steps in a
-        /// row. `position` counts the completed steps (for a panic's report).
-        #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
+        /// row, then the output. `position` counts the completed steps (for
+        /// the report of a failure or a panic).
+        #[allow(unused_variables, clippy::too_many_arguments)]
         async fn __resilience_straight(
-            #(#input_names: &#input_types,)*
+            #(#input_names: #input_types,)*
             position: &mut usize,
         ) -> ::resilience::__private::Result<
-            (#(#step_types,)*),
+            #ok_ty,
             ::resilience::__private::Halt<#err_ty, ::resilience::__private::Infallible>,
         > {
             #(#steps)*
-            ::resilience::__private::Result::Ok((#(#step_names,)*))
+            ::resilience::__private::Result::Ok(#output)
         }
     };
-    let _ = ok_ty;
     (fast_path, straight)
 }
 
@@ -861,7 +889,10 @@ fn durable_methods(
                     (state, failed_step, ::resilience::__private::Failure::Recorded(failure), compensations)
                 }
             };
-            let stop = Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut durable).await;
+            let stop = ::resilience::__private::Box::pin(
+                Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut durable),
+            )
+            .await;
             durable.finish(::resilience::__private::Result::Err(stop)).await
         }
     }

@@ -122,6 +122,14 @@ pub enum EventKind<'a> {
         /// The error replaced.
         error: ErrorRef<'a>,
     },
+    /// A workflow step failed (or panicked): the completed steps are undone
+    /// next. The event's operation is the workflow's name.
+    StepFailed {
+        /// The step that failed.
+        step: &'static str,
+        /// What it failed with.
+        error: ErrorRef<'a>,
+    },
     /// A saga failed and the compensation of a step that had completed
     /// undid it (see [`saga`](mod@crate::saga)).
     Compensated {
@@ -196,6 +204,10 @@ impl<'a> Event<'a> {
             EventKind::Fallback { error } => OwnedEventKind::Fallback {
                 error: error.to_string(),
             },
+            EventKind::StepFailed { step, error } => OwnedEventKind::StepFailed {
+                step,
+                error: error.to_string(),
+            },
             EventKind::Compensated { step } => OwnedEventKind::Compensated { step },
             EventKind::CompensationFailed { step, error } => OwnedEventKind::CompensationFailed {
                 step,
@@ -240,6 +252,12 @@ impl fmt::Display for Event<'_> {
             }
             EventKind::Fallback { error } => {
                 write!(f, "`{op}` failed ({error}); using the fallback")
+            }
+            EventKind::StepFailed { step, error } => {
+                write!(
+                    f,
+                    "`{op}` step `{step}` failed ({error}); undoing the completed steps"
+                )
             }
             EventKind::Compensated { step } => write!(f, "`{step}` undone by its compensation"),
             EventKind::CompensationFailed { step, error } => {
@@ -315,6 +333,13 @@ pub enum OwnedEventKind {
         /// The error replaced.
         error: String,
     },
+    /// See [`EventKind::StepFailed`].
+    StepFailed {
+        /// The step that failed.
+        step: &'static str,
+        /// What it failed with.
+        error: String,
+    },
     /// See [`EventKind::Compensated`].
     Compensated {
         /// The step undone; also the event's operation.
@@ -370,6 +395,10 @@ impl OwnedEvent {
             },
             OwnedEventKind::Timeout { limit } => EventKind::Timeout { limit: *limit },
             OwnedEventKind::Fallback { error } => EventKind::Fallback {
+                error: ErrorRef::Display(error),
+            },
+            OwnedEventKind::StepFailed { step, error } => EventKind::StepFailed {
+                step,
                 error: ErrorRef::Display(error),
             },
             OwnedEventKind::Compensated { step } => EventKind::Compensated { step },
@@ -460,6 +489,13 @@ fn record(event: &Event<'_>) {
         EventKind::Fallback { error } => tracing::warn!(
             target: "resilience",
             operation,
+            error = %error,
+            "{event}"
+        ),
+        EventKind::StepFailed { step, error } => tracing::error!(
+            target: "resilience",
+            operation,
+            step,
             error = %error,
             "{event}"
         ),

@@ -92,7 +92,7 @@ pub mod __private {
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;
     pub use crate::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
-    pub use crate::saga::workflow::{catch_panic, compensated, saga_error};
+    pub use crate::saga::workflow::{catch_panic, compensated, saga_error, step_failed_event};
     pub use crate::saga::{
         CloneOutput, Failure, SagaError, clone_output, in_saga, register_compensation, saga,
         step_failed,
@@ -101,6 +101,7 @@ pub mod __private {
     pub use core::mem::{drop, replace};
     pub use serde;
     pub use serde_json;
+    pub use std::boxed::Box;
     pub use std::string::{String, ToString};
     pub use std::vec::Vec;
 

@@ -998,14 +998,24 @@ impl<E: std::error::Error + 'static> std::error::Error for SagaError<E> {
 /// as [`saga()`], for a state machine that undoes its own steps.
 #[doc(hidden)]
 pub mod workflow {
-    use super::{CatchUnwind, CompensationReport, Failure, SagaError, panic_message, report_for};
+    use super::{CompensationReport, Failure, SagaError, report_for};
     use core::future::Future;
 
     /// Runs one step, turning a panic into `Err` with its message.
-    pub async fn catch_panic<F: Future>(step: F) -> Result<F::Output, String> {
-        CatchUnwind { inner: step }
-            .await
-            .map_err(|payload| panic_message(&*payload))
+    pub fn catch_panic<F: Future>(steps: F) -> super::CatchPanic<F> {
+        super::CatchPanic { inner: steps }
+    }
+
+    /// Emits the event of a failed workflow step, before its undo.
+    pub fn step_failed_event(
+        workflow: &'static str,
+        step: &'static str,
+        error: crate::error_ref::ErrorRef<'_>,
+    ) {
+        crate::events::emit(&crate::events::Event::new(
+            workflow,
+            crate::events::EventKind::StepFailed { step, error },
+        ));
     }
 
     /// Records (and emits the event of) one compensation's outcome;
@@ -1054,6 +1064,31 @@ impl<F: Future> Future for CatchUnwind<F> {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}
+
+pin_project! {
+    /// Catches a panic while polling `inner`, as its message: what a
+    /// workflow's steps run in (one layer, no extra state machine).
+    #[doc(hidden)]
+    pub struct CatchPanic<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.project().inner;
+        // A future that panicked is never polled again, so no broken
+        // invariant can be observed.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(panic_message(&*payload))),
         }
     }
 }
