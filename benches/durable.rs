@@ -13,8 +13,8 @@
 //! (a read that finds no file), then per step the step itself, the state
 //! serialised to JSON and a [`CheckpointStore::save`], and finally the delete
 //! of the checkpoint (unlink, fsync of the directory). A one-step run is
-//! therefore not "one durable step": half of its fsyncs belong to the
-//! delete. And a run with `DurableOptions::keep_on_success` cannot be
+//! therefore not "one durable step": one of its three fsyncs is the
+//! delete's, and the claim and the load add file operations of their own. And a run with `DurableOptions::keep_on_success` cannot be
 //! repeated: the second run finds the final checkpoint and returns the
 //! output without running a step. So three figures are measured and two are
 //! derived from them:
@@ -49,6 +49,13 @@
 //! And two diagnostics, to say where the time goes: `spawn_blocking_noop`
 //! (the hop alone) and `encode` (the encoding alone, inline).
 //!
+//! Criterion runs one variant after the other, and fsync latency drifts
+//! (a virtual disk, a busy host): whichever variant runs during a slow spell
+//! looks slow. So after criterion the five disk operations run again,
+//! interleaved (see [`interleaved`]): every operation once per round, in a
+//! rotating order, each timed alone. The summary shows both; trust the
+//! ratios that agree.
+//!
 //! # Group `in_memory`
 //!
 //! - `durable_memory_store`: [`DurableFive`] with `run_durable(&MemoryStore,
@@ -67,9 +74,10 @@
 //! Criterion takes 20 samples over about 3 s per variant (an fsync is in the
 //! order of a millisecond on a virtual disk). Every variant is timed with
 //! `iter_custom`, which also records the samples, so that the summary table
-//! printed after criterion shows, per operation, the median and the mean of
-//! the 20 per-sample averages, and the ratios. Compare numbers within one
-//! run: fsync latency varies between machines, and between runs of one.
+//! printed at the end shows, per operation, the median and the mean of the
+//! 20 per-sample averages (and of the interleaved timings), and the ratios.
+//! Compare numbers within one run: fsync latency varies between machines,
+//! and between runs on one.
 //!
 //! Run: `cargo bench --bench durable`.
 
@@ -358,7 +366,6 @@ fn check_variants(rt: &Runtime, dir: &Path) {
 struct Setup<'a> {
     rt: &'a Runtime,
     recorder: &'a Recorder,
-    dir: &'a Path,
     checkpoint: &'a Checkpoint,
 }
 
@@ -526,14 +533,18 @@ fn config() -> Criterion {
 // The summary
 // ---------------------------------------------------------------------------
 
-/// `ns` as "812 ns", "3.41 µs" or "1.234 ms".
+/// `ns` as "812 ns", "3.41 µs" or "1.234 ms". A derived figure can come out
+/// negative when the disk's latency drifts during the run: it keeps its
+/// sign, and the summary says what that means.
 fn fmt_ns(ns: f64) -> String {
-    if ns < 1_000.0 {
-        format!("{ns:.0} ns")
-    } else if ns < 1_000_000.0 {
-        format!("{:.2} µs", ns / 1_000.0)
+    let sign = if ns < 0.0 { "-" } else { "" };
+    let abs = ns.abs();
+    if abs < 1_000.0 {
+        format!("{sign}{abs:.0} ns")
+    } else if abs < 1_000_000.0 {
+        format!("{sign}{:.2} µs", abs / 1_000.0)
     } else {
-        format!("{:.3} ms", ns / 1_000_000.0)
+        format!("{sign}{:.3} ms", abs / 1_000_000.0)
     }
 }
 
@@ -627,7 +638,10 @@ fn print_summary(
         ("  fixed cost of a run (claim, load, delete)", fixed),
         ("(b) fsync_write (1 fsync, not atomic)", plain),
         ("(c) atomic_by_hand (2 fsyncs)", atomic),
-        ("spawn_blocking_noop (the hop alone)", figure("spawn_blocking_noop")),
+        (
+            "spawn_blocking_noop (the hop alone)",
+            figure("spawn_blocking_noop"),
+        ),
         ("encode (inline)", figure("encode")),
     ];
     for (what, f) in rows {
@@ -637,6 +651,17 @@ fn print_summary(
             cell(f.criterion.map(|s| s.1), fmt_ns),
             cell(f.rounds.map(|s| s.0), fmt_ns),
             cell(f.rounds.map(|s| s.1), fmt_ns),
+        );
+    }
+
+    if [fixed.criterion, fixed.rounds]
+        .iter()
+        .any(|f| f.is_some_and(|(median, _)| median < 0.0))
+    {
+        println!(
+            "note: a negative fixed cost means the disk's latency changed between the runs \
+             it is derived from (another process writing to the same file system?): \
+             the derived figures of that column are noise."
         );
     }
 
@@ -669,7 +694,10 @@ fn print_summary(
     let m = |name: &str| recorder.stats(&format!("in_memory/{name}"));
     let hand = m("hand_written");
     for (what, stats) in [
-        ("durable workflow, run_durable(&MemoryStore)", m("durable_memory_store")),
+        (
+            "durable workflow, run_durable(&MemoryStore)",
+            m("durable_memory_store"),
+        ),
         ("workflow, run()", m("workflow_run")),
         ("hand_written", hand),
     ] {
@@ -697,7 +725,6 @@ fn main() {
     let setup = Setup {
         rt: &rt,
         recorder: &recorder,
-        dir: &dir.0,
         checkpoint: &checkpoint,
     };
     let disk = Disk::new(&rt, &dir.0, &checkpoint);

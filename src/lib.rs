@@ -59,12 +59,17 @@
 //! `delay × n` (linear) or `delay × factor^(n-1)` (exponential), capped by
 //! `max_delay`. When every attempt fails the fn returns the last error
 //! unchanged. `max_elapsed` is checked after each failed attempt (it costs
-//! one clock read per call); a `retry_after` delay is used as given.
+//! one clock read per call); a `retry_after` delay is used as given (not
+//! capped by `max_delay`), unless it would end past `max_elapsed`: then the
+//! call gives up at once.
 //!
 //! Each attempt gets its own clone of every argument taken by value
 //! (`self: Arc<Self>` included); references are reused, so `&self` and
 //! `&mut self` methods work: the attempts run in a loop inside the fn, not in
 //! a closure. An argument that is not `Clone` is a compile error: borrow it.
+//! A destructured argument (`(a, b): (u32, u32)`) is bound inside each
+//! attempt only, so a `#[fallback]` or `when` above the `#[retry]` cannot name
+//! `a` or `b`.
 //!
 //! ## `#[timeout(...)]`
 //!
@@ -100,7 +105,9 @@
 //! the registered compensations run in reverse order; each failure is
 //! recorded and the others still run. Outside a saga `#[compensate]` does
 //! nothing (not even the clone). A compensation may carry its own `#[retry]`
-//! and `#[timeout]`.
+//! and `#[timeout]`. It runs later, possibly on another task after a
+//! cancellation, so it is `Send + 'static`: a path to an async fn, or a
+//! closure that captures nothing borrowed.
 //!
 //! ```
 //! use resilience::{compensate, saga};

@@ -287,3 +287,20 @@ async fn errors_without_display_are_retried_too() {
     assert!(opaque_error(&agent).await.is_err());
     assert_eq!(agent.calls(), 2);
 }
+
+#[retry(attempts = 5, delay = "100ms", max_elapsed = "10s", retry_after = AgentError::retry_after)]
+async fn rate_limited_with_budget(agent: &Agent) -> Result<u32, AgentError> {
+    agent.call()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_past_the_budget_gives_up_at_once() {
+    let agent = Agent::new(|n| Err(AgentError::RateLimited(n, Duration::from_secs(86_400))));
+    let start = tokio::time::Instant::now();
+    assert!(matches!(
+        rate_limited_with_budget(&agent).await,
+        Err(AgentError::RateLimited(1, _))
+    ));
+    assert_eq!(agent.calls(), 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}

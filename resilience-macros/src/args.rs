@@ -614,7 +614,7 @@ fn parse_compensate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<Compens
                     Err(e) => cx.syn_error(e),
                 }
             }
-            Arg::KeyValue { key, .. } | Arg::Flag(key) if key == "with" => {
+            Arg::Flag(key) if key == "with" => {
                 cx.error_spanned_by(&key, "`with` needs a value: `with = ...`")
             }
             Arg::KeyValue { key, .. } | Arg::Flag(key) => {

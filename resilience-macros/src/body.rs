@@ -5,7 +5,8 @@
 //! of inside an `async` block. That keeps decorated futures as small as the
 //! hand-written ones: an `async` block costs its captures and a state byte.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
+use quote::ToTokens;
 
 pub enum Inline {
     /// The body is exactly `<future>.await`: the future can be used directly.
@@ -19,19 +20,23 @@ pub fn inline(body: &TokenStream) -> Option<Inline> {
     if !cannot_leave(body.clone()) {
         return None;
     }
-    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
-    // `<future> . await` with nothing else at the top level: no `;`, no `let`.
-    if let [head @ .., TokenTree::Punct(dot), TokenTree::Ident(kw)] = tokens.as_slice() {
-        let flat = !head.iter().any(|t| {
-            matches!(t, TokenTree::Punct(p) if p.as_char() == ';')
-                || matches!(t, TokenTree::Ident(i) if i == "let" || i == "await" || i == "async")
-                || matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
-        });
-        if dot.as_char() == '.' && kw == "await" && !head.is_empty() && flat {
-            return Some(Inline::Await(head.iter().cloned().collect()));
-        }
+    // Exactly one expression `<future>.await` (parsed, so that `a + b.await`
+    // or `*x.await` are not mistaken for it).
+    if let Ok(syn::Expr::Await(awaited)) = syn::parse2::<syn::Expr>(body.clone())
+        && awaited.attrs.is_empty()
+        && !contains_await(awaited.base.to_token_stream())
+    {
+        return Some(Inline::Await(awaited.base.to_token_stream()));
     }
     Some(Inline::Block)
+}
+
+fn contains_await(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "await" || ident == "async",
+        TokenTree::Group(group) => contains_await(group.stream()),
+        _ => false,
+    })
 }
 
 fn cannot_leave(tokens: TokenStream) -> bool {
@@ -86,5 +91,7 @@ mod tests {
         assert_eq!(kind(quote!(tokio::time::sleep(d).await)), "await");
         assert_eq!(kind(quote!(Ok(!done))), "block");
         assert_eq!(kind(quote!(Ok(vec![1]))), "async");
+        assert_eq!(kind(quote!(a + b.await)), "block");
+        assert_eq!(kind(quote!(*x.get().await)), "block");
     }
 }

@@ -68,7 +68,7 @@ impl Dur {
             }
             syn::Lit::Int(i) => parse_number(i.base10_digits(), scale)
                 .ok_or_else(|| format!("`{what}` is too large")),
-            syn::Lit::Float(f) => parse_number(f.base10_digits(), scale)
+            syn::Lit::Float(f) => parse_decimal(f.base10_digits(), scale)
                 .ok_or_else(|| format!("malformed duration for `{what}`; {FORMAT_HINT}")),
             _ => Err(format!("`{what}` must be a duration; {FORMAT_HINT}")),
         }
@@ -155,6 +155,16 @@ fn parse_str(text: &str) -> Result<u128, String> {
     Ok(total)
 }
 
+/// A float literal's digits, with an exponent (`1e3`, `2.5E-1`) or not.
+fn parse_decimal(digits: &str, scale: u128) -> Option<u128> {
+    if !digits.contains(['e', 'E']) {
+        return parse_number(digits, scale);
+    }
+    let value: f64 = digits.replace('_', "").parse().ok()?;
+    let nanos = value * scale as f64;
+    (nanos.is_finite() && nanos >= 0.0 && nanos < u64::MAX as f64).then_some(nanos as u128)
+}
+
 /// A decimal number (`"1.5"`, `"250"`, `"1_000"`) times `scale`, rounded down to whole nanoseconds.
 fn parse_number(number: &str, scale: u128) -> Option<u128> {
     let number: String = number.chars().filter(|&c| c != '_').collect();
@@ -199,6 +209,9 @@ mod tests {
         assert_eq!(parse_str("10ns"), Ok(10));
         assert_eq!(parse_str(" 2 s "), Ok(2_000_000_000));
         assert_eq!(parse_str("0.5ms"), Ok(500_000));
+        assert_eq!(parse_decimal("1e3", 1_000_000_000), Some(1_000_000_000_000));
+        assert_eq!(parse_decimal("2.5E-1", 1_000_000_000), Some(250_000_000));
+        assert_eq!(parse_decimal("1e400", 1_000_000_000), None);
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
         Err(item) => return not_a_fn(kind, item),
     };
     let mut cx = Ctxt::new();
+    if already_expanded(func.block.to_token_stream()) {
+        cx.syn_error(syn::Error::new(
+            Span::call_site(),
+            format!(
+                "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
+                 write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
+                 or `resilience::…`), not through an alias, so that they expand together",
+                kind.name()
+            ),
+        ));
+    }
 
     // The first attribute to expand takes its siblings with it, in written order.
     let mut sources = vec![(kind, args, Span::call_site())];
@@ -89,6 +100,17 @@ pub fn attr_span(attr: &syn::Attribute) -> Span {
         .segments
         .last()
         .map_or_else(|| attr.path().span(), |segment| segment.ident.span())
+}
+
+/// Whether the body is already the expansion of a resilience attribute (its
+/// `__RESILIENCE_*` policy constants): an attribute under an alias is not
+/// recognised as a sibling and expands on its own, after the others.
+fn already_expanded(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident.to_string().starts_with("__RESILIENCE_"),
+        proc_macro2::TokenTree::Group(group) => already_expanded(group.stream()),
+        _ => false,
+    })
 }
 
 /// The attribute is not on a fn with a body: one error, and the item back

@@ -24,9 +24,11 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
 
 use crate::args::{self, Kind, Layer};
@@ -258,7 +260,7 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
     // A step may only use the outputs of the steps before it.
     for (index, step) in workflow.steps.iter().enumerate() {
         let later = &workflow.steps[index..];
-        for ident in free_idents(step.expr.to_token_stream()) {
+        for ident in free_idents(&step.expr) {
             if let Some(used) = later.iter().find(|s| s.name == ident) {
                 let message = if used.name == step.name {
                     format!(
@@ -276,6 +278,24 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
         }
     }
 
+    let mut variants: Vec<(String, &Ident)> = Vec::new();
+    for step in &workflow.steps {
+        let variant = pascal(&step.name);
+        if let Some((_, first)) = variants.iter().find(|(v, _)| *v == variant) {
+            if *first != &step.name {
+                cx.error_spanned_by(
+                    &step.name,
+                    format!(
+                        "steps `{}` and `{}` both make the state variant `After{variant}`; rename one",
+                        text(first),
+                        text(&step.name)
+                    ),
+                );
+            }
+        } else {
+            variants.push((variant, &step.name));
+        }
+    }
     let last = workflow.steps.len().saturating_sub(1);
     let mut plans = Vec::new();
     for (index, step) in workflow.steps.iter().enumerate() {
@@ -330,71 +350,67 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
     plans
 }
 
-/// Identifiers in `tokens` that can name a variable: not a field or method
-/// (`.name`), not a path segment (`name::`, `::name`), not a macro (`name!`),
-/// not a call (`name(..)`), not a struct field label (`name: value`), and not
-/// a name the expression binds itself (`let name`, `|name|`).
-fn free_idents(tokens: TokenStream) -> Vec<Ident> {
-    let mut bound = Vec::new();
-    collect_bound(tokens.clone(), &mut bound);
-    let mut found = Vec::new();
-    collect_free(tokens, &mut found);
-    found.retain(|ident| !bound.contains(ident));
-    found
-}
+/// The single-identifier paths an expression uses as values (`create`,
+/// not `x.create`, `a::create`, `create(..)` or a macro), minus every name a
+/// pattern inside it binds (`let`, closure parameters, `match` arms,
+/// `if let`, `for`): a later step's name among them is a use before it runs.
+fn free_idents(expr: &Expr) -> Vec<Ident> {
+    #[derive(Default)]
+    struct Names {
+        used: Vec<Ident>,
+        bound: Vec<Ident>,
+    }
 
-fn collect_free(tokens: TokenStream, found: &mut Vec<Ident>) {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    for (i, tree) in trees.iter().enumerate() {
-        match tree {
-            TokenTree::Group(group) => collect_free(group.stream(), found),
-            TokenTree::Ident(ident) => {
-                let before = i.checked_sub(1).and_then(|j| trees.get(j));
-                let after = trees.get(i + 1);
-                let after2 = trees.get(i + 2);
-                let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
-                let is_member = punct(before, '.') || punct(before, ':');
-                let is_path_or_label = punct(after, ':');
-                let is_macro = punct(after, '!') && matches!(after2, Some(TokenTree::Group(_)));
-                let is_call = matches!(after, Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Parenthesis);
-                if !(is_member || is_path_or_label || is_macro || is_call) {
-                    found.push(ident.clone());
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_expr_path(&mut self, path: &'ast syn::ExprPath) {
+            if path.qself.is_none()
+                && let Some(ident) = path.path.get_ident()
+            {
+                self.used.push(ident.clone());
+            }
+        }
+
+        fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+            // `create_vm(..)` calls a fn of that name, not a step's output.
+            if !matches!(&*call.func, Expr::Path(_)) {
+                self.visit_expr(&call.func);
+            }
+            for arg in &call.args {
+                self.visit_expr(arg);
+            }
+        }
+
+        fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
+            self.bound.push(pat.ident.clone());
+            syn::visit::visit_pat_ident(self, pat);
+        }
+
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            // `format!("{x}", y)`, `vec![a, b]`: look into comma-separated
+            // expressions; other macro bodies are left to rustc.
+            let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
+            if let Ok(args) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) {
+                for arg in &args {
+                    self.visit_expr(arg);
                 }
             }
-            _ => {}
         }
     }
+
+    let mut names = Names::default();
+    names.visit_expr(expr);
+    let Names { mut used, bound } = names;
+    used.retain(|ident| !bound.contains(ident));
+    used
 }
 
-/// Names bound by `let` (the first identifier after `let` / `let mut`) and
-/// by closure parameters (identifiers between two `|`).
-fn collect_bound(tokens: TokenStream, bound: &mut Vec<Ident>) {
-    let trees: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut in_params = false;
-    let mut after_let = false;
-    for tree in &trees {
-        match tree {
-            TokenTree::Group(group) => {
-                collect_bound(group.stream(), bound);
-                after_let = false;
-            }
-            TokenTree::Ident(ident) if ident == "let" => after_let = true,
-            TokenTree::Ident(ident) if ident == "mut" || ident == "ref" => {}
-            TokenTree::Ident(ident) => {
-                if after_let || in_params {
-                    bound.push(ident.clone());
-                }
-                after_let = false;
-            }
-            TokenTree::Punct(p) if p.as_char() == '|' => in_params = !in_params,
-            _ => after_let = false,
-        }
-    }
+/// A name as written, without `r#`.
+fn text(ident: &Ident) -> String {
+    ident.unraw().to_string()
 }
 
 fn pascal(ident: &Ident) -> String {
-    ident
-        .to_string()
+    text(ident)
         .split('_')
         .filter(|part| !part.is_empty())
         .map(|part| {
@@ -415,7 +431,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
     let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
     let input_types: Vec<&Type> = workflow.inputs.iter().map(|i| &i.ty).collect();
     let step_names: Vec<&Ident> = plans.iter().map(|p| &p.step.name).collect();
-    let step_strs: Vec<String> = step_names.iter().map(|n| n.to_string()).collect();
+    let step_strs: Vec<String> = step_names.iter().map(|n| text(n)).collect();
     let variants: Vec<Ident> = step_names
         .iter()
         .map(|n| Ident::new(&format!("After{}", pascal(n)), n.span()))
@@ -560,7 +576,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             /// Runs the remaining steps in order. If a step fails (or panics),
             /// the completed steps that carry `#[compensate]` are undone in
             /// reverse order and the error says what failed and what was undone.
-            #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::SagaError<#err_ty>> {
+            #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
                 let Self { #(#input_names,)* __resilience_state: mut state } = self;
                 #fast_path
                 let mut hooks = ::resilience::__private::InMemory;
@@ -649,7 +665,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                 mut state: #state,
                 failed_step: &'static str,
                 failure: ::resilience::__private::Failure<#err_ty>,
-                mut compensations: ::resilience::__private::Vec<::resilience::CompensationReport>,
+                mut compensations: ::resilience::__private::Vec<::resilience::__private::CompensationReport>,
                 hooks: &mut __ResilienceHooks,
             ) -> ::resilience::__private::Stop<#err_ty, __ResilienceHooks::Error> {
                 let completed = state.completed();
@@ -716,7 +732,7 @@ fn straight_line(
             .copied()
             .chain(plans[..index].iter().map(|p| &p.step.name))
             .map(|n| quote!(let #n = &#n;));
-        let step_str = name.to_string();
+        let step_str = text(name);
         let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
         let (step_error, into_error) = step_error(step);
         q! {
@@ -789,7 +805,7 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>) -> (TokenStream, Type) {
     let step = plan.step;
     let ty = &step.ty;
     let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>);
-    let operation = format!("{}::{}", workflow.name, step.name);
+    let operation = format!("{}::{}", workflow.name, text(&step.name));
     let generator = Generator {
         layers: &plan.layers,
         ret: &ret,
@@ -836,21 +852,21 @@ fn durable_methods(
         /// the checkpoint of `id` in `store`. The state is saved after every
         /// step, before the next one starts. On success the checkpoint is
         /// deleted; on failure it is kept. See `resilience::durable`.
-        #vis async fn run_durable<__ResilienceStore: ::resilience::checkpoint::CheckpointStore>(
+        #vis async fn run_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
             self,
             store: &__ResilienceStore,
             id: &str,
-        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::durable::DurableError<#err_ty>> {
-            self.run_durable_with(store, id, ::resilience::durable::DurableOptions::new()).await
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+            self.run_durable_with(store, id, ::resilience::__private::DurableOptions::new()).await
         }
 
         /// [`Self::run_durable`] with options (keep the checkpoint on success).
-        #vis async fn run_durable_with<__ResilienceStore: ::resilience::checkpoint::CheckpointStore>(
+        #vis async fn run_durable_with<__ResilienceStore: ::resilience::__private::CheckpointStore>(
             self,
             store: &__ResilienceStore,
             id: &str,
-            options: ::resilience::durable::DurableOptions,
-        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::durable::DurableError<#err_ty>> {
+            options: ::resilience::__private::DurableOptions,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
             let Self { #(#input_names,)* __resilience_state } = self;
             let (mut durable, resume) = ::resilience::__private::Durable::claim(
                 store,
@@ -878,7 +894,7 @@ fn durable_methods(
                         )) => (state, step, ::resilience::__private::Failure::Error(error), ::resilience::__private::Vec::new()),
                         ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
                             ::resilience::__private::Halt::Hook(error),
-                        )) => return ::resilience::__private::Result::Err(::resilience::durable::DurableError::Checkpoint(error)),
+                        )) => return ::resilience::__private::Result::Err(::resilience::__private::DurableError::Checkpoint(error)),
                         ::resilience::__private::Result::Err(panic) => {
                             let step = Self::__resilience_running(&state);
                             (state, step, ::resilience::__private::Failure::Panic(panic), ::resilience::__private::Vec::new())
@@ -901,16 +917,40 @@ fn durable_methods(
 /// FNV-1a over the workflow's name, steps and their types: a checkpoint
 /// records it, and a changed definition refuses an old checkpoint.
 fn fingerprint(workflow: &Workflow, plans: &[Plan<'_>]) -> u64 {
-    let mut text = workflow.name.to_string();
+    let mut text = self::text(&workflow.name);
     for plan in plans {
         text.push('|');
-        text.push_str(&plan.step.name.to_string());
+        text.push_str(&self::text(&plan.step.name));
         text.push(':');
-        text.push_str(&compact(&plan.step.ty.to_token_stream().to_string()));
+        canonical(plan.step.ty.to_token_stream(), &mut text);
     }
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The tokens of a type, one per space-separated word, independent of how
+/// rustc prints a `TokenStream` (which is not a stable format).
+fn canonical(tokens: TokenStream, out: &mut String) {
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) => out.push_str(&text(&ident)),
+            TokenTree::Punct(punct) => out.push(punct.as_char()),
+            TokenTree::Literal(literal) => out.push_str(&literal.to_string()),
+            TokenTree::Group(group) => {
+                let (open, close) = match group.delimiter() {
+                    proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                    proc_macro2::Delimiter::Brace => ("{", "}"),
+                    proc_macro2::Delimiter::Bracket => ("[", "]"),
+                    proc_macro2::Delimiter::None => ("", ""),
+                };
+                out.push_str(open);
+                canonical(group.stream(), out);
+                out.push_str(close);
+            }
+        }
+        out.push(' ');
+    }
 }
 
 /// The arm of `__resilience_steps` that runs step `index` from the state
@@ -937,7 +977,7 @@ fn step_arm(
     // Earlier outputs, as shared references, with the user's spans so that
     // the step's expression sees them (the inputs already are references).
     let borrows = before.iter().map(|n| quote!(let #n = &*#n;));
-    let step_str = name.to_string();
+    let step_str = text(name);
     let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
     // A step error without `From` into the workflow's error is reported at
     // the step's expression.
@@ -1002,8 +1042,8 @@ fn undo_arm(
             let call = expand::call(&args.with, quote!(#name));
             let outcome =
                 expand::compensation_outcome(quote_spanned!(args.with.span()=> #call.await));
-            let step_str = name.to_string();
-            let operation = format!("{workflow}::{name}");
+            let step_str = text(name);
+            let operation = format!("{workflow}::{}", text(name));
             let position = proc_macro2::Literal::usize_unsuffixed(index);
             q! {
                 compensations.push(::resilience::__private::compensated(#operation, #step_str, #outcome));
@@ -1036,7 +1076,7 @@ fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> TokenStream
     let inputs = workflow
         .inputs
         .iter()
-        .map(|i| i.name.to_string())
+        .map(|i| text(&i.name))
         .collect::<Vec<_>>()
         .join(", ");
     lines.push(format!(
@@ -1054,23 +1094,23 @@ fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> TokenStream
             .chain(plan.compensate.as_ref().map(|_| "compensate".to_string()))
             .collect::<Vec<_>>();
         let label = if policies.is_empty() {
-            format!("{}: {}", step.name, ty)
+            format!("{}: {}", text(&step.name), ty)
         } else {
             format!(
                 "{}: {}<br/>{}",
-                step.name,
+                text(&step.name),
                 ty,
                 escape(&policies.join(" · "))
             )
         };
-        lines.push(format!("    {}[\"{}\"]", step.name, label));
+        lines.push(format!("    {}[\"{}\"]", text(&step.name), label));
     }
     lines.push(format!(
         "    done([\"Ok({})\"])",
         escape(&compact(&ok_ty.to_token_stream().to_string()))
     ));
     let chain = std::iter::once("start".to_string())
-        .chain(plans.iter().map(|p| p.step.name.to_string()))
+        .chain(plans.iter().map(|p| text(&p.step.name)))
         .chain(std::iter::once("done".to_string()))
         .collect::<Vec<_>>()
         .join(" --> ");
@@ -1085,30 +1125,35 @@ fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> TokenStream
         .collect();
     if !compensated.is_empty() {
         for &i in &compensated {
-            lines.push(format!("    undo_{0}[/\"undo {0}\"/]", plans[i].step.name));
+            lines.push(format!(
+                "    undo_{0}[/\"undo {0}\"/]",
+                text(&plans[i].step.name)
+            ));
         }
         lines.push("    failed([\"Err(SagaError)\"])".to_string());
         for (index, plan) in plans.iter().enumerate() {
             if let Some(&last) = compensated.iter().rev().find(|&&c| c < index) {
                 lines.push(format!(
                     "    {} -. fails .-> undo_{}",
-                    plan.step.name, plans[last].step.name
+                    text(&plan.step.name),
+                    text(&plans[last].step.name)
                 ));
             }
         }
         for pair in compensated.windows(2).rev() {
             lines.push(format!(
                 "    undo_{} --> undo_{}",
-                plans[pair[1]].step.name, plans[pair[0]].step.name
+                text(&plans[pair[1]].step.name),
+                text(&plans[pair[0]].step.name)
             ));
         }
         lines.push(format!(
             "    undo_{} --> failed",
-            plans[compensated[0]].step.name
+            text(&plans[compensated[0]].step.name)
         ));
     }
-    let text = lines.join("\n") + "\n";
-    quote!(#text)
+    let diagram = lines.join("\n") + "\n";
+    quote!(#diagram)
 }
 
 fn describe(layer: &Layer) -> String {
@@ -1120,15 +1165,29 @@ fn describe(layer: &Layer) -> String {
     }
 }
 
-/// `30s`, `250ms`, `1.5s`: enough for a diagram label.
+/// `30s`, `250ms`, `1.5ms`, `2m`: as the runtime's `fmt_duration` prints.
 fn human(nanos: u64) -> String {
-    match nanos {
-        n if n % 3_600_000_000_000 == 0 => format!("{}h", n / 3_600_000_000_000),
-        n if n % 60_000_000_000 == 0 => format!("{}m", n / 60_000_000_000),
-        n if n % 1_000_000_000 == 0 => format!("{}s", n / 1_000_000_000),
-        n if n % 1_000_000 == 0 => format!("{}ms", n / 1_000_000),
-        n => format!("{}s", n as f64 / 1e9),
+    const UNITS: [(u64, &str); 6] = [
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+        (1_000, "us"),
+        (1, "ns"),
+    ];
+    for (scale, unit) in UNITS {
+        if nanos.is_multiple_of(scale) {
+            return format!("{}{unit}", nanos / scale);
+        }
     }
+    // Not a whole number of any unit below a second: a decimal of the
+    // largest unit that fits.
+    let (scale, unit) = UNITS
+        .iter()
+        .copied()
+        .find(|(scale, _)| nanos >= *scale && *scale <= 1_000_000_000)
+        .unwrap_or((1, "ns"));
+    format!("{}{unit}", nanos as f64 / scale as f64)
 }
 
 /// `Vec < String >` (token spacing) → `Vec<String>`.

@@ -25,7 +25,9 @@
 //! output was never recorded. Write steps so that running one twice is
 //! harmless (an idempotency key on the request, a create that tolerates
 //! "already exists", a read before a write), as Temporal and DBOS also ask.
-//! A step whose checkpoint was written never runs again.
+//! A step whose checkpoint was written never runs again. Compensations are
+//! at least once too: one that ran but whose checkpoint was not yet written
+//! when the process died runs again when the compensation is resumed.
 //!
 //! # Receiving the output exactly once
 //!

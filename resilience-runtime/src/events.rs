@@ -650,7 +650,8 @@ impl Drop for Observer {
 /// Opens a channel that receives every event from now on, as an
 /// [`OwnedEvent`], until the returned [`Subscription`] is dropped.
 ///
-/// The channel is unbounded: receive from it, or drop it.
+/// The channel is unbounded: a `Subscription` that is kept but never read
+/// grows for as long as events happen. Receive from it, or drop it.
 ///
 /// # Examples
 ///

@@ -88,14 +88,16 @@ pub mod __private {
     pub use crate::checkpoint::{
         Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
     };
-    pub use crate::durable::{Durable, Halt, Hooks, InMemory, Resume, Stop, failure_text};
+    pub use crate::durable::{
+        Durable, DurableError, DurableOptions, Halt, Hooks, InMemory, Resume, Stop, failure_text,
+    };
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;
     pub use crate::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
     pub use crate::saga::workflow::{catch_panic, compensated, saga_error, step_failed_event};
     pub use crate::saga::{
-        CloneOutput, Failure, SagaError, clone_output, in_saga, register_compensation, saga,
-        step_failed,
+        CloneOutput, CompensationReport, Failure, SagaError, clone_output, in_saga,
+        register_compensation, saga, step_failed,
     };
     pub use core::convert::Infallible;
     pub use core::mem::{drop, replace};

@@ -18,7 +18,8 @@
 //!   the attempt after it still runs.
 //! - A delay that the error asks for (`retry_after`, e.g. an HTTP 429's
 //!   Retry-After) replaces the backoff's delay and is *not* capped by
-//!   `max_delay`: the server knows best.
+//!   `max_delay`: the server knows best. If waiting for it would end past
+//!   `max_elapsed`, the call gives up at once instead (reason `MaxElapsed`).
 //! - Each retry emits [`EventKind::Retry`] and the
 //!   final failure [`EventKind::GaveUp`]; see
 //!   [`events`](crate::events).
@@ -458,6 +459,20 @@ impl<M: DelayMemory> RetryState<M> {
         }
         let prev = self.memory.previous();
         let delay = requested.unwrap_or_else(|| policy.backoff.delay(self.attempt, prev));
+        // A delay the error asks for (a Retry-After of a day) that would end
+        // past `max_elapsed` is not waited for: give up now.
+        if requested.is_some()
+            && let (Some(limit), Some(started)) = (policy.max_elapsed, started)
+            && started.elapsed().saturating_add(delay) > limit
+        {
+            let kind = EventKind::GaveUp {
+                attempts: self.attempt,
+                reason: GiveUpReason::MaxElapsed,
+                error,
+            };
+            emit(&Event::new(policy.operation, kind));
+            return None;
+        }
         let kind = EventKind::Retry {
             attempt: self.attempt,
             delay,

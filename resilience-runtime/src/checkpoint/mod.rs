@@ -542,9 +542,11 @@ pub trait CheckpointStore: Send + Sync {
         lease: Self::Lease,
     ) -> impl Future<Output = Result<(), CheckpointError>> + Send;
 
-    /// Every checkpoint in the store (all of them are unfinished: a workflow
-    /// that succeeds deletes its own), sorted by location. A checkpoint that
-    /// cannot be read is an `Err` entry that names it, not skipped.
+    /// Every checkpoint in the store, sorted by location: running ones (a
+    /// crashed run, or a success kept with `keep_on_success`: its position
+    /// is the number of steps), compensating ones and failed ones. A
+    /// checkpoint that cannot be read is an `Err` entry that names it, not
+    /// skipped.
     ///
     /// # Errors
     ///
