@@ -581,20 +581,16 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
                 #fast_path
                 let mut hooks = ::resilience::__private::InMemory;
                 let outcome = ::resilience::__private::catch_panic(#machine).await;
-                let (failed_step, failure) = match outcome {
+                let running = || Self::__resilience_running(&state);
+                let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
                     #[allow(unused_variables)]
-                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
+                    ::resilience::__private::Result::Ok((#(#step_names,)*)) => {
                         return ::resilience::__private::Result::Ok(#output);
                     }
-                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                        ::resilience::__private::Halt::Step(step, error),
-                    )) => (step, ::resilience::__private::Failure::Error(error)),
-                    ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                        ::resilience::__private::Halt::Hook(never),
-                    )) => match never {},
-                    ::resilience::__private::Result::Err(panic) => {
-                        (Self::__resilience_running(&state), ::resilience::__private::Failure::Panic(panic))
+                    ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                        (step, failure)
                     }
+                    ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
                 };
                 let compensations = ::resilience::__private::Vec::new();
                 // Boxed: the failure path does not weigh on the future's size.
@@ -757,20 +753,13 @@ fn straight_line(
             )
             .await;
             let completed = Self::STEPS.get(..position).unwrap_or_default();
-            let (failed_step, failure) = match outcome {
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok(output)) => {
-                    return ::resilience::__private::Result::Ok(output);
+            let running = || Self::STEPS.get(position).copied().unwrap_or("<output>");
+            let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
+                ::resilience::__private::Result::Ok(output) => return ::resilience::__private::Result::Ok(output),
+                ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                    (step, failure)
                 }
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                    ::resilience::__private::Halt::Step(step, error),
-                )) => (step, ::resilience::__private::Failure::Error(error)),
-                ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                    ::resilience::__private::Halt::Hook(never),
-                )) => match never {},
-                ::resilience::__private::Result::Err(panic) => (
-                    Self::STEPS.get(position).copied().unwrap_or("<output>"),
-                    ::resilience::__private::Failure::Panic(panic),
-                ),
+                ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
             };
             Self::__resilience_report(failed_step, &failure);
             return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
@@ -884,20 +873,17 @@ fn durable_methods(
                         Self::__resilience_steps(#(&#input_names,)* &mut state, &mut durable),
                     )
                     .await;
-                    match outcome {
+                    let running = || Self::__resilience_running(&state);
+                    match ::resilience::__private::settle(outcome, running) {
                         #[allow(unused_variables)]
-                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Ok((#(#step_names,)*))) => {
+                        ::resilience::__private::Result::Ok((#(#step_names,)*)) => {
                             return durable.finish(::resilience::__private::Result::Ok(#output)).await;
                         }
-                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                            ::resilience::__private::Halt::Step(step, error),
-                        )) => (state, step, ::resilience::__private::Failure::Error(error), ::resilience::__private::Vec::new()),
-                        ::resilience::__private::Result::Ok(::resilience::__private::Result::Err(
-                            ::resilience::__private::Halt::Hook(error),
-                        )) => return ::resilience::__private::Result::Err(::resilience::__private::DurableError::Checkpoint(error)),
-                        ::resilience::__private::Result::Err(panic) => {
-                            let step = Self::__resilience_running(&state);
-                            (state, step, ::resilience::__private::Failure::Panic(panic), ::resilience::__private::Vec::new())
+                        ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                            (state, step, failure, ::resilience::__private::Vec::new())
+                        }
+                        ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(error)) => {
+                            return ::resilience::__private::Result::Err(::resilience::__private::DurableError::Checkpoint(error));
                         }
                     }
                 }

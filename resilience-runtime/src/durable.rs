@@ -502,3 +502,33 @@ pub fn failure_text<E>(
         crate::saga::Failure::Recorded(message) => message.clone(),
     }
 }
+
+/// How the steps of a run ended without an output.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Settled<E, H> {
+    /// This step failed (or panicked: `running` named it).
+    Failed(&'static str, crate::saga::Failure<E>),
+    /// A hook (a checkpoint write) failed.
+    Hook(H),
+}
+
+/// Sorts out what `catch_panic(steps)` returned: the outputs, a failed
+/// step, a panic in the step `running` names, or a hook's error.
+#[doc(hidden)]
+pub fn settle<T, E, H>(
+    outcome: Result<Result<T, Halt<E, H>>, String>,
+    running: impl FnOnce() -> &'static str,
+) -> Result<T, Settled<E, H>> {
+    match outcome {
+        Ok(Ok(outputs)) => Ok(outputs),
+        Ok(Err(Halt::Step(step, error))) => {
+            Err(Settled::Failed(step, crate::saga::Failure::Error(error)))
+        }
+        Ok(Err(Halt::Hook(error))) => Err(Settled::Hook(error)),
+        Err(panic) => Err(Settled::Failed(
+            running(),
+            crate::saga::Failure::Panic(panic),
+        )),
+    }
+}

@@ -89,7 +89,8 @@ pub mod __private {
         Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
     };
     pub use crate::durable::{
-        Durable, DurableError, DurableOptions, Halt, Hooks, InMemory, Resume, Stop, failure_text,
+        Durable, DurableError, DurableOptions, Halt, Hooks, InMemory, Resume, Settled, Stop,
+        failure_text, settle,
     };
     pub use crate::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
     pub use crate::fallback::FallbackPolicy;
