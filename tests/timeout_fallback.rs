@@ -194,27 +194,40 @@ async fn full_stack_recovers_on_the_third_attempt() {
     assert_eq!(failing.calls(), 3);
 }
 
+// The same stack and timeout as above, under names no other test uses:
+// events are global, and tests run in parallel.
+#[fallback(default = 0)]
+#[retry(attempts = 3, backoff = constant, delay = "10ms")]
+#[timeout("50ms")]
+async fn observed_stack(agent: &Agent) -> Result<u32, AgentError> {
+    agent.call()
+}
+
+#[timeout("100ms")]
+async fn observed_slow() -> Result<u32, AgentError> {
+    sleep(Duration::from_secs(1)).await;
+    Ok(0)
+}
+
 #[tokio::test(start_paused = true)]
 async fn timeouts_and_fallbacks_are_events() {
     let mut events = resilience::events::subscribe();
-    full_stack(&Agent::always_failing()).await.unwrap();
-    slow(&Agent::new(Ok), Duration::from_secs(1))
-        .await
-        .unwrap_err();
+    observed_stack(&Agent::always_failing()).await.unwrap();
+    observed_slow().await.unwrap_err();
     let mut seen = Vec::new();
     while let Some(event) = events.try_recv() {
-        if event.operation == "full_stack" || event.operation == "slow" {
+        if event.operation.starts_with("observed_") {
             seen.push(event.to_string());
         }
     }
     assert_eq!(
         seen,
         [
-            "`full_stack` attempt 1 failed (transient failure on call 1); retrying in 10ms",
-            "`full_stack` attempt 2 failed (transient failure on call 2); retrying in 10ms",
-            "`full_stack` gave up after 3 attempts (attempts exhausted): transient failure on call 3",
-            "`full_stack` failed (transient failure on call 3); using the fallback",
-            "`slow` timed out after 100ms",
+            "`observed_stack` attempt 1 failed (transient failure on call 1); retrying in 10ms",
+            "`observed_stack` attempt 2 failed (transient failure on call 2); retrying in 10ms",
+            "`observed_stack` gave up after 3 attempts (attempts exhausted): transient failure on call 3",
+            "`observed_stack` failed (transient failure on call 3); using the fallback",
+            "`observed_slow` timed out after 100ms",
         ]
     );
 }
