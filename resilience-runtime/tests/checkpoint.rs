@@ -874,3 +874,13 @@ async fn a_dropped_save_never_overwrites_a_later_save_or_a_delete() {
     // The lock was released once the background save was done.
     let _ = store.claim("Provision", "7").await.unwrap();
 }
+
+#[test]
+fn opening_creates_every_missing_level() {
+    let base = std::env::temp_dir().join(format!("resilience-nested-{}", std::process::id()));
+    let nested = base.join("a").join("b").join("c");
+    let store = resilience_runtime::checkpoint::DirectoryStore::open(&nested).expect("open");
+    assert!(store.path().is_dir());
+    assert!(store.path().ends_with("a/b/c"));
+    std::fs::remove_dir_all(&base).expect("clean up");
+}

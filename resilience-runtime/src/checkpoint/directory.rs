@@ -169,14 +169,24 @@ impl DirectoryStore {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, CheckpointError> {
         let dir = dir.as_ref();
         let location = dir.display().to_string();
-        let existed = dir.is_dir();
+        // The levels that do not exist yet, deepest first.
+        let missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|level| !level.as_os_str().is_empty() && !level.is_dir())
+            .map(Path::to_path_buf)
+            .collect();
         fs::create_dir_all(dir)
             .map_err(|e| CheckpointError::io(&location, "create the checkpoint directory", e))?;
         let dir = fs::canonicalize(dir)
             .map_err(|e| CheckpointError::io(&location, "resolve the checkpoint directory", e))?;
-        if !existed && let Some(parent) = dir.parent() {
-            // Make the new directory's own entry durable.
-            sync_dir(parent)?;
+        // Make every new level's entry durable, not only the last one's.
+        for level in &missing {
+            let level = fs::canonicalize(level).map_err(|e| {
+                CheckpointError::io(&location, "resolve the checkpoint directory", e)
+            })?;
+            if let Some(parent) = level.parent() {
+                sync_dir(parent)?;
+            }
         }
         let location = dir.display().to_string();
         Ok(Self { dir, location })
