@@ -3,8 +3,9 @@
 //! Depend on `resilience` and write `use resilience::{retry, timeout, fallback};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
-//! into [`expand`], which runs the phases: parse ([`args`], [`item`]) →
-//! validate (inside the parsers, collected in a [`ctxt::Ctxt`]) → expand.
+//! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
+//! → validate (inside the parsers, every error collected in `ctxt::Ctxt`) →
+//! expand (`expand`, `body`, `workflow`).
 
 mod args;
 mod body;
