@@ -32,7 +32,8 @@ impl Log {
             .open(&self.path)
             .expect("open log");
         // One write(2) per line (O_APPEND): a kill cannot split a line.
-        file.write_all(format!("{line}\n").as_bytes()).expect("append to log");
+        file.write_all(format!("{line}\n").as_bytes())
+            .expect("append to log");
     }
 
     /// One step: logs that it runs, works a little, returns `input + k`.
