@@ -812,7 +812,6 @@ fn straight_line(
                 Self::__resilience_straight(#(#input_names,)* &mut position),
             )
             .await;
-            let completed = Self::STEPS.get(..position).unwrap_or_default();
             let running = || Self::STEPS.get(position).copied().unwrap_or("<output>");
             let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
                 ::resilience::__private::Result::Ok(output) => return ::resilience::__private::Result::Ok(output),
@@ -822,6 +821,7 @@ fn straight_line(
                 ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
             };
             Self::__resilience_report(failed_step, &failure);
+            let completed = Self::STEPS.get(..position).unwrap_or_default();
             return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
                 failure,
                 failed_step,
