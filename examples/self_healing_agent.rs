@@ -267,7 +267,7 @@ async fn supervise(
             // Events first: report what happened before reacting to it.
             biased;
             Some(event) = events.recv() => {
-                let op = event.operation;
+                let op = &event.operation;
                 let text = match &event.kind {
                     OwnedEventKind::Timeout { limit } => {
                         seen.timeouts += 1;

@@ -239,10 +239,8 @@ async fn observed_op(agent: &Agent) -> Result<u32, AgentError> {
 async fn every_retry_and_the_give_up_are_events() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let _observer = resilience::events::observe(move |event| {
-        if event.operation != "observed_op" {
-            return;
-        }
+    let scope = resilience::events::Scope::new();
+    let _observer = scope.observe(move |event| {
         let line = match event.kind {
             EventKind::Retry {
                 attempt,
@@ -262,7 +260,7 @@ async fn every_retry_and_the_give_up_are_events() {
         sink.lock().unwrap().push(line);
     });
     let agent = Agent::always_failing();
-    observed_op(&agent).await.unwrap_err();
+    scope.run(observed_op(&agent)).await.unwrap_err();
     assert_eq!(
         *seen.lock().unwrap(),
         [

@@ -245,18 +245,16 @@ async fn compensations_are_events() {
     take_log();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
-    let _observer = resilience::events::observe(move |event| {
-        if event.operation == "create_vm" || event.operation == "reserve_ip" {
-            sink.lock().unwrap().push(event.to_string());
-        }
-    });
-    saga(async {
-        create_vm(9).await?;
-        reserve_ip("sticky").await?;
-        configure(true).await
-    })
-    .await
-    .unwrap_err();
+    let scope = resilience::events::Scope::new();
+    let _observer = scope.observe(move |event| sink.lock().unwrap().push(event.to_string()));
+    scope
+        .run(saga(async {
+            create_vm(9).await?;
+            reserve_ip("sticky").await?;
+            configure(true).await
+        }))
+        .await
+        .unwrap_err();
     assert_eq!(
         *seen.lock().unwrap(),
         [

@@ -211,14 +211,17 @@ async fn observed_slow() -> Result<u32, AgentError> {
 
 #[tokio::test(start_paused = true)]
 async fn timeouts_and_fallbacks_are_events() {
-    let mut events = resilience::events::subscribe();
-    observed_stack(&Agent::always_failing()).await.unwrap();
-    observed_slow().await.unwrap_err();
+    let scope = resilience::events::Scope::new();
+    let mut events = scope.subscribe();
+    scope
+        .run(async {
+            observed_stack(&Agent::always_failing()).await.unwrap();
+            observed_slow().await.unwrap_err();
+        })
+        .await;
     let mut seen = Vec::new();
     while let Some(event) = events.try_recv() {
-        if event.operation.starts_with("observed_") {
-            seen.push(event.to_string());
-        }
+        seen.push(event.to_string());
     }
     assert_eq!(
         seen,

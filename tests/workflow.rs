@@ -381,14 +381,14 @@ mod events {
 
     #[tokio::test(start_paused = true)]
     async fn a_failing_step_and_each_compensation_are_events() {
-        let mut events = resilience::events::subscribe();
+        let scope = resilience::events::Scope::new();
+        let mut events = scope.subscribe();
         let api = Api {
             fail_finish: true,
             ..Api::default()
         };
-        Evented::new(api).run().await.unwrap_err();
+        scope.run(Evented::new(api).run()).await.unwrap_err();
         let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
-            .filter(|e| e.operation.starts_with("Evented"))
             .map(|e| e.to_string())
             .collect();
         assert_eq!(

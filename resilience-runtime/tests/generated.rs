@@ -1,5 +1,6 @@
-//! The code the macros generate (wip/PRIVATE_CONTRACT.md), written out by
-//! hand against `::resilience::__private`, so that the runtime's side of the
+//! The code the macros generate, written out by hand against
+//! `::resilience::__private` (whose contract is documented in
+//! `resilience-runtime/src/rt/mod.rs`), so that the runtime's side of the
 //! contract is checked without the macro crate.
 
 extern crate resilience_runtime as resilience;
@@ -7,7 +8,7 @@ extern crate resilience_runtime as resilience;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use resilience::events::{OwnedEventKind, subscribe};
+use resilience::events::{OwnedEventKind, Scope};
 use resilience::{Elapsed, GiveUpReason};
 
 #[derive(Debug, PartialEq)]
@@ -177,13 +178,16 @@ async fn retries_with_exact_delays_then_succeeds() {
 #[tokio::test(start_paused = true)]
 async fn returns_the_last_error_unchanged() {
     let m = model(u32::MAX, Duration::ZERO);
-    let mut sub = subscribe();
-    let answer = ask(&m, "hello".into()).await;
+    // A scope: other tests in this binary call `ask` at the same time, and
+    // their events must not reach this one.
+    let scope = Scope::new();
+    let mut sub = scope.subscribe();
+    let answer = scope.run(ask(&m, "hello".into())).await;
     assert_eq!(answer, Err(AgentError::Refused("try 3".into())));
     let kinds: Vec<_> = std::iter::from_fn(|| sub.try_recv())
-        .filter(|e| e.operation == "ask")
         .map(|e| e.kind)
         .collect();
+    assert_eq!(kinds.len(), 3, "two retries and the give-up: {kinds:?}");
     assert_eq!(
         kinds.last(),
         Some(&OwnedEventKind::GaveUp {
@@ -218,11 +222,13 @@ async fn a_timeout_is_not_retried_here() {
 async fn fallback_in_a_generic_fn_shows_the_debug_view() {
     #[derive(Debug)]
     struct Offline;
-    let mut sub = subscribe();
-    let out = with_default(async { Err::<String, _>(Offline) }).await;
+    let scope = Scope::new();
+    let mut sub = scope.subscribe();
+    let out = scope
+        .run(with_default(async { Err::<String, _>(Offline) }))
+        .await;
     assert_eq!(out.unwrap(), "no answer");
     let kinds: Vec<_> = std::iter::from_fn(|| sub.try_recv())
-        .filter(|e| e.operation == "with_default")
         .map(|e| e.kind)
         .collect();
     assert_eq!(

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore, check_names,
-    check_owner, checkpointed, decode, encode, operation_name,
+    check_owner, decode, encode,
 };
 
 /// The suffix of checkpoint files.
@@ -77,7 +77,7 @@ const MAX_FILE_NAME: usize = 255;
 /// let lease = store.claim("Provision", "order-42").await?;
 /// assert!(lease.location().ends_with("Provision.order-42.checkpoint"));
 ///
-/// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 9, position: 1, phase: Phase::Running, state: b"[1]".to_vec() };
+/// let checkpoint = Checkpoint::new("Provision", 9, 1, Phase::Running, b"[1]".to_vec());
 /// store.save(&lease, &checkpoint).await?;
 /// let text = std::fs::read_to_string(lease.location()).unwrap();
 /// assert!(text.starts_with("resilience-checkpoint 1 crc32="));
@@ -120,7 +120,6 @@ pub struct DirectoryLease {
     shared: Arc<Shared>,
     workflow: String,
     id: String,
-    operation: &'static str,
 }
 
 /// What a lease shares with its saves and deletes running on the blocking
@@ -264,7 +263,6 @@ impl CheckpointStore for DirectoryStore {
             shared: Arc::new(shared),
             workflow: workflow.to_owned(),
             id: id.to_owned(),
-            operation: operation_name(workflow),
         })
     }
 
@@ -301,7 +299,6 @@ impl CheckpointStore for DirectoryStore {
             shared.write(seq, &bytes)
         })
         .await?;
-        checkpointed(lease.operation, &lease.id, checkpoint.position);
         Ok(())
     }
 

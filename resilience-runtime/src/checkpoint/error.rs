@@ -20,13 +20,7 @@ use std::io;
 /// ```
 /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointError, Phase};
 ///
-/// let checkpoint = Checkpoint {
-///     workflow: "Provision".into(),
-///     fingerprint: 0xfeed,
-///     position: 1,
-///     phase: Phase::Running,
-///     state: b"{}".to_vec(),
-/// };
+/// let checkpoint = Checkpoint::new("Provision", 0xfeed, 1, Phase::Running, b"{}".to_vec());
 /// let err = checkpoint.verify("/data/Provision.42.checkpoint", "Provision", 0xbeef).unwrap_err();
 /// assert!(matches!(err, CheckpointError::DefinitionChanged { expected: 0xbeef, found: 0xfeed, .. }));
 /// assert_eq!(err.location(), "/data/Provision.42.checkpoint");

@@ -112,12 +112,14 @@ impl UndoRepr {
         let compensations = self
             .compensations
             .into_iter()
-            .map(|record| CompensationRecord {
-                step: record.step,
-                outcome: match record.outcome {
-                    OutcomeRepr::Ok => Ok(()),
-                    OutcomeRepr::Failed(error) => Err(error),
-                },
+            .map(|record| {
+                CompensationRecord::new(
+                    record.step,
+                    match record.outcome {
+                        OutcomeRepr::Ok => Ok(()),
+                        OutcomeRepr::Failed(error) => Err(error),
+                    },
+                )
             })
             .collect();
         (self.failed_step, self.failure, compensations)
@@ -181,13 +183,7 @@ impl From<PhaseRepr> for Phase {
 /// ```
 /// use resilience_runtime::checkpoint::{decode, encode, Checkpoint, Phase};
 ///
-/// let checkpoint = Checkpoint {
-///     workflow: "Provision".into(),
-///     fingerprint: 0xfeed_beef,
-///     position: 1,
-///     phase: Phase::Running,
-///     state: br#"{"AfterCreate":{"create":7}}"#.to_vec(),
-/// };
+/// let checkpoint = Checkpoint::new("Provision", 0xfeed_beef, 1, Phase::Running, br#"{"AfterCreate":{"create":7}}"#.to_vec());
 /// let bytes = encode("order-42", &checkpoint, "memory:Provision/order-42").unwrap();
 /// assert!(bytes.starts_with(b"resilience-checkpoint 1 crc32="));
 /// assert_eq!(decode(&bytes, "memory:Provision/order-42").unwrap(), ("order-42".to_owned(), checkpoint));
@@ -358,11 +354,11 @@ mod tests {
     use super::*;
 
     fn sample() -> Checkpoint {
-        Checkpoint {
-            workflow: "Provision".into(),
-            fingerprint: u64::MAX - 1,
-            position: 2,
-            phase: Phase::Compensating {
+        Checkpoint::new(
+            "Provision",
+            u64::MAX - 1,
+            2,
+            Phase::Compensating {
                 failed_step: "configure".into(),
                 failure: "disk \"full\"\n".into(),
                 compensations: vec![
@@ -376,8 +372,8 @@ mod tests {
                     },
                 ],
             },
-            state: br#"{"AfterConfigure":{"create":7,"configure":"ok \u00e9"}}"#.to_vec(),
-        }
+            br#"{"AfterConfigure":{"create":7,"configure":"ok \u00e9"}}"#.to_vec(),
+        )
     }
 
     #[test]

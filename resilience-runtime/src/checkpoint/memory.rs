@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore, check_names,
-    check_owner, checkpointed, decode, encode, operation_name,
+    check_owner, decode, encode,
 };
 
 /// The location of a store's invalid names.
@@ -31,7 +31,7 @@ type Key = (String, String);
 /// # async fn main() {
 /// let store = MemoryStore::new();
 /// let lease = store.claim("Provision", "7").await.unwrap();
-/// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 1, position: 1, phase: Phase::Running, state: b"{}".to_vec() };
+/// let checkpoint = Checkpoint::new("Provision", 1, 1, Phase::Running, b"{}".to_vec());
 /// store.save(&lease, &checkpoint).await.unwrap();
 ///
 /// // Flip one byte of the body: the checksum catches it.
@@ -77,7 +77,6 @@ pub struct MemoryLease {
     store: Arc<Mutex<Inner>>,
     key: Key,
     location: String,
-    operation: &'static str,
 }
 
 impl MemoryStore {
@@ -190,7 +189,6 @@ impl CheckpointStore for MemoryStore {
             store: Arc::clone(&self.inner),
             key,
             location,
-            operation: operation_name(workflow),
         })
     }
 
@@ -219,7 +217,6 @@ impl CheckpointStore for MemoryStore {
         }
         let bytes = encode(id, checkpoint, &lease.location)?;
         self.put_raw(workflow, id, bytes);
-        checkpointed(lease.operation, id, checkpoint.position);
         Ok(())
     }
 

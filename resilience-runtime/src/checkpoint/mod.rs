@@ -35,8 +35,10 @@
 //!   guarded by it, list = the rows left); [`encode`] and [`decode`] give it
 //!   the same versioned, checksummed format.
 //!
-//! Every successful save emits [`EventKind::Checkpointed`]
-//! (a `tracing` event at DEBUG level, see [`events`](crate::events)).
+//! A store only stores: it depends on nothing of the engine. The durable
+//! driver emits [`EventKind::Checkpointed`](crate::EventKind::Checkpointed)
+//! after every successful save (a `tracing` event at DEBUG level, see
+//! [`events`](crate::events)), whatever the store.
 //!
 //! # Examples
 //!
@@ -61,13 +63,7 @@
 //! assert_eq!(position, 0);
 //!
 //! // After step 1:
-//! let checkpoint = Checkpoint {
-//!     workflow: "Provision".into(),
-//!     fingerprint: FINGERPRINT,
-//!     position: 1,
-//!     phase: Phase::Running,
-//!     state: br#"{"AfterCreate":{"create":7}}"#.to_vec(),
-//! };
+//! let checkpoint = Checkpoint::new("Provision", FINGERPRINT, 1, Phase::Running, br#"{"AfterCreate":{"create":7}}"#.to_vec());
 //! store.save(&lease, &checkpoint).await?;
 //! assert_eq!(store.load(&lease).await?, Some(checkpoint));
 //!
@@ -80,11 +76,6 @@
 //! ```
 
 use core::fmt;
-use std::collections::BTreeSet;
-use std::sync::{Mutex, PoisonError};
-
-use crate::events::{Event, EventKind, emit};
-use crate::saga::CompensationReport;
 
 mod directory;
 mod error;
@@ -105,16 +96,11 @@ pub use memory::{MemoryLease, MemoryStore};
 /// ```
 /// use resilience_runtime::checkpoint::{Checkpoint, Phase};
 ///
-/// let checkpoint = Checkpoint {
-///     workflow: "Provision".into(),
-///     fingerprint: 0x5eed,
-///     position: 1,
-///     phase: Phase::Running,
-///     state: serde_json::to_vec(&serde_json::json!({ "AfterCreate": { "create": 7 } })).unwrap(),
-/// };
+/// let checkpoint = Checkpoint::new("Provision", 0x5eed, 1, Phase::Running, serde_json::to_vec(&serde_json::json!({ "AfterCreate": { "create": 7 } })).unwrap());
 /// assert!(checkpoint.verify("memory:Provision/1", "Provision", 0x5eed).is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Checkpoint {
     /// The workflow's name.
     pub workflow: String,
@@ -133,6 +119,34 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// A checkpoint of `workflow` (whose definition hashes to
+    /// `fingerprint`) after `position` steps, in `phase`, with the state
+    /// enum encoded as JSON in `state`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, Phase};
+    ///
+    /// let checkpoint = Checkpoint::new("Provision", 0x5eed, 1, Phase::Running, b"{}".to_vec());
+    /// assert_eq!((checkpoint.workflow.as_str(), checkpoint.position), ("Provision", 1));
+    /// ```
+    pub fn new(
+        workflow: impl Into<String>,
+        fingerprint: u64,
+        position: u32,
+        phase: Phase,
+        state: Vec<u8>,
+    ) -> Self {
+        Self {
+            workflow: workflow.into(),
+            fingerprint,
+            position,
+            phase,
+            state,
+        }
+    }
+
     /// Checks that a loaded checkpoint belongs to `workflow` and to the
     /// definition whose fingerprint is `fingerprint`. `location` (see
     /// [`CheckpointLease::location`]) names the checkpoint in the error.
@@ -147,13 +161,7 @@ impl Checkpoint {
     /// ```
     /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointError, Phase};
     ///
-    /// let checkpoint = Checkpoint {
-    ///     workflow: "Deploy".into(),
-    ///     fingerprint: 1,
-    ///     position: 3,
-    ///     phase: Phase::Running,
-    ///     state: b"null".to_vec(),
-    /// };
+    /// let checkpoint = Checkpoint::new("Deploy", 1, 3, Phase::Running, b"null".to_vec());
     /// let err = checkpoint.verify("/data/Provision.7.checkpoint", "Provision", 1).unwrap_err();
     /// assert!(matches!(err, CheckpointError::WrongWorkflow { .. }));
     /// assert_eq!(
@@ -196,12 +204,13 @@ impl Checkpoint {
 /// let phase = Phase::Failed {
 ///     failed_step: "configure".into(),
 ///     failure: "disk full".into(),
-///     compensations: vec![CompensationRecord { step: "create".into(), outcome: Ok(()) }],
+///     compensations: vec![CompensationRecord::new("create", Ok(()))],
 /// };
 /// assert_eq!(phase.to_string(), "failed at `configure` (disk full); undone: `create` (ok)");
 /// assert_eq!(Phase::Running.to_string(), "running");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Phase {
     /// Running its steps.
     Running,
@@ -251,17 +260,18 @@ impl fmt::Display for Phase {
 }
 
 /// What one compensation did, in a [`Phase`]: the persisted form of a
-/// [`CompensationReport`].
+/// [`CompensationReport`](crate::CompensationReport).
 ///
 /// # Examples
 ///
 /// ```
 /// use resilience_runtime::checkpoint::CompensationRecord;
 ///
-/// let record = CompensationRecord { step: "reserve".into(), outcome: Err("503".into()) };
+/// let record = CompensationRecord::new("reserve", Err("503".into()));
 /// assert_eq!(record.to_string(), "`reserve` (failed: 503)");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompensationRecord {
     /// The step whose compensation ran.
     pub step: String,
@@ -269,29 +279,21 @@ pub struct CompensationRecord {
     pub outcome: Result<(), String>,
 }
 
-impl From<&CompensationReport> for CompensationRecord {
+impl CompensationRecord {
+    /// What the compensation of `step` did.
+    ///
     /// # Examples
     ///
     /// ```
     /// use resilience_runtime::checkpoint::CompensationRecord;
-    /// use resilience_runtime::saga::{register_compensation, saga};
     ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let error = saga(async {
-    ///     register_compensation("create", || async { Ok(()) });
-    ///     Err::<(), _>("disk full")
-    /// })
-    /// .await
-    /// .unwrap_err();
-    /// let record = CompensationRecord::from(&error.compensations()[0]);
-    /// assert_eq!(record, CompensationRecord { step: "create".into(), outcome: Ok(()) });
-    /// # }
+    /// let record = CompensationRecord::new("reserve", Err("503".into()));
+    /// assert_eq!(record.to_string(), "`reserve` (failed: 503)");
     /// ```
-    fn from(report: &CompensationReport) -> Self {
+    pub fn new(step: impl Into<String>, outcome: Result<(), String>) -> Self {
         Self {
-            step: report.step.to_owned(),
-            outcome: report.outcome.clone(),
+            step: step.into(),
+            outcome,
         }
     }
 }
@@ -317,7 +319,7 @@ impl fmt::Display for CompensationRecord {
 /// # async fn main() {
 /// let store = MemoryStore::new();
 /// let lease = store.claim("Provision", "7").await.unwrap();
-/// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 1, position: 1, phase: Phase::Running, state: b"0".to_vec() };
+/// let checkpoint = Checkpoint::new("Provision", 1, 1, Phase::Running, b"0".to_vec());
 /// store.save(&lease, &checkpoint).await.unwrap();
 ///
 /// let listed = store.list_unfinished().await.unwrap();
@@ -327,6 +329,7 @@ impl fmt::Display for CompensationRecord {
 /// # }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckpointInfo {
     /// The workflow's name.
     pub workflow: String,
@@ -340,6 +343,31 @@ pub struct CheckpointInfo {
     pub position: u32,
     /// Running, compensating or failed.
     pub phase: Phase,
+}
+
+impl CheckpointInfo {
+    /// What a store lists about the checkpoint of run `id` found at
+    /// `location`: a store that is not in this crate builds it with this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointInfo, Phase};
+    ///
+    /// let checkpoint = Checkpoint::new("Provision", 9, 2, Phase::Running, b"{}".to_vec());
+    /// let info = CheckpointInfo::new("7", "db:checkpoints/Provision/7", checkpoint);
+    /// assert_eq!((info.id.as_str(), info.position), ("7", 2));
+    /// ```
+    pub fn new(id: impl Into<String>, location: impl Into<String>, checkpoint: Checkpoint) -> Self {
+        Self {
+            workflow: checkpoint.workflow,
+            id: id.into(),
+            location: location.into(),
+            fingerprint: checkpoint.fingerprint,
+            position: checkpoint.position,
+            phase: checkpoint.phase,
+        }
+    }
 }
 
 /// Exclusive ownership of one workflow id, granted by
@@ -376,8 +404,8 @@ pub trait CheckpointLease: Send + Sync {
 ///   [`CheckpointError::Locked`] at once; it does not wait.
 /// - [`save`](Self::save) is atomic and durable when it returns: after a
 ///   crash at any instant, [`load`](Self::load) returns either the previous
-///   checkpoint or this one, whole. It emits
-///   [`EventKind::Checkpointed`].
+///   checkpoint or this one, whole. (A store emits no event: the durable
+///   driver reports each save.)
 /// - [`load`](Self::load) never returns a checkpoint it could not check:
 ///   a damaged one is an error that names it, never `None`.
 /// - Nothing is removed except by [`delete`](Self::delete) and
@@ -503,7 +531,7 @@ pub trait CheckpointStore: Send + Sync {
     /// # async fn main() {
     /// let store = MemoryStore::new();
     /// let lease = store.claim("Provision", "7").await.unwrap();
-    /// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 1, position: 1, phase: Phase::Running, state: b"[7]".to_vec() };
+    /// let checkpoint = Checkpoint::new("Provision", 1, 1, Phase::Running, b"[7]".to_vec());
     /// store.save(&lease, &checkpoint).await.unwrap();
     /// assert_eq!(store.load(&lease).await.unwrap().unwrap().position, 1);
     /// # }
@@ -531,7 +559,7 @@ pub trait CheckpointStore: Send + Sync {
     /// # async fn main() {
     /// let store = MemoryStore::new();
     /// let lease = store.claim("Provision", "7").await.unwrap();
-    /// let checkpoint = Checkpoint { workflow: "Provision".into(), fingerprint: 1, position: 2, phase: Phase::Running, state: b"{}".to_vec() };
+    /// let checkpoint = Checkpoint::new("Provision", 1, 2, Phase::Running, b"{}".to_vec());
     /// store.save(&lease, &checkpoint).await.unwrap();
     /// store.delete(lease).await.unwrap();
     /// assert!(store.get_raw("Provision", "7").is_none());
@@ -669,35 +697,6 @@ fn check_owner(
     Ok(())
 }
 
-/// The most workflow names [`operation_name`] keeps.
-const MAX_OPERATIONS: usize = 1024;
-
-/// `workflow` as an event operation, which is `&'static str`: each distinct
-/// name is leaked once. Workflow names come from `workflow!` declarations,
-/// so there are few; past [`MAX_OPERATIONS`] names the operation is
-/// `"checkpoint"`.
-fn operation_name(workflow: &str) -> &'static str {
-    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
-    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(name) = names.get(workflow) {
-        return name;
-    }
-    if names.len() >= MAX_OPERATIONS {
-        return "checkpoint";
-    }
-    let name: &'static str = Box::leak(workflow.to_owned().into_boxed_str());
-    names.insert(name);
-    name
-}
-
-/// Emits [`EventKind::Checkpointed`].
-fn checkpointed(operation: &'static str, id: &str, position: u32) {
-    emit(&Event::new(
-        operation,
-        EventKind::Checkpointed { id, position },
-    ));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,26 +745,13 @@ mod tests {
     }
 
     #[test]
-    fn operation_names_are_interned() {
-        let a = operation_name("Interned");
-        let b = operation_name(&String::from("Interned"));
-        assert!(core::ptr::eq(a, b));
-    }
-
-    #[test]
     fn phase_display() {
         let phase = Phase::Compensating {
             failed_step: "pay".into(),
             failure: "declined".into(),
             compensations: vec![
-                CompensationRecord {
-                    step: "ship".into(),
-                    outcome: Err("503".into()),
-                },
-                CompensationRecord {
-                    step: "reserve".into(),
-                    outcome: Ok(()),
-                },
+                CompensationRecord::new("ship", Err("503".into())),
+                CompensationRecord::new("reserve", Ok(())),
             ],
         };
         assert_eq!(

@@ -37,8 +37,8 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::duration::fmt_duration;
 use crate::events::{Event, EventKind, emit};
+use crate::support::duration::fmt_duration;
 
 /// A time limit on one operation.
 ///
@@ -257,7 +257,7 @@ pub fn timeout_error<E: FromElapsed>(elapsed: Elapsed) -> E {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{OwnedEventKind, subscribe};
+    use crate::events::{OwnedEventKind, scoped};
 
     #[test]
     fn elapsed_display() {
@@ -285,13 +285,16 @@ mod tests {
 
         const POLICY: TimeoutPolicy =
             TimeoutPolicy::new("timeout::expiry", Duration::from_millis(500));
-        let mut sub = subscribe();
+        let (scope, mut sub) = scoped();
         let start = tokio::time::Instant::now();
-        let result: Result<(), AgentError> =
-            match tokio::time::timeout(POLICY.limit(), core::future::pending()).await {
-                Ok(r) => r,
-                Err(_) => Err(timeout_error(POLICY.elapsed())),
-            };
+        let result: Result<(), AgentError> = scope
+            .run(async {
+                match tokio::time::timeout(POLICY.limit(), core::future::pending()).await {
+                    Ok(r) => r,
+                    Err(_) => Err(timeout_error(POLICY.elapsed())),
+                }
+            })
+            .await;
         assert_eq!(start.elapsed(), Duration::from_millis(500));
         assert_eq!(
             result,

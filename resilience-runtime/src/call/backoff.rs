@@ -30,7 +30,7 @@
 use core::iter::FusedIterator;
 use core::time::Duration;
 
-use crate::error::PolicyError;
+use crate::call::error::PolicyError;
 
 /// How the delay grows from one retry to the next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,7 @@ enum Growth {
 /// assert!(d >= Duration::from_millis(500) && d <= Duration::from_secs(1));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Jitter {
     /// Exactly `d`.
     #[default]
@@ -431,7 +432,9 @@ fn uniform(low: Duration, high: Duration) -> Duration {
     if high <= low {
         return low;
     }
-    from_nanos(fastrand::u128(low.as_nanos()..=high.as_nanos()))
+    from_nanos(crate::support::random::u128_in(
+        low.as_nanos()..=high.as_nanos(),
+    ))
 }
 
 /// A number of nanoseconds as a duration, rounded, saturating at

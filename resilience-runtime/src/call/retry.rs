@@ -51,15 +51,14 @@
 //! # }
 //! ```
 
-use core::fmt;
 use core::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backoff::Backoff;
-use crate::error::PolicyError;
-use crate::error_ref::ErrorRef;
+use crate::call::backoff::Backoff;
+use crate::call::error::PolicyError;
 use crate::events::{Event, EventKind, emit};
+use crate::support::error_ref::ErrorRef;
 
 /// How `#[retry]` retries one operation: the number of attempts, the
 /// [`Backoff`] between them and an optional limit on the total time.
@@ -237,35 +236,7 @@ impl RetryPolicy {
     }
 }
 
-/// Why a retried operation stopped and returned its error.
-///
-/// # Examples
-///
-/// ```
-/// use resilience_runtime::GiveUpReason;
-///
-/// assert_eq!(GiveUpReason::Exhausted.to_string(), "attempts exhausted");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GiveUpReason {
-    /// The last allowed attempt failed.
-    Exhausted,
-    /// The `when` predicate rejected the error.
-    NotRetryable,
-    /// `max_elapsed` had passed when the attempt failed.
-    MaxElapsed,
-}
-
-impl fmt::Display for GiveUpReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Exhausted => "attempts exhausted",
-            Self::NotRetryable => "error is not retryable",
-            Self::MaxElapsed => "max elapsed time reached",
-        })
-    }
-}
+pub use crate::events::GiveUpReason;
 
 /// The progress of one retried call, kept on the stack of the generated
 /// loop: 4 bytes, or 8 with [`RetryState::remembering`].
@@ -545,7 +516,7 @@ pub fn clone_arg<T: CloneArg>(value: &T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{OwnedEvent, OwnedEventKind, Subscription, subscribe};
+    use crate::events::{OwnedEvent, OwnedEventKind, Subscription, scoped};
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
     const ERR: ErrorRef<'static> = ErrorRef::Display(&"boom");
@@ -566,10 +537,11 @@ mod tests {
     #[test]
     fn delays_follow_the_backoff_then_exhaust() {
         let policy = RetryPolicy::new("retry::exhaust").with_attempts(4);
-        let mut sub = subscribe();
+        let (scope, mut sub) = scoped();
         let mut state = RetryState::new();
-        let delays: Vec<_> =
-            core::iter::from_fn(|| state.next_delay(&policy, true, None, None, ERR)).collect();
+        let delays: Vec<_> = scope.run_sync(|| {
+            core::iter::from_fn(|| state.next_delay(&policy, true, None, None, ERR)).collect()
+        });
         assert_eq!(delays, [100, 200, 400].map(MS));
         assert_eq!(state.attempt(), 4);
         assert_eq!(
@@ -617,10 +589,10 @@ mod tests {
     #[test]
     fn not_retryable_gives_up_at_once() {
         let policy = RetryPolicy::new("retry::not_retryable");
-        let mut sub = subscribe();
+        let (scope, mut sub) = scoped();
         let mut state = RetryState::new();
         assert_eq!(
-            state.next_delay(&policy, false, Some(MS(1)), None, ERR),
+            scope.run_sync(|| state.next_delay(&policy, false, Some(MS(1)), None, ERR)),
             None
         );
         assert_eq!(
@@ -655,21 +627,25 @@ mod tests {
             .with_attempts(10)
             .with_backoff(Backoff::constant(MS(300)))
             .with_max_elapsed(Duration::from_secs(1));
-        let mut sub = subscribe();
+        let (scope, mut sub) = scoped();
         let started = Instant::now();
         let mut state = RetryState::new();
         let mut delays = Vec::new();
         // Each attempt takes 100ms, then the retry sleeps 300ms.
-        loop {
-            tokio::time::sleep(MS(100)).await;
-            match state.next_delay(&policy, true, None, Some(started), ERR) {
-                Some(d) => {
-                    delays.push(d);
-                    tokio::time::sleep(d).await;
+        scope
+            .run(async {
+                loop {
+                    tokio::time::sleep(MS(100)).await;
+                    match state.next_delay(&policy, true, None, Some(started), ERR) {
+                        Some(d) => {
+                            delays.push(d);
+                            tokio::time::sleep(d).await;
+                        }
+                        None => break,
+                    }
                 }
-                None => break,
-            }
-        }
+            })
+            .await;
         // Failures at 100, 500, 900ms retry; the one at 1300ms gives up.
         assert_eq!(delays, [MS(300); 3]);
         assert_eq!(started.elapsed(), MS(1300));

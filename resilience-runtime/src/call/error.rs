@@ -2,7 +2,7 @@
 
 use core::time::Duration;
 
-use crate::duration::fmt_duration;
+use crate::support::duration::fmt_duration;
 
 /// A policy whose configuration cannot work, as reported by
 /// [`Backoff::validate`](crate::Backoff::validate) and

@@ -48,6 +48,7 @@ use serde::de::DeserializeOwned;
 use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
 };
+use crate::events::{Event, EventKind, emit};
 use crate::saga::{CompensationReport, SagaError};
 
 /// Options of a durable run.
@@ -407,7 +408,14 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             phase,
             state,
         };
-        self.store.save(lease, &checkpoint).await
+        self.store.save(lease, &checkpoint).await?;
+        let id = &self.id;
+        let position = checkpoint.position;
+        emit(&Event::new(
+            self.workflow,
+            EventKind::Checkpointed { id, position },
+        ));
+        Ok(())
     }
 
     /// Ends the run: deletes the checkpoint of a success (unless kept: the
@@ -433,13 +441,34 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
 }
 
 fn records(compensations: &[CompensationReport]) -> Vec<CompensationRecord> {
-    compensations
-        .iter()
-        .map(|c| CompensationRecord {
-            step: c.step.to_owned(),
-            outcome: c.outcome.clone(),
-        })
-        .collect()
+    compensations.iter().map(CompensationRecord::from).collect()
+}
+
+impl From<&CompensationReport> for CompensationRecord {
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::CompensationRecord;
+    /// use resilience_runtime::saga::{register_compensation, saga};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let error = saga(async {
+    ///     register_compensation("create", || async { Ok(()) });
+    ///     Err::<(), _>("disk full")
+    /// })
+    /// .await
+    /// .unwrap_err();
+    /// let record = CompensationRecord::from(&error.compensations()[0]);
+    /// assert_eq!(record, CompensationRecord::new("create", Ok(())));
+    /// # }
+    /// ```
+    fn from(report: &CompensationReport) -> Self {
+        Self {
+            step: report.step.to_owned(),
+            outcome: report.outcome.clone(),
+        }
+    }
 }
 
 impl<St, S> Hooks<S> for Durable<'_, St, S>

@@ -24,8 +24,8 @@
 //! assert_eq!(score, 0);
 //! ```
 
-use crate::error_ref::ErrorRef;
 use crate::events::{Event, EventKind, emit};
+use crate::support::error_ref::ErrorRef;
 
 /// The fallback of one operation.
 ///
@@ -87,12 +87,12 @@ impl FallbackPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{OwnedEventKind, subscribe};
+    use crate::events::{OwnedEventKind, scoped};
 
     #[test]
     fn fired_emits_a_fallback_event() {
-        let mut sub = subscribe();
-        FallbackPolicy::new("fallback::fired").fired(ErrorRef::Debug(&Some(7)));
+        let (scope, mut sub) = scoped();
+        scope.run_sync(|| FallbackPolicy::new("fallback::fired").fired(ErrorRef::Debug(&Some(7))));
         let kinds: Vec<_> = core::iter::from_fn(|| sub.try_recv())
             .filter(|e| e.operation == "fallback::fired")
             .map(|e| e.kind)

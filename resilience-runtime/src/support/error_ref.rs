@@ -43,6 +43,7 @@ use core::fmt::{self, Debug, Display};
 /// assert_eq!(ErrorRef::Opaque("my::Error").to_string(), "an error of type `my::Error`");
 /// ```
 #[derive(Clone, Copy)]
+#[non_exhaustive]
 pub enum ErrorRef<'a> {
     /// An error that implements [`Display`].
     Display(&'a dyn Display),
@@ -209,7 +210,7 @@ mod tests {
         assert!(matches!(r, ErrorRef::Opaque(_)));
         assert_eq!(
             r.to_string(),
-            "an error of type `resilience_runtime::error_ref::tests::Neither`"
+            "an error of type `resilience_runtime::support::error_ref::tests::Neither`"
         );
     }
 
@@ -235,7 +236,7 @@ mod tests {
         assert_eq!(with_display(&Both), "shown by Display");
         assert_eq!(
             unbounded(&Both),
-            "an error of type `resilience_runtime::error_ref::tests::Both`"
+            "an error of type `resilience_runtime::support::error_ref::tests::Both`"
         );
     }
 

@@ -1,0 +1,10 @@
+//! One call: what `#[retry]`, `#[timeout]` and `#[fallback]` compile to.
+//!
+//! Level 1 of the runtime. It depends on [`events`](crate::events) and the
+//! shared leaves in `support` only.
+
+pub mod backoff;
+pub mod error;
+pub mod fallback;
+pub mod retry;
+pub mod timeout;

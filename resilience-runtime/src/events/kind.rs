@@ -1,0 +1,328 @@
+//! The event kinds, each defined once.
+//!
+//! The table at the bottom of this file (`kinds!`) is the one place that
+//! says what an event kind carries, how it is logged and how it reads. From
+//! it come the borrowed [`EventKind`] (what [`emit`](super::emit) takes: no
+//! allocation on the hot path), the owned [`OwnedEventKind`] (what a
+//! [`Subscription`](super::Subscription) receives), the conversions between
+//! them, the `Display` text and the structured `tracing` event. Adding a
+//! kind is one entry in the table.
+
+use core::fmt;
+use core::time::Duration;
+
+use crate::support::duration::fmt_duration;
+use crate::support::error_ref::ErrorRef;
+
+/// Why a retried operation stopped and returned its error.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::GiveUpReason;
+///
+/// assert_eq!(GiveUpReason::Exhausted.to_string(), "attempts exhausted");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GiveUpReason {
+    /// The last allowed attempt failed.
+    Exhausted,
+    /// The `when` predicate rejected the error.
+    NotRetryable,
+    /// `max_elapsed` had passed when the attempt failed.
+    MaxElapsed,
+}
+
+impl fmt::Display for GiveUpReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Exhausted => "attempts exhausted",
+            Self::NotRetryable => "error is not retryable",
+            Self::MaxElapsed => "max elapsed time reached",
+        })
+    }
+}
+
+/// A field of an event kind, in its borrowed form: how it becomes owned,
+/// how it is borrowed back, how it reads and how `tracing` records it.
+trait Field<'a>: Copy {
+    /// The owned form, in an [`OwnedEventKind`].
+    type Owned: Clone + fmt::Debug + PartialEq + Eq;
+    fn to_owned_field(self) -> Self::Owned;
+    fn borrow_field(owned: &'a Self::Owned) -> Self;
+    /// Writes the field as the `Display` text shows it.
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+    /// The field as `tracing` records it: numbers and names as themselves,
+    /// the rest as their text.
+    fn traced(&self) -> impl tracing::Value + '_;
+}
+
+/// Shows a field in a format string.
+struct Show<'f, T>(&'f T);
+
+impl<'a, T: Field<'a>> fmt::Display for Show<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.show(f)
+    }
+}
+
+macro_rules! copy_field {
+    ($($ty:ty => $traced:expr),*) => {$(
+        impl Field<'_> for $ty {
+            type Owned = $ty;
+            fn to_owned_field(self) -> $ty {
+                self
+            }
+            fn borrow_field(owned: &$ty) -> $ty {
+                *owned
+            }
+            fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+            fn traced(&self) -> impl tracing::Value + '_ {
+                $traced(self)
+            }
+        }
+    )*};
+}
+copy_field!(u32 => |n: &u32| *n, GiveUpReason => tracing::field::display);
+
+impl Field<'_> for Duration {
+    type Owned = Duration;
+    fn to_owned_field(self) -> Duration {
+        self
+    }
+    fn borrow_field(owned: &Duration) -> Duration {
+        *owned
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&fmt_duration(*self), f)
+    }
+    fn traced(&self) -> impl tracing::Value + '_ {
+        tracing::field::display(fmt_duration(*self))
+    }
+}
+
+impl<'a> Field<'a> for &'a str {
+    type Owned = String;
+    fn to_owned_field(self) -> String {
+        self.to_owned()
+    }
+    fn borrow_field(owned: &'a String) -> &'a str {
+        owned
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+    fn traced(&self) -> impl tracing::Value + '_ {
+        *self
+    }
+}
+
+impl<'a> Field<'a> for ErrorRef<'a> {
+    type Owned = String;
+    fn to_owned_field(self) -> String {
+        self.to_string()
+    }
+    fn borrow_field(owned: &'a String) -> ErrorRef<'a> {
+        ErrorRef::Display(owned)
+    }
+    fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+    fn traced(&self) -> impl tracing::Value + '_ {
+        tracing::field::display(self)
+    }
+}
+
+/// `"s"` unless `n` is 1.
+const fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Defines [`EventKind`] and [`OwnedEventKind`] from one table.
+///
+/// Each entry: docs, `Name [LEVEL] { field: BorrowedType => OwnedType, .. }`
+/// then `=> expression` that writes the text to `f` for the operation `op`
+/// (the fields are bound by name, as values that `Display` the way the text
+/// wants them).
+macro_rules! kinds {
+    (write($f:ident, $op:ident); $(
+        $(#[doc = $doc:literal])*
+        $name:ident [$level:ident] {
+            $( $(#[doc = $fdoc:literal])* $field:ident : $bty:ty => $oty:ty ),* $(,)?
+        } => $text:expr;
+    )*) => {
+        /// What happened, in an [`Event`](super::Event). More kinds will
+        /// come (failover and others), hence `#[non_exhaustive]`.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use resilience_runtime::{ErrorRef, Event, EventKind};
+        ///
+        /// let kind = EventKind::Retry { attempt: 1, delay: Duration::from_millis(100), error: ErrorRef::Display(&"busy") };
+        /// assert_eq!(Event::new("ask", kind).to_string(), "`ask` attempt 1 failed (busy); retrying in 100ms");
+        /// ```
+        #[derive(Clone, Copy, Debug)]
+        #[non_exhaustive]
+        pub enum EventKind<'a> {
+            $(
+                $(#[doc = $doc])*
+                $name { $( $(#[doc = $fdoc])* $field: $bty, )* },
+            )*
+        }
+
+        /// An [`EventKind`] that owns its data (errors rendered to a
+        /// `String`), as a [`Subscription`](super::Subscription) receives it.
+        /// Each variant is documented at [`EventKind`].
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use resilience_runtime::{ErrorRef, Event, EventKind, OwnedEventKind};
+        ///
+        /// let event = Event::new("ask", EventKind::Fallback { error: ErrorRef::Debug(&404) });
+        /// assert!(matches!(event.into_owned().kind, OwnedEventKind::Fallback { error } if error == "404"));
+        /// ```
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum OwnedEventKind {
+            $(
+                $(#[doc = $doc])*
+                $name { $( $(#[doc = $fdoc])* $field: $oty, )* },
+            )*
+        }
+
+        impl<'a> EventKind<'a> {
+            /// This kind with its data owned.
+            pub(super) fn to_owned_kind(self) -> OwnedEventKind {
+                match self {
+                    $( Self::$name { $($field),* } => OwnedEventKind::$name {
+                        $( $field: Field::to_owned_field($field), )*
+                    }, )*
+                }
+            }
+
+            /// Writes the event's text for `operation`.
+            pub(super) fn write(&self, $op: &str, $f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match *self {
+                    $( Self::$name { $($field),* } => {
+                        $( let $field = Show(&$field); )*
+                        $text
+                    } )*
+                }
+            }
+
+            /// Records the `tracing` event: target `resilience`, the
+            /// operation and every field, the text as the message.
+            pub(super) fn record(&self, operation: &str, event: &super::Event<'_>) {
+                match *self {
+                    $( Self::$name { $($field),* } => {
+                        tracing::event!(
+                            target: "resilience",
+                            tracing::Level::$level,
+                            operation,
+                            $( $field = Field::traced(&$field), )*
+                            "{event}"
+                        );
+                    } )*
+                }
+            }
+        }
+
+        impl OwnedEventKind {
+            /// This kind, borrowed.
+            pub(super) fn as_kind(&self) -> EventKind<'_> {
+                match self {
+                    $( Self::$name { $($field),* } => EventKind::$name {
+                        $( $field: Field::borrow_field($field), )*
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    write(f, op);
+
+    /// An attempt failed and another one follows after `delay`.
+    Retry [WARN] {
+        /// The attempt that failed, from 1.
+        attempt: u32 => u32,
+        /// The wait before the next attempt.
+        delay: Duration => Duration,
+        /// The error of the failed attempt.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` attempt {attempt} failed ({error}); retrying in {delay}");
+
+    /// The last attempt failed and no other follows: the error is returned.
+    GaveUp [ERROR] {
+        /// The number of attempts made.
+        attempts: u32 => u32,
+        /// Why there is no further attempt.
+        reason: GiveUpReason => GiveUpReason,
+        /// The error returned.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` gave up after {attempts} attempt{} ({reason}): {error}",
+        plural(*attempts.0)
+    );
+
+    /// The operation ran out of time.
+    Timeout [WARN] {
+        /// The time limit.
+        limit: Duration => Duration,
+    } => write!(f, "`{op}` timed out after {limit}");
+
+    /// The operation failed and a fallback value or fn replaces its error.
+    Fallback [WARN] {
+        /// The error replaced.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` failed ({error}); using the fallback");
+
+    /// A workflow step failed (or panicked): the completed steps are undone
+    /// next. The event's operation is the workflow's name.
+    StepFailed [ERROR] {
+        /// The step that failed.
+        step: &'a str => String,
+        /// What it failed with.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` step `{step}` failed ({error}); undoing the completed steps");
+
+    /// A saga failed and the compensation of a step that had completed
+    /// undid it (see [`saga`](mod@crate::saga)).
+    Compensated [WARN] {
+        /// The step undone. In a `saga()` it is also the event's operation;
+        /// in a workflow the operation is `Workflow::step`.
+        step: &'a str => String,
+    } => write!(f, "`{step}` undone by its compensation");
+
+    /// A saga failed and the compensation of a step that had completed
+    /// failed too, or could not run: the step is still done.
+    CompensationFailed [ERROR] {
+        /// The step that could not be undone (see
+        /// [`Compensated`](EventKind::Compensated) for the operation).
+        step: &'a str => String,
+        /// Why the compensation failed.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{step}` could not be undone: {error}");
+
+    /// A durable workflow's checkpoint was saved and flushed to disk (see
+    /// [`checkpoint`](crate::checkpoint)); the event's operation is the
+    /// workflow's name.
+    Checkpointed [DEBUG] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// The number of steps completed.
+        position: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` id `{id}` checkpointed after {position} step{}",
+        plural(*position.0)
+    );
+}

@@ -1,0 +1,108 @@
+//! Running compensations: in order after a failure, or on a task of their
+//! own when the saga future is dropped.
+
+use core::future::Future;
+use core::pin::Pin;
+
+use super::registry::SagaHandle;
+use crate::events::{Event, EventKind, current_scopes, emit, within_scopes};
+use crate::support::error_ref::ErrorRef;
+use crate::support::panic::CatchPanic;
+
+/// What a step's compensation returns, boxed so that it can be spawned.
+pub(super) type UndoFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// Why a step could not be undone when a saga is dropped outside a runtime.
+pub(super) const NO_RUNTIME: &str =
+    "the saga was dropped outside a tokio runtime, so its compensation could not run";
+
+/// Owns what is left to undo while a saga runs; if the saga future is
+/// dropped early, its `Drop` hands that to a task of its own.
+pub(super) struct Unwinder {
+    pub(super) handle: SagaHandle,
+    /// The compensation being awaited, if any.
+    pub(super) in_flight: Option<(&'static str, UndoFuture)>,
+}
+
+impl Drop for Unwinder {
+    fn drop(&mut self) {
+        let mut pending: Vec<_> = self.in_flight.take().into_iter().collect();
+        let rest = self.handle.abandon();
+        pending.extend(rest.into_iter().rev().map(Compensation::start));
+        if !pending.is_empty() {
+            compensate_in_background(pending);
+        }
+    }
+}
+
+/// Runs `pending` in order on a new task of the current runtime, or reports
+/// each step as not undone if there is none.
+pub(super) fn compensate_in_background(pending: Vec<(&'static str, UndoFuture)>) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            // The events of the compensations belong to the saga's scopes,
+            // so whoever watched the saga sees them.
+            let scopes = current_scopes();
+            // Detached on purpose: nobody is left to wait for it.
+            drop(runtime.spawn(within_scopes(scopes, async move {
+                for (step, undo) in pending {
+                    let outcome = undo.await;
+                    report(step, &outcome);
+                }
+            })));
+        }
+        Err(_) => {
+            for (step, _) in pending {
+                let kind = EventKind::CompensationFailed {
+                    step,
+                    error: ErrorRef::Display(&NO_RUNTIME),
+                };
+                emit(&Event::new(step, kind));
+            }
+        }
+    }
+}
+
+/// Emits the event for one compensation's outcome.
+pub(super) fn report(step: &'static str, outcome: &Result<(), String>) {
+    report_for(step, step, outcome);
+}
+
+/// Emits the event for one compensation's outcome, for `operation` (a
+/// workflow names its steps `Workflow::step`, like their retry events).
+pub(super) fn report_for(
+    operation: &'static str,
+    step: &'static str,
+    outcome: &Result<(), String>,
+) {
+    let kind = match outcome {
+        Ok(()) => EventKind::Compensated { step },
+        Err(error) => EventKind::CompensationFailed {
+            step,
+            error: ErrorRef::Display(error),
+        },
+    };
+    emit(&Event::new(operation, kind));
+}
+
+/// A registered compensation, not started yet.
+pub(super) struct Compensation {
+    pub(super) step: &'static str,
+    pub(super) undo: Box<dyn FnOnce() -> UndoFuture + Send>,
+}
+
+impl Compensation {
+    /// The compensation as a future, with a panic (in the call or in the
+    /// future) turned into a failure. Runs nothing until polled.
+    pub(super) fn start(self) -> (&'static str, UndoFuture) {
+        let Self { step, undo } = self;
+        let future = CatchPanic::new(async move { undo().await });
+        let undo: UndoFuture = Box::pin(async move {
+            match future.await {
+                Ok(outcome) => outcome,
+                Err(message) => Err(format!("panicked: {message}")),
+            }
+        });
+        (step, undo)
+    }
+}
