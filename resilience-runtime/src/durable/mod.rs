@@ -279,6 +279,7 @@ pub enum Stop<E, H> {
 
 /// Where a durable run starts, from its checkpoint.
 #[doc(hidden)]
+#[derive(Debug)]
 pub enum Resume<S> {
     /// Run the steps after `state`.
     Run(S),
@@ -306,6 +307,17 @@ pub struct Durable<'s, St: CheckpointStore, S> {
     id: String,
     options: DurableOptions,
     state: PhantomData<fn(S) -> S>,
+}
+
+impl<St: CheckpointStore, S> fmt::Debug for Durable<'_, St, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Durable")
+            .field("workflow", &self.workflow)
+            .field("id", &self.id)
+            .field("claimed", &self.lease.is_some())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S> {

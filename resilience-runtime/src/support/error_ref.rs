@@ -88,6 +88,12 @@ impl Debug for ErrorRef<'_> {
 /// ```
 pub struct ErrorProbe<'a, T: ?Sized>(pub &'a T);
 
+impl<T: ?Sized> fmt::Debug for ErrorProbe<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ErrorProbe(..)")
+    }
+}
+
 /// Picks [`ErrorRef::Display`]; implemented for `&&ErrorProbe<T: Display>`.
 ///
 /// # Examples
