@@ -14,7 +14,7 @@
 //! serialised to JSON and a [`CheckpointStore::save`], and finally the delete
 //! of the checkpoint (unlink, fsync of the directory). A one-step run is
 //! therefore not "one durable step": one of its three fsyncs is the
-//! delete's, and the claim and the load add file operations of their own. And a run with `DurableOptions::keep_on_success` cannot be
+//! delete's, and the claim and the load add file operations of their own. And a run with `DurableOptions::with_checkpoint_kept` cannot be
 //! repeated: the second run finds the final checkpoint and returns the
 //! output without running a step. So three figures are measured and two are
 //! derived from them:
@@ -328,7 +328,7 @@ const ID: &str = "bench";
 fn final_checkpoint(rt: &Runtime) -> Checkpoint {
     rt.block_on(async {
         let store = MemoryStore::new();
-        let options = DurableOptions::new().keep_on_success();
+        let options = DurableOptions::new().with_checkpoint_kept();
         DurableFive::new(32)
             .run_durable_with(&store, ID, options)
             .await

@@ -18,7 +18,7 @@
 //!   steps that were checkpointed are not run again: their outputs come from
 //!   the checkpoint. `review`, which was interrupted, runs again (steps run
 //!   at least once), then `publish`. On success the checkpoint is deleted.
-//! - Part 4 keeps a checkpoint on success (`DurableOptions::keep_on_success`),
+//! - Part 4 keeps a checkpoint on success (`DurableOptions::with_checkpoint_kept`),
 //!   flips one bit of it on disk, and shows the typed error that the next
 //!   run gets instead of a silent restart; then `store.discard` throws the
 //!   damaged checkpoint away.
@@ -404,10 +404,10 @@ async fn resume(store: &DirectoryStore) {
 async fn corrupt_and_discard(store: &DirectoryStore) {
     heading("Part 4: a damaged checkpoint is an error, not a fresh start");
     let agent = Agent::default();
-    let options = DurableOptions::new().keep_on_success();
+    let options = DurableOptions::new().with_checkpoint_kept();
     log(
         "main",
-        format!("run_durable_with(&store, \"{KEPT_ID}\", keep_on_success)"),
+        format!("run_durable_with(&store, \"{KEPT_ID}\", with_checkpoint_kept)"),
     );
     match ResearchAgent::new(agent.clone(), topic())
         .run_durable_with(store, KEPT_ID, options)

@@ -271,7 +271,7 @@
 //! `run_durable(&store, id)` claims the id (a second process gets
 //! `CheckpointError::Locked`), starts it or resumes it from its checkpoint,
 //! deletes the checkpoint on success (or keeps it, with
-//! `DurableOptions::keep_on_success`) and keeps it on failure. A process that
+//! `DurableOptions::with_checkpoint_kept`) and keeps it on failure. A process that
 //! died while compensating continues the compensation. A truncated, corrupt,
 //! foreign or outdated checkpoint is a typed [`checkpoint::CheckpointError`]
 //! naming the file, never a silent restart; `CheckpointStore::discard`
@@ -292,13 +292,14 @@ pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
+#[cfg(feature = "durable")]
 pub use resilience_runtime::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
-    CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint,
+    CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{Elapsed, fmt_duration};
-pub use resilience_runtime::{FallbackPolicy, backoff, durable, duration, events};
+pub use resilience_runtime::{FallbackPolicy, backoff, duration, events, random};
 
 #[doc(hidden)]
 pub mod __private {

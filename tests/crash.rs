@@ -86,7 +86,7 @@ fn crash_worker() {
         let store = DirectoryStore::open(dir.join("checkpoints")).expect("open store");
         // Keep the final checkpoint until the output is recorded: a crash in
         // between returns the output again instead of starting over.
-        let options = DurableOptions::new().keep_on_success();
+        let options = DurableOptions::new().with_checkpoint_kept();
         let output = Pipeline::new(log)
             .run_durable_with(&store, "job", options)
             .await

@@ -83,7 +83,7 @@ async fn runs_to_the_end_and_removes_its_checkpoint() {
 #[tokio::test(start_paused = true)]
 async fn keeps_the_checkpoint_when_asked() {
     let store = MemoryStore::new();
-    let options = DurableOptions::new().keep_on_success();
+    let options = DurableOptions::new().with_checkpoint_kept();
     Job::new(Worker::new())
         .run_durable_with(&store, "a", options)
         .await

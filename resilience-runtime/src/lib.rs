@@ -65,7 +65,9 @@
 #![deny(missing_docs)]
 
 mod call;
+#[cfg(feature = "durable")]
 pub mod checkpoint;
+#[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
 pub mod saga;
@@ -82,6 +84,7 @@ pub use call::{backoff, error, fallback, retry, timeout};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
+#[cfg(feature = "durable")]
 pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase,

@@ -184,6 +184,20 @@ pub enum CheckpointError {
         #[source]
         source: io::Error,
     },
+    /// A store that is not made of files (a database, a remote service)
+    /// failed: the connection dropped, a query was refused, a transaction
+    /// was rolled back. Built with [`CheckpointError::backend`].
+    #[error("{location}: could not {operation}: {source}")]
+    Backend {
+        /// The row, key or object the operation was about (for example
+        /// `postgres:checkpoints/Provision/42`).
+        location: String,
+        /// What was being done, as a verb phrase: "save the checkpoint".
+        operation: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
 }
 
 impl CheckpointError {
@@ -216,7 +230,36 @@ impl CheckpointError {
             | Self::DefinitionChanged { location, .. }
             | Self::InvalidState { location, .. }
             | Self::ForeignLease { location }
-            | Self::Io { location, .. } => location,
+            | Self::Io { location, .. }
+            | Self::Backend { location, .. } => location,
+        }
+    }
+
+    /// A [`Backend`](Self::Backend) error: what a store that is not made of
+    /// files returns when its database or service fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::CheckpointError;
+    ///
+    /// let refused = std::io::Error::other("connection refused");
+    /// let err = CheckpointError::backend("postgres:checkpoints/Provision/42", "save the checkpoint", refused);
+    /// assert_eq!(err.location(), "postgres:checkpoints/Provision/42");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "postgres:checkpoints/Provision/42: could not save the checkpoint: connection refused"
+    /// );
+    /// ```
+    pub fn backend(
+        location: impl Into<String>,
+        operation: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self::Backend {
+            location: location.into(),
+            operation,
+            source: source.into(),
         }
     }
 

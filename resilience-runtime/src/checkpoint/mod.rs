@@ -571,7 +571,7 @@ pub trait CheckpointStore: Send + Sync {
     ) -> impl Future<Output = Result<(), CheckpointError>> + Send;
 
     /// Every checkpoint in the store, sorted by location: running ones (a
-    /// crashed run, or a success kept with `keep_on_success`: its position
+    /// crashed run, or a success kept with `with_checkpoint_kept`: its position
     /// is the number of steps), compensating ones and failed ones. A
     /// checkpoint that cannot be read is an `Err` entry that names it, not
     /// skipped.

@@ -15,7 +15,7 @@
 //!
 //! After every step the new state is saved, durably, before the next step
 //! starts. On success the checkpoint is deleted, or kept with
-//! [`DurableOptions::keep_on_success`]. On failure the compensations run (each
+//! [`DurableOptions::with_checkpoint_kept`]. On failure the compensations run (each
 //! one recorded in the checkpoint as it completes) and the checkpoint is kept
 //! in the failed phase.
 //!
@@ -34,7 +34,7 @@
 //! Deleting the checkpoint on success and handing the output to the caller
 //! are two events: a crash between them, or before the caller records the
 //! output, leaves no checkpoint, and running the id again starts a new
-//! workflow. Where that matters, run with [`DurableOptions::keep_on_success`]:
+//! workflow. Where that matters, run with [`DurableOptions::with_checkpoint_kept`]:
 //! a run that finds the final checkpoint returns the output again without
 //! running any step (it is computed from the recorded outputs). Discard the
 //! checkpoint once the output is safely recorded.
@@ -49,6 +49,7 @@ use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
 };
 use crate::events::{Event, EventKind, emit};
+use crate::saga::workflow::{Hooks, Stop};
 use crate::saga::{CompensationReport, SagaError};
 
 /// Options of a durable run.
@@ -58,7 +59,7 @@ use crate::saga::{CompensationReport, SagaError};
 /// ```
 /// use resilience_runtime::durable::DurableOptions;
 ///
-/// const KEEP: DurableOptions = DurableOptions::new().keep_on_success();
+/// const KEEP: DurableOptions = DurableOptions::new().with_checkpoint_kept();
 /// assert!(KEEP.keeps_on_success());
 /// assert!(!DurableOptions::default().keeps_on_success());
 /// ```
@@ -91,11 +92,21 @@ impl DurableOptions {
     /// ```
     /// use resilience_runtime::durable::DurableOptions;
     ///
-    /// assert!(DurableOptions::new().keep_on_success().keeps_on_success());
+    /// assert!(DurableOptions::new().with_checkpoint_kept().keeps_on_success());
     /// ```
-    pub const fn keep_on_success(mut self) -> Self {
+    pub const fn with_checkpoint_kept(mut self) -> Self {
         self.keep_on_success = true;
         self
+    }
+
+    /// The old name of [`with_checkpoint_kept`](Self::with_checkpoint_kept).
+    #[deprecated(
+        since = "0.1.1",
+        note = "renamed `with_checkpoint_kept`, like the other builders"
+    )]
+    #[doc(hidden)]
+    pub const fn keep_on_success(self) -> Self {
+        self.with_checkpoint_kept()
     }
 
     /// Whether a successful run keeps its checkpoint.
@@ -186,95 +197,6 @@ impl<E: std::error::Error + 'static> std::error::Error for DurableError<E> {
             DurableError::PreviouslyFailed { .. } => None,
         }
     }
-}
-
-/// What the generated `drive` loop calls around its steps. In memory it is
-/// [`InMemory`], whose `DURABLE` is `false`: the calls are compiled away.
-#[doc(hidden)]
-pub trait Hooks<S> {
-    /// Whether the hooks do anything.
-    const DURABLE: bool;
-    /// Why a hook failed.
-    type Error;
-    /// A step completed: `state` holds every output so far.
-    fn step_completed(
-        &mut self,
-        state: &S,
-        position: usize,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Compensation starts, or one compensation finished: `state` is what
-    /// is left to undo.
-    fn compensating(
-        &mut self,
-        state: &S,
-        position: usize,
-        failed_step: &str,
-        failure: &str,
-        compensations: &[CompensationReport],
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-    /// Compensation is over: the failure is final.
-    fn failed(
-        &mut self,
-        state: &S,
-        failed_step: &str,
-        failure: &str,
-        compensations: &[CompensationReport],
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
-}
-
-/// The hooks of an in-memory run: nothing.
-#[doc(hidden)]
-#[derive(Debug, Default)]
-pub struct InMemory;
-
-impl<S: Sync> Hooks<S> for InMemory {
-    const DURABLE: bool = false;
-    type Error = core::convert::Infallible;
-
-    async fn step_completed(&mut self, _: &S, _: usize) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn compensating(
-        &mut self,
-        _: &S,
-        _: usize,
-        _: &str,
-        _: &str,
-        _: &[CompensationReport],
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    async fn failed(
-        &mut self,
-        _: &S,
-        _: &str,
-        _: &str,
-        _: &[CompensationReport],
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
-/// Why the generated steps loop stopped before the last step.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Halt<E, H> {
-    /// This step returned this error.
-    Step(&'static str, E),
-    /// A hook (a checkpoint write) failed: the run stopped there.
-    Hook(H),
-}
-
-/// How the generated undo stopped.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Stop<E, H> {
-    /// The workflow failed and was compensated.
-    Failed(SagaError<E>),
-    /// A hook (a checkpoint write) failed: the run stopped there.
-    Hook(H),
 }
 
 /// Where a durable run starts, from its checkpoint.
@@ -528,48 +450,5 @@ where
             compensations: records(compensations),
         };
         self.save(state, 0, phase)
-    }
-}
-
-/// The failure as text, for a checkpoint: `render` shows the error.
-#[doc(hidden)]
-pub fn failure_text<E>(
-    failure: &crate::saga::Failure<E>,
-    render: impl FnOnce(&E) -> String,
-) -> String {
-    match failure {
-        crate::saga::Failure::Error(error) => render(error),
-        crate::saga::Failure::Panic(message) => format!("panicked: {message}"),
-        crate::saga::Failure::Recorded(message) => message.clone(),
-    }
-}
-
-/// How the steps of a run ended without an output.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Settled<E, H> {
-    /// This step failed (or panicked: `running` named it).
-    Failed(&'static str, crate::saga::Failure<E>),
-    /// A hook (a checkpoint write) failed.
-    Hook(H),
-}
-
-/// Sorts out what `catch_panic(steps)` returned: the outputs, a failed
-/// step, a panic in the step `running` names, or a hook's error.
-#[doc(hidden)]
-pub fn settle<T, E, H>(
-    outcome: Result<Result<T, Halt<E, H>>, String>,
-    running: impl FnOnce() -> &'static str,
-) -> Result<T, Settled<E, H>> {
-    match outcome {
-        Ok(Ok(outputs)) => Ok(outputs),
-        Ok(Err(Halt::Step(step, error))) => {
-            Err(Settled::Failed(step, crate::saga::Failure::Error(error)))
-        }
-        Ok(Err(Halt::Hook(error))) => Err(Settled::Hook(error)),
-        Err(panic) => Err(Settled::Failed(
-            running(),
-            crate::saga::Failure::Panic(panic),
-        )),
     }
 }

@@ -31,13 +31,13 @@ pub use crate::__resilience_error_ref as error_ref;
 pub use crate::call::backoff::{Backoff, Jitter};
 pub use crate::call::fallback::FallbackPolicy;
 pub use crate::call::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
+#[cfg(feature = "durable")]
 pub use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
 };
-pub use crate::durable::{
-    Durable, DurableError, DurableOptions, Halt, Hooks, InMemory, Resume, Settled, Stop,
-    failure_text, settle,
-};
+#[cfg(feature = "durable")]
+pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::saga::workflow::{Halt, Hooks, InMemory, Settled, Stop, failure_text, settle};
 pub use crate::saga::workflow::{catch_panic, compensated, saga_error, step_failed_event};
 pub use crate::saga::{
     CloneOutput, CompensationReport, Failure, SagaError, clone_output, in_saga,
@@ -46,7 +46,9 @@ pub use crate::saga::{
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
 pub use core::mem::{drop, replace};
+#[cfg(feature = "durable")]
 pub use serde;
+#[cfg(feature = "durable")]
 pub use serde_json;
 pub use std::boxed::Box;
 pub use std::string::{String, ToString};

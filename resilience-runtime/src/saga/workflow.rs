@@ -1,5 +1,7 @@
 //! What `workflow!` expansions call: the same reports, failures and events
-//! as [`saga()`](super::saga), for a state machine that undoes its own steps.
+//! as [`saga()`](super::saga), for a state machine that undoes its own steps;
+//! and the [`Hooks`] through which a durable run (in `durable/`) saves its
+//! state, which an in-memory run compiles away.
 
 use core::future::Future;
 
@@ -43,4 +45,128 @@ pub fn saga_error<E>(
         completed.to_vec(),
         compensations,
     )
+}
+
+/// What the generated `drive` loop calls around its steps. In memory it is
+/// [`InMemory`], whose `DURABLE` is `false`: the calls are compiled away.
+#[doc(hidden)]
+pub trait Hooks<S> {
+    /// Whether the hooks do anything.
+    const DURABLE: bool;
+    /// Why a hook failed.
+    type Error;
+    /// A step completed: `state` holds every output so far.
+    fn step_completed(
+        &mut self,
+        state: &S,
+        position: usize,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Compensation starts, or one compensation finished: `state` is what
+    /// is left to undo.
+    fn compensating(
+        &mut self,
+        state: &S,
+        position: usize,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    /// Compensation is over: the failure is final.
+    fn failed(
+        &mut self,
+        state: &S,
+        failed_step: &str,
+        failure: &str,
+        compensations: &[CompensationReport],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// The hooks of an in-memory run: nothing.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct InMemory;
+
+impl<S: Sync> Hooks<S> for InMemory {
+    const DURABLE: bool = false;
+    type Error = core::convert::Infallible;
+
+    async fn step_completed(&mut self, _: &S, _: usize) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn compensating(
+        &mut self,
+        _: &S,
+        _: usize,
+        _: &str,
+        _: &str,
+        _: &[CompensationReport],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn failed(
+        &mut self,
+        _: &S,
+        _: &str,
+        _: &str,
+        _: &[CompensationReport],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Why the generated steps loop stopped before the last step.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Halt<E, H> {
+    /// This step returned this error.
+    Step(&'static str, E),
+    /// A hook (a checkpoint write) failed: the run stopped there.
+    Hook(H),
+}
+
+/// How the generated undo stopped.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Stop<E, H> {
+    /// The workflow failed and was compensated.
+    Failed(SagaError<E>),
+    /// A hook (a checkpoint write) failed: the run stopped there.
+    Hook(H),
+}
+
+/// The failure as text, for a checkpoint: `render` shows the error.
+#[doc(hidden)]
+pub fn failure_text<E>(failure: &Failure<E>, render: impl FnOnce(&E) -> String) -> String {
+    match failure {
+        Failure::Error(error) => render(error),
+        Failure::Panic(message) => format!("panicked: {message}"),
+        Failure::Recorded(message) => message.clone(),
+    }
+}
+
+/// How the steps of a run ended without an output.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Settled<E, H> {
+    /// This step failed (or panicked: `running` named it).
+    Failed(&'static str, Failure<E>),
+    /// A hook (a checkpoint write) failed.
+    Hook(H),
+}
+
+/// Sorts out what `catch_panic(steps)` returned: the outputs, a failed
+/// step, a panic in the step `running` names, or a hook's error.
+#[doc(hidden)]
+pub fn settle<T, E, H>(
+    outcome: Result<Result<T, Halt<E, H>>, String>,
+    running: impl FnOnce() -> &'static str,
+) -> Result<T, Settled<E, H>> {
+    match outcome {
+        Ok(Ok(outputs)) => Ok(outputs),
+        Ok(Err(Halt::Step(step, error))) => Err(Settled::Failed(step, Failure::Error(error))),
+        Ok(Err(Halt::Hook(error))) => Err(Settled::Hook(error)),
+        Err(panic) => Err(Settled::Failed(running(), Failure::Panic(panic))),
+    }
 }
