@@ -299,7 +299,7 @@ pub use resilience_runtime::{
 };
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{Elapsed, fmt_duration};
-pub use resilience_runtime::{FallbackPolicy, backoff, duration, events, random};
+pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};
 
 #[doc(hidden)]
 pub mod __private {

@@ -48,6 +48,7 @@
 //!
 //! | folder | level | modules |
 //! |---|---|---|
+//! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver |
@@ -57,8 +58,7 @@
 //! | `rt/` | hidden: all that generated code calls | `__private` |
 //!
 //! Next to come: `health/` (one agent over many calls: breaker, bulkhead,
-//! hedging, self-healing) above `call/`, and `coordination/` (many agents:
-//! fan-out, consensus, failover, escalation) above `health/`.
+//! hedging, self-healing), between `call/` and `coordination/`.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
@@ -67,6 +67,7 @@
 mod call;
 #[cfg(feature = "durable")]
 pub mod checkpoint;
+pub mod coordination;
 #[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
