@@ -1088,6 +1088,14 @@ fn undo_arm(
             let call = expand::call(&args.with, quote!(#name));
             let outcome =
                 expand::compensation_outcome(quote_spanned!(args.with.span()=> #call.await));
+            // A panic, in the call that makes the compensation's future (the
+            // closure runs inside the lazy `async` block) or while it is
+            // polled, is a failed compensation; the others still run.
+            let outcome = q! {
+                ::resilience::__private::undo_outcome(
+                    ::resilience::__private::catch_panic(async { #outcome }).await,
+                )
+            };
             let step_str = text(name);
             let operation = format!("{workflow}::{}", text(name));
             let position = proc_macro2::Literal::usize_unsuffixed(index);

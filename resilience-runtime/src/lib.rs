@@ -115,6 +115,14 @@ pub mod __private {
         f(arg)
     }
 
+    /// A workflow compensation's outcome, with a panic (caught by
+    /// [`catch_panic`] while the compensation was called or polled) counted
+    /// as a failed compensation: `Err("panicked: <message>")`, the text
+    /// `saga()` records for a panicking compensation.
+    pub fn undo_outcome(caught: Result<Result<(), String>, String>) -> Result<(), String> {
+        caught.unwrap_or_else(|message| Err(std::format!("panicked: {message}")))
+    }
+
     /// A workflow step's error, converted into the workflow's error type.
     pub fn into_error<E: From<S>, S>(error: S) -> E {
         E::from(error)
