@@ -356,6 +356,20 @@ fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a>> {
             variants.push((variant, &step.name));
         }
     }
+    if workflow.durable {
+        for step in &workflow.steps {
+            if let Some(reference) = first_reference(&step.ty) {
+                cx.error_spanned_by(
+                    reference,
+                    format!(
+                        "a durable step's output is saved in a checkpoint and read back on resume, so it cannot borrow; \
+                         give step `{}` an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`)",
+                        text(&step.name)
+                    ),
+                );
+            }
+        }
+    }
     let last = workflow.steps.len().saturating_sub(1);
     let mut plans = Vec::new();
     for (index, step) in workflow.steps.iter().enumerate() {
@@ -464,6 +478,22 @@ fn free_idents(expr: &Expr) -> Vec<Ident> {
     used
 }
 
+/// The first reference type (`&'static str`) inside `ty`, if any: what a
+/// durable step's output cannot be.
+fn first_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    struct Find<'ast>(Option<&'ast syn::TypeReference>);
+
+    impl<'ast> Visit<'ast> for Find<'ast> {
+        fn visit_type_reference(&mut self, reference: &'ast syn::TypeReference) {
+            self.0.get_or_insert(reference);
+        }
+    }
+
+    let mut find = Find(None);
+    find.visit_type(ty);
+    find.0
+}
+
 /// A name as written, without `r#`.
 fn text(ident: &Ident) -> String {
     ident.unraw().to_string()
@@ -499,12 +529,16 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
 
     // The state enum: `Start`, then one variant per completed step holding
     // every output so far.
+    let serde_fields = durable_serde_fields(workflow, plans, &state);
     let variant_defs = plans.iter().enumerate().map(|(i, plan)| {
         let variant = &variants[i];
-        let fields = plans[..=i].iter().map(|p| {
-            let (n, ty) = (&p.step.name, &p.step.ty);
-            quote!(#n: #ty)
-        });
+        let fields = plans[..=i]
+            .iter()
+            .zip(&serde_fields.attrs)
+            .map(|(p, attr)| {
+                let (n, ty) = (&p.step.name, &p.step.ty);
+                quote!(#attr #n: #ty)
+            });
         let doc = format!("`{}` has completed.", step_strs[i]);
         let step_docs = &plan.docs;
         quote! {
@@ -578,6 +612,8 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
             Start,
             #(#variant_defs,)*
         }
+
+        #serde_fields
 
         impl #state {
             /// The names of the steps that have completed, in order.
@@ -872,6 +908,90 @@ fn step_error(step: &Step) -> (Ident, TokenStream) {
     let binding = Ident::new("__resilience_step_error", span);
     let convert = quote_spanned!(span=> ::resilience::__private::into_error(#binding));
     (binding, convert)
+}
+
+/// How the state enum of a `durable workflow` (de)serializes each step's
+/// output: through per-step fns that defer to serde when the type is serde
+/// (the same data format as a plain derive), plus one assertion per step
+/// type, spanned at the type, that it is `Serialize + Deserialize`. A step
+/// type that is not serde thus gets one error, at the step, with the fix,
+/// instead of one per serde call in the derived impls.
+struct SerdeFields {
+    /// The `#[serde(..)]` attribute of each step's field, by step.
+    attrs: Vec<TokenStream>,
+    /// The assertions and the fns.
+    items: TokenStream,
+}
+
+impl ToTokens for SerdeFields {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        self.items.to_tokens(tokens);
+    }
+}
+
+fn durable_serde_fields(workflow: &Workflow, plans: &[Plan<'_>], state: &Ident) -> SerdeFields {
+    if !workflow.durable {
+        return SerdeFields {
+            attrs: vec![TokenStream::new(); plans.len()],
+            items: TokenStream::new(),
+        };
+    }
+    let mut attrs = Vec::new();
+    let mut fns = Vec::new();
+    let mut asserted: Vec<String> = Vec::new();
+    let mut asserts = Vec::new();
+    for plan in plans {
+        let (name, ty) = (&plan.step.name, &plan.step.ty);
+        let ser = format_ident!("__resilience_serialize_{}", text(name));
+        let de = format_ident!("__resilience_deserialize_{}", text(name));
+        let ser_path = format!("{state}::{ser}");
+        let de_path = format!("{state}::{de}");
+        attrs.push(q!(#[serde(serialize_with = #ser_path, deserialize_with = #de_path)]));
+        fns.push(q! {
+            fn #ser<__ResilienceS: ::resilience::__private::serde::Serializer>(
+                output: &#ty,
+                serializer: __ResilienceS,
+            ) -> ::resilience::__private::Result<__ResilienceS::Ok, __ResilienceS::Error> {
+                #[allow(unused_imports)]
+                use ::resilience::__private::{SerializeStep as _, SerializeStepFallback as _};
+                (&::resilience::__private::StepSerde(output)).serialize_step(serializer)
+            }
+
+            fn #de<'de, __ResilienceD: ::resilience::__private::serde::Deserializer<'de>>(
+                deserializer: __ResilienceD,
+            ) -> ::resilience::__private::Result<#ty, __ResilienceD::Error> {
+                #[allow(unused_imports)]
+                use ::resilience::__private::{DeserializeStep as _, DeserializeStepFallback as _};
+                (&::resilience::__private::StepType::<#ty>::new()).deserialize_step(deserializer)
+            }
+        });
+        // One error per type, at its first step.
+        let mut key = String::new();
+        canonical(ty.to_token_stream(), &mut key);
+        if !asserted.contains(&key) {
+            asserted.push(key);
+            let check = quote_spanned!(ty.span()=>
+                (&::resilience::__private::StepCheck::<#ty>::new()).durable_step()
+            );
+            asserts.push(q! {
+                const _: fn() = || {
+                    #[allow(unused_imports)]
+                    use ::resilience::__private::{CheckDeserialize as _, CheckSerialize as _};
+                    #check;
+                };
+            });
+        }
+    }
+    let items = q! {
+        #(#asserts)*
+
+        /// How each step's output is saved in a checkpoint.
+        #[allow(non_snake_case)]
+        impl #state {
+            #(#fns)*
+        }
+    };
+    SerdeFields { attrs, items }
 }
 
 /// `run_durable` and `FINGERPRINT`, for a `durable workflow`.
