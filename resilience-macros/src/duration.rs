@@ -103,9 +103,22 @@ impl Dur {
     }
 }
 
+/// A number literal with a suffix: `2s`, `250ms`, `1h30m` (a duration
+/// without its quotes) or `2u32`. The hint is code that compiles where the
+/// literal was written: the key's own form (`delay = "2s"`), the positional
+/// form of `#[timeout("2s")]`, or the plain number for `seconds = 2` and
+/// `ms = 500`.
 fn suffix_message(what: &str, digits: &str, suffix: &str) -> String {
-    if UNITS.iter().any(|(unit, _)| *unit == suffix) {
-        format!("write the duration as a string: `{what} = \"{digits}{suffix}\"`")
+    let text = format!("{digits}{suffix}");
+    if parse_str(&text).is_ok() {
+        match (what, suffix) {
+            ("seconds", "s") => format!("`seconds` takes a bare number: write `seconds = {digits}`"),
+            ("ms", "ms") => format!("`ms` takes a bare number: write `ms = {digits}`"),
+            ("timeout" | "seconds" | "ms", _) => {
+                format!("write the duration as a string: `#[timeout(\"{text}\")]`")
+            }
+            _ => format!("write the duration as a string: `{what} = \"{text}\"`"),
+        }
     } else {
         format!(
             "`{what}` takes a duration string like \"{digits}ms\" or a bare number of seconds, not a `{suffix}` literal"
@@ -212,6 +225,32 @@ mod tests {
         assert_eq!(parse_decimal("1e3", 1_000_000_000), Some(1_000_000_000_000));
         assert_eq!(parse_decimal("2.5E-1", 1_000_000_000), Some(250_000_000));
         assert_eq!(parse_decimal("1e400", 1_000_000_000), None);
+    }
+
+    /// Every hint for a duration written without quotes is code that the
+    /// attribute accepts.
+    #[test]
+    fn unquoted_duration_hints_compile() {
+        let cases = [
+            ("timeout", "2", "s", "#[timeout(\"2s\")]"),
+            ("timeout", "1", "h30m", "#[timeout(\"1h30m\")]"),
+            ("delay", "250", "ms", "delay = \"250ms\""),
+            ("max_delay", "2", "s", "max_delay = \"2s\""),
+            ("max_elapsed", "1", "m", "max_elapsed = \"1m\""),
+            ("seconds", "2", "s", "seconds = 2"),
+            ("seconds", "500", "ms", "#[timeout(\"500ms\")]"),
+            ("ms", "500", "ms", "ms = 500"),
+            ("ms", "2", "s", "#[timeout(\"2s\")]"),
+        ];
+        for (what, digits, suffix, fix) in cases {
+            let message = suffix_message(what, digits, suffix);
+            assert!(
+                message.ends_with(&format!("write `{fix}`"))
+                    || message.ends_with(&format!("as a string: `{fix}`")),
+                "{what} = {digits}{suffix}: {message}"
+            );
+        }
+        assert!(suffix_message("delay", "2", "u32").contains("not a `u32` literal"));
     }
 
     #[test]
