@@ -112,7 +112,9 @@ fn suffix_message(what: &str, digits: &str, suffix: &str) -> String {
     let text = format!("{digits}{suffix}");
     if parse_str(&text).is_ok() {
         match (what, suffix) {
-            ("seconds", "s") => format!("`seconds` takes a bare number: write `seconds = {digits}`"),
+            ("seconds", "s") => {
+                format!("`seconds` takes a bare number: write `seconds = {digits}`")
+            }
             ("ms", "ms") => format!("`ms` takes a bare number: write `ms = {digits}`"),
             ("timeout" | "seconds" | "ms", _) => {
                 format!("write the duration as a string: `#[timeout(\"{text}\")]`")

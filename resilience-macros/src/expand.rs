@@ -438,8 +438,13 @@ impl Generator<'_> {
             Some(when) => call(when, q!(&__resilience_error)),
             None => q!(true),
         };
+        // A `retry_after` fn with another return type than
+        // `Option<Duration>` is reported at the user's fn (`RetryAfter`).
         let requested = match &args.retry_after {
-            Some(path) => call(path, q!(&__resilience_error)),
+            Some(path) => {
+                let call = call(path, q!(&__resilience_error));
+                quote_spanned!(path.span()=> ::resilience::__private::retry_after(#call))
+            }
             None => q!(::resilience::__private::Option::None),
         };
         let clones = if self.is_innermost_retry(index) {
@@ -531,6 +536,14 @@ impl Generator<'_> {
             .unwrap_or_default();
         let value = match &args.action {
             FallbackAction::Default(expr) => q!(::resilience::__private::Result::Ok(#expr)),
+            // A path that does not take the error alone (a method of
+            // `self`) is reported at the path, with the closure to write.
+            FallbackAction::With(Expr::Path(path)) => {
+                let error = q!(__resilience_error);
+                quote_spanned! {path.span()=>
+                    ::resilience::__private::fallback_with(#path, #error).await
+                }
+            }
             FallbackAction::With(path) => {
                 let call = call(path, q!(__resilience_error));
                 quote_spanned!(path.span()=> #call.await)
