@@ -561,7 +561,7 @@ fn generate(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type, err_ty: &Type
     let step_arms = plans
         .iter()
         .enumerate()
-        .map(|(i, plan)| step_arm(workflow, plans, i, plan, &state, &variants));
+        .map(|(i, plan)| step_arm(workflow, plans, i, plan, &state, &variants, err_ty));
     let step_types: Vec<&Type> = plans.iter().map(|p| &p.step.ty).collect();
     let (fast_path, straight) = straight_line(workflow, plans, ok_ty, err_ty);
     // With a straight-line fresh run, the state machine only serves resumed
@@ -818,7 +818,7 @@ fn straight_line(
     let steps = plans.iter().enumerate().map(|(index, plan)| {
         let step = plan.step;
         let name = &step.name;
-        let (body, ret) = step_body(workflow, plan);
+        let (body, ret) = step_body(workflow, plan, err_ty);
         let borrows = input_names
             .iter()
             .copied()
@@ -885,11 +885,16 @@ fn straight_line(
     (fast_path, straight)
 }
 
-/// A step's expression with its policies, and its `Result<T, _>` type.
-fn step_body(workflow: &Workflow, plan: &Plan<'_>) -> (TokenStream, Type) {
+/// A step's expression with its policies, and its `Result<T, _>` type
+/// (`Result<T, E>`, the workflow's error, when nothing else can name it).
+fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStream, Type) {
     let step = plan.step;
     let ty = &step.ty;
-    let ret: Type = syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>);
+    let ret: Type = if error_is_unnamed(plan) {
+        syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, #err_ty>)
+    } else {
+        syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>)
+    };
     let operation = format!("{}::{}", workflow.name, text(&step.name));
     let generator = Generator {
         layers: &plan.layers,
@@ -899,6 +904,92 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>) -> (TokenStream, Type) {
         cloned: &[],
     };
     (generator.expr(0), ret)
+}
+
+/// Whether nothing names the error type of the step's result: the step is
+/// `Ok(v)`, or an `async` block awaited in place whose value is `Ok(v)` at
+/// its end and at every `return` (its `?` only converts into the type, it
+/// does not name it), and no policy takes the error (`when`, `retry_after`,
+/// `with`). Such a step never compiled (rustc cannot infer the type, and
+/// says so inside the generated conversion); its error type is then the
+/// workflow's, as the output type of a `#[retry]` fn's body is pinned to the
+/// fn's, so that `?` converts into it.
+fn error_is_unnamed(plan: &Plan<'_>) -> bool {
+    let policy_names_it = plan.layers.iter().any(|layer| match layer {
+        Layer::Retry(args) => args.when.is_some() || args.retry_after.is_some(),
+        Layer::Fallback(args) => {
+            args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
+        }
+        Layer::Timeout(_) | Layer::Compensate(_) => false,
+    });
+    !policy_names_it && unnamed_error(&plan.step.expr)
+}
+
+fn unnamed_error(expr: &Expr) -> bool {
+    match expr {
+        Expr::Paren(paren) => unnamed_error(&paren.expr),
+        Expr::Group(group) => unnamed_error(&group.expr),
+        Expr::Call(call) => is_bare_ok(call),
+        Expr::Await(awaited) => match &*awaited.base {
+            Expr::Async(block) => async_block_error_is_unnamed(&block.block),
+            Expr::Paren(paren) => match &*paren.expr {
+                Expr::Async(block) => async_block_error_is_unnamed(&block.block),
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn has_return(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "return",
+        TokenTree::Group(group) => has_return(group.stream()),
+        _ => false,
+    })
+}
+
+/// `Ok(..)`, without a turbofish.
+fn is_bare_ok(call: &syn::ExprCall) -> bool {
+    matches!(&*call.func, Expr::Path(path)
+        if path.qself.is_none()
+            && path.path.leading_colon.is_none()
+            && path.path.segments.len() == 1
+            && path.path.segments[0].ident == "Ok"
+            && path.path.segments[0].arguments.is_none())
+}
+
+fn async_block_error_is_unnamed(block: &syn::Block) -> bool {
+    /// Every `return` of the block itself (not of a closure, an inner
+    /// `async` block or an item inside it) returns a bare `Ok(..)`.
+    struct Returns(bool);
+
+    impl<'ast> Visit<'ast> for Returns {
+        fn visit_expr_return(&mut self, ret: &'ast syn::ExprReturn) {
+            if !matches!(ret.expr.as_deref(), Some(Expr::Call(call)) if is_bare_ok(call)) {
+                self.0 = false;
+            }
+            syn::visit::visit_expr_return(self, ret);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            // A `return` inside a macro's tokens: leave the block to rustc.
+            if has_return(mac.tokens.clone()) {
+                self.0 = false;
+            }
+        }
+    }
+
+    let tail_is_ok = matches!(
+        block.stmts.last(),
+        Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_bare_ok(call)
+    );
+    let mut returns = Returns(true);
+    returns.visit_block(block);
+    tail_is_ok && returns.0
 }
 
 /// The binding of a step's error and its conversion into the workflow's
@@ -1128,6 +1219,7 @@ fn step_arm(
     plan: &Plan<'_>,
     state: &Ident,
     variants: &[Ident],
+    err_ty: &Type,
 ) -> TokenStream {
     let step = plan.step;
     let before: Vec<&Ident> = plans[..index].iter().map(|p| &p.step.name).collect();
@@ -1139,7 +1231,7 @@ fn step_arm(
     };
     let to = &variants[index];
     let name = &step.name;
-    let (body, ret) = step_body(workflow, plan);
+    let (body, ret) = step_body(workflow, plan, err_ty);
     // Earlier outputs, as shared references, with the user's spans so that
     // the step's expression sees them (the inputs already are references).
     let borrows = before.iter().map(|n| quote!(let #n = &*#n;));
@@ -1379,4 +1471,56 @@ fn escape(text: &str) -> String {
     text.replace('"', "#quot;")
         .replace('<', "#lt;")
         .replace('>', "#gt;")
+}
+
+#[cfg(test)]
+mod unnamed_error_tests {
+    use super::*;
+
+    fn step(attrs: &str, expr: &str) -> bool {
+        let input = format!("workflow W() -> Result<u32, E> {{ {attrs} step s: u32 = {expr}; s }}");
+        let workflow: Workflow = syn::parse_str(&input).unwrap();
+        let mut cx = Ctxt::new();
+        let plans = validate(&workflow, &mut cx);
+        cx.check().unwrap();
+        error_is_unnamed(&plans[0])
+    }
+
+    /// The error type is the workflow's only where nothing else names it:
+    /// code that compiled before keeps its own error type.
+    #[test]
+    fn only_a_step_whose_error_nothing_names_gets_the_workflows() {
+        assert!(step("", "Ok(1)"));
+        assert!(step("", "async { let v = f().await?; Ok(v) }.await"));
+        assert!(step(
+            "",
+            "async move { if x { return Ok(0); } Ok(f().await?) }.await"
+        ));
+        assert!(step("", "(async { println!(\"hi\"); Ok(1) }).await"));
+        assert!(step("#[timeout(\"1s\")]", "async { Ok(f().await?) }.await"));
+
+        assert!(!step("", "f().await"));
+        assert!(!step("", "Ok::<_, io::Error>(1)"));
+        assert!(!step(
+            "",
+            "async { let v = f().await?; Ok::<_, E2>(v) }.await"
+        ));
+        assert!(!step(
+            "",
+            "async { if x { return Err(E2::X); } Ok(1) }.await"
+        ));
+        assert!(!step("", "async { m!(return Err(e)); Ok(1) }.await"));
+        assert!(!step("", "async { g(f().await?).await }.await"));
+        assert!(!step(
+            "",
+            "async { let r: Result<u32, E2> = Ok(1); r }.await"
+        ));
+        assert!(!step("#[retry(when = E2::is_transient)]", "Ok(1)"));
+        assert!(!step("#[retry(retry_after = after)]", "Ok(1)"));
+        assert!(!step("#[fallback(with = backup)]", "Ok(1)"));
+        assert!(!step(
+            "#[fallback(default = 0, when = |e: &E2| true)]",
+            "Ok(1)"
+        ));
+    }
 }
