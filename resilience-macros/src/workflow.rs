@@ -1425,35 +1425,10 @@ fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> TokenStream
 fn describe(layer: &Layer) -> String {
     match layer {
         Layer::Retry(args) => format!("retry ×{}", args.attempts),
-        Layer::Timeout(args) => format!("timeout {}", human(args.limit.nanos)),
+        Layer::Timeout(args) => format!("timeout {}", crate::duration::human(args.limit.nanos)),
         Layer::Fallback(_) => "fallback".to_string(),
         Layer::Compensate(_) => "compensate".to_string(),
     }
-}
-
-/// `30s`, `250ms`, `1.5ms`, `2m`: as the runtime's `fmt_duration` prints.
-fn human(nanos: u64) -> String {
-    const UNITS: [(u64, &str); 6] = [
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-        (1_000_000, "ms"),
-        (1_000, "us"),
-        (1, "ns"),
-    ];
-    for (scale, unit) in UNITS {
-        if nanos.is_multiple_of(scale) {
-            return format!("{}{unit}", nanos / scale);
-        }
-    }
-    // Not a whole number of any unit below a second: a decimal of the
-    // largest unit that fits.
-    let (scale, unit) = UNITS
-        .iter()
-        .copied()
-        .find(|(scale, _)| nanos >= *scale && *scale <= 1_000_000_000)
-        .unwrap_or((1, "ns"));
-    format!("{}{unit}", nanos as f64 / scale as f64)
 }
 
 /// `Vec < String >` (token spacing) → `Vec<String>`.
