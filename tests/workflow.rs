@@ -425,8 +425,9 @@ mod diagram_durations {
         }
     }
 
-    #[test]
-    fn the_diagram_and_fmt_duration_agree() {
+    #[tokio::test(start_paused = true)]
+    async fn the_diagram_and_fmt_duration_agree() {
+        assert_eq!(Limits::new().run().await.unwrap(), 3);
         let diagram = Limits::diagram();
         for (step, limit, shown) in [
             ("short", Duration::from_millis(1500), "1.5s"),
