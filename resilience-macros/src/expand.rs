@@ -14,13 +14,6 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 
-/// `quote!` with `Span::mixed_site()`: generated locals (`__resilience_*`)
-/// neither see nor shadow the user's.
-macro_rules! q {
-    ($($tt:tt)*) => {
-        quote_spanned!(Span::mixed_site()=> $($tt)*)
-    };
-}
 use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 

@@ -35,12 +35,6 @@ use crate::args::{self, Kind, Layer};
 use crate::ctxt::Ctxt;
 use crate::expand::{self, Generator};
 
-macro_rules! q {
-    ($($tt:tt)*) => {
-        quote_spanned!(Span::mixed_site()=> $($tt)*)
-    };
-}
-
 mod kw {
     syn::custom_keyword!(workflow);
     syn::custom_keyword!(step);
