@@ -474,12 +474,15 @@ impl Generator<'_> {
                         break ::resilience::__private::Result::Ok(__resilience_value);
                     }
                     ::resilience::__private::Result::Err(__resilience_error) => {
-                        match __resilience_retry.next_delay(
+                        match ::resilience::__private::retry_delay(
+                            &mut __resilience_retry,
                             &__RESILIENCE_RETRY,
-                            #retryable,
-                            #requested,
-                            #started,
-                            #error_ref,
+                            ::resilience::__private::FailedAttempt {
+                                retryable: #retryable,
+                                requested: #requested,
+                                started: #started,
+                                error: #error_ref,
+                            },
                         ) {
                             ::resilience::__private::Option::Some(__resilience_delay) => __resilience_delay,
                             ::resilience::__private::Option::None => {
