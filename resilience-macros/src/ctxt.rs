@@ -26,9 +26,7 @@ impl Ctxt {
     }
 
     fn errors(&mut self) -> &mut Vec<syn::Error> {
-        self.errors
-            .as_mut()
-            .expect("`Ctxt` used after `check`")
+        self.errors.as_mut().expect("`Ctxt` used after `check`")
     }
 
     /// Records an error spanning the given tokens.
