@@ -269,7 +269,6 @@ fn step_arm(g: &Gen<'_>, index: usize) -> TokenStream {
     // the step's expression sees them (the inputs already are references).
     let borrows = before.iter().map(|n| quote!(let #n = &*#n;));
     let step_str = text(name);
-    let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
     // A step error without `From` into the workflow's error is reported at
     // the step's expression.
     let (step_error, into_error) = step_error(step);
@@ -300,7 +299,7 @@ fn step_arm(g: &Gen<'_>, index: usize) -> TokenStream {
                 }
             }
             if __ResilienceHooks::DURABLE {
-                if let ::resilience::__private::Result::Err(error) = hooks.step_completed(&*state, #position).await {
+                if let ::resilience::__private::Result::Err(error) = hooks.step_completed(&*state, state.position()).await {
                     return ::resilience::__private::Result::Err(::resilience::__private::Halt::Hook(error));
                 }
             }

@@ -96,13 +96,12 @@ fn undo_arm(g: &Gen<'_>, index: usize) -> TokenStream {
             };
             let step_str = text(name);
             let operation = format!("{workflow}::{}", text(name));
-            let position = proc_macro2::Literal::usize_unsuffixed(index);
             q! {
                 compensations.push(::resilience::__private::compensated(#operation, #step_str, #outcome));
                 let back = #back;
                 if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =
-                        hooks.compensating(&back, #position, failed_step, &failure_text, &compensations).await
+                        hooks.compensating(&back, back.position(), failed_step, &failure_text, &compensations).await
                     {
                         return ::resilience::__private::Stop::Hook(error);
                     }
