@@ -52,8 +52,8 @@
 //! | `max_delay` | cap on any single delay | none |
 //! | `jitter` | bare `jitter` (= full), or `full`, `equal`, `decorrelated`, `none` | none |
 //! | `max_elapsed` | give up once this long has passed since the first call | none |
-//! | `when` | path to `fn(&E) -> bool`: only errors it accepts are retried | all errors |
-//! | `retry_after` | path to `fn(&E) -> Option<Duration>`: a delay the error asks for overrides the backoff | none |
+//! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts are retried | all errors |
+//! | `retry_after` | path to `fn(&E) -> Option<Duration>`, or a closure: a delay the error asks for overrides the backoff | none |
 //!
 //! The delay before retry n (n = 1, 2, …) without jitter is `delay` (constant),
 //! `delay × n` (linear) or `delay × factor^(n-1)` (exponential), capped by
@@ -83,6 +83,52 @@
 //! then. `with = PATH` calls `PATH(err).await`, an async fn with the decorated
 //! fn's own return type (a fallback agent). `when = PATH` limits either form to
 //! the errors it accepts; others are returned unchanged.
+//!
+//! ## Closures: `with`, `when`, `retry_after`
+//!
+//! Where a key takes a path, it also takes a closure, called in the fn's body
+//! with the same argument: it can use the fn's arguments and `self`.
+//! `with = |e| self.backup(e)` is how a method of `self` becomes the fallback
+//! (`with = Self::backup` is refused: `with` calls its path with the error
+//! alone, and a method also takes `self`). It works on `&self` and
+//! `&mut self` alike, since the fallback runs after the call, not beside it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{fallback, retry};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! #[error("busy, retry in {retry_in_ms}ms")]
+//! struct Busy {
+//!     retry_in_ms: u64,
+//! }
+//!
+//! struct Agent {
+//!     limit_ms: u64,
+//! }
+//!
+//! impl Agent {
+//!     async fn cached(&self, _error: Busy) -> Result<String, Busy> {
+//!         Ok("from the cache".into())
+//!     }
+//!
+//!     #[fallback(with = |e| self.cached(e))]
+//!     #[retry(
+//!         attempts = 2,
+//!         when = |e: &Busy| e.retry_in_ms <= self.limit_ms,
+//!         retry_after = |e: &Busy| Some(Duration::from_millis(e.retry_in_ms)),
+//!     )]
+//!     async fn ask(&self) -> Result<String, Busy> {
+//!         Err(Busy { retry_in_ms: 1 })
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let agent = Agent { limit_ms: 10 };
+//! assert_eq!(agent.ask().await.unwrap(), "from the cache");
+//! # }
+//! ```
 //!
 //! ## Durations
 //!
@@ -152,7 +198,9 @@
 //!
 //! `workflow!` declares a named workflow with typed inputs and output, made of
 //! ordered, named steps. Each step has a typed output and an async expression
-//! that evaluates to `Result<StepType, E2>` (with `E: From<E2>`); it can use
+//! that evaluates to `Result<StepType, E2>` (with `E: From<E2>`; when nothing
+//! names `E2`, as in `async { let v = call().await?; Ok(v) }.await`, it is
+//! `E`, so `?` converts into the workflow's error); it can use
 //! the inputs and the outputs of the steps before it by name, as shared
 //! references. A step can carry `#[retry]`, `#[timeout]`, `#[fallback]` and
 //! `#[compensate]`, with the same keys and checks as on a fn. The block ends

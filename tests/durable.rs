@@ -354,3 +354,48 @@ async fn another_workflow_or_a_changed_definition_is_refused() {
     );
     assert!(worker.log().is_empty());
 }
+
+/// A step output of the user's own serde type, saved and read back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Order {
+    id: u32,
+    items: Vec<String>,
+}
+
+workflow! {
+    durable workflow Shop(worker: Worker) -> Result<String, JobError> {
+        step order: Order = {
+            let id = worker.step(1, 0).await?;
+            Ok::<_, JobError>(Order { id, items: vec!["tea".into(), "cup".into()] })
+        };
+        step shipped: u32 = worker.step(2, order.id).await;
+        format!("{shipped}: {}", order.items.join(", "))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_serde_step_type_is_saved_as_serde_writes_it_and_read_back_on_resume() {
+    let store = MemoryStore::new();
+    let worker = Worker::new();
+    // Crash during step 2: step 1's `Order` is in the checkpoint.
+    let crashed = timeout(
+        Duration::from_millis(15),
+        Shop::new(worker.clone()).run_durable(&store, "s"),
+    )
+    .await;
+    assert!(crashed.is_err());
+    let raw = String::from_utf8(store.get_raw("Shop", "s").unwrap()).unwrap();
+    assert!(
+        raw.contains(r#"{"AfterOrder":{"order":{"id":1,"items":["tea","cup"]}}}"#),
+        "{raw}"
+    );
+    // Resumed: step 1 does not run again, its output is read back.
+    assert_eq!(
+        Shop::new(worker.clone())
+            .run_durable(&store, "s")
+            .await
+            .unwrap(),
+        "12: tea, cup"
+    );
+    assert_eq!(worker.log(), ["run 1", "run 2", "run 2"]);
+}

@@ -400,3 +400,43 @@ mod events {
         );
     }
 }
+
+/// The diagram prints a step's limit as the runtime's events and errors do.
+mod diagram_durations {
+    use std::time::Duration;
+
+    use resilience::{fmt_duration, workflow};
+
+    use super::ApiError;
+
+    async fn ok() -> Result<u32, ApiError> {
+        Ok(1)
+    }
+
+    workflow! {
+        pub workflow Limits() -> Result<u32, ApiError> {
+            #[timeout("1500ms")]
+            step short: u32 = ok().await;
+            #[timeout("90m")]
+            step long: u32 = ok().await;
+            #[timeout(ms = 60_500)]
+            step odd: u32 = ok().await;
+            short + long + odd
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_diagram_and_fmt_duration_agree() {
+        assert_eq!(Limits::new().run().await.unwrap(), 3);
+        let diagram = Limits::diagram();
+        for (step, limit, shown) in [
+            ("short", Duration::from_millis(1500), "1.5s"),
+            ("long", Duration::from_secs(90 * 60), "1h30m"),
+            ("odd", Duration::from_millis(60_500), "1m0.5s"),
+        ] {
+            assert_eq!(fmt_duration(limit).to_string(), shown);
+            let label = format!(r#"{step}["{step}: u32<br/>timeout {shown}"]"#);
+            assert!(diagram.contains(&label), "{label} in\n{diagram}");
+        }
+    }
+}

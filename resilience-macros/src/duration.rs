@@ -103,9 +103,73 @@ impl Dur {
     }
 }
 
+/// A number literal with a suffix: `2s`, `250ms`, `1h30m` (a duration
+/// without its quotes) or `2u32`. The hint is code that compiles where the
+/// literal was written: the key's own form (`delay = "2s"`), the positional
+/// form of `#[timeout("2s")]`, or the plain number for `seconds = 2` and
+/// `ms = 500`.
+/// A duration as the runtime's `fmt_duration` prints it (`250ms`, `1.5s`,
+/// `2m5s`, `1h30m`), so that a diagram and the events name a limit alike.
+/// The same rule, kept in step by a test against `fmt_duration` itself:
+///
+/// - from one minute up, the hours, minutes and seconds that are not zero,
+///   side by side, the seconds with up to three decimals (milliseconds);
+/// - below that, the largest unit that fits (`s`, `ms`, `us`, `ns`) with up
+///   to three decimals, trailing zeros removed, further digits cut;
+/// - zero is `0s`.
+pub fn human(nanos: u64) -> String {
+    const SECOND: u64 = 1_000_000_000;
+    let mut out = String::new();
+    if nanos >= 60 * SECOND {
+        let secs = nanos / SECOND;
+        let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        let millis = nanos % SECOND / 1_000_000;
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        if s > 0 || millis > 0 {
+            out.push_str(&format!("{s}{}s", fraction(millis)));
+        }
+        return out;
+    }
+    if nanos == 0 {
+        return "0s".to_owned();
+    }
+    let (scale, unit) = match nanos {
+        SECOND.. => (SECOND, "s"),
+        1_000_000.. => (1_000_000, "ms"),
+        1_000.. => (1_000, "us"),
+        _ => (1, "ns"),
+    };
+    let thousandths = nanos % scale / (scale / 1000).max(1);
+    format!("{}{}{unit}", nanos / scale, fraction(thousandths))
+}
+
+/// `.xyz` for `thousandths` in `0..1000`, trailing zeros removed.
+fn fraction(thousandths: u64) -> String {
+    if thousandths == 0 {
+        return String::new();
+    }
+    let digits = format!(".{thousandths:03}");
+    digits.trim_end_matches('0').to_owned()
+}
+
 fn suffix_message(what: &str, digits: &str, suffix: &str) -> String {
-    if UNITS.iter().any(|(unit, _)| *unit == suffix) {
-        format!("write the duration as a string: `{what} = \"{digits}{suffix}\"`")
+    let text = format!("{digits}{suffix}");
+    if parse_str(&text).is_ok() {
+        match (what, suffix) {
+            ("seconds", "s") => {
+                format!("`seconds` takes a bare number: write `seconds = {digits}`")
+            }
+            ("ms", "ms") => format!("`ms` takes a bare number: write `ms = {digits}`"),
+            ("timeout" | "seconds" | "ms", _) => {
+                format!("write the duration as a string: `#[timeout(\"{text}\")]`")
+            }
+            _ => format!("write the duration as a string: `{what} = \"{text}\"`"),
+        }
     } else {
         format!(
             "`{what}` takes a duration string like \"{digits}ms\" or a bare number of seconds, not a `{suffix}` literal"
@@ -212,6 +276,83 @@ mod tests {
         assert_eq!(parse_decimal("1e3", 1_000_000_000), Some(1_000_000_000_000));
         assert_eq!(parse_decimal("2.5E-1", 1_000_000_000), Some(250_000_000));
         assert_eq!(parse_decimal("1e400", 1_000_000_000), None);
+    }
+
+    /// Every hint for a duration written without quotes is code that the
+    /// attribute accepts.
+    #[test]
+    fn unquoted_duration_hints_compile() {
+        let cases = [
+            ("timeout", "2", "s", "#[timeout(\"2s\")]"),
+            ("timeout", "1", "h30m", "#[timeout(\"1h30m\")]"),
+            ("delay", "250", "ms", "delay = \"250ms\""),
+            ("max_delay", "2", "s", "max_delay = \"2s\""),
+            ("max_elapsed", "1", "m", "max_elapsed = \"1m\""),
+            ("seconds", "2", "s", "seconds = 2"),
+            ("seconds", "500", "ms", "#[timeout(\"500ms\")]"),
+            ("ms", "500", "ms", "ms = 500"),
+            ("ms", "2", "s", "#[timeout(\"2s\")]"),
+        ];
+        for (what, digits, suffix, fix) in cases {
+            let message = suffix_message(what, digits, suffix);
+            assert!(
+                message.ends_with(&format!("write `{fix}`"))
+                    || message.ends_with(&format!("as a string: `{fix}`")),
+                "{what} = {digits}{suffix}: {message}"
+            );
+        }
+        assert!(suffix_message("delay", "2", "u32").contains("not a `u32` literal"));
+    }
+
+    /// One formatting rule for a diagram and the runtime's messages: the
+    /// table, then many generated durations, against `fmt_duration`.
+    #[test]
+    fn human_prints_as_the_runtime_does() {
+        use resilience_runtime::fmt_duration;
+        use std::time::Duration;
+
+        let cases: [(u64, &str); 22] = [
+            (0, "0s"),
+            (10, "10ns"),
+            (1_500, "1.5us"),
+            (500_000, "500us"),
+            (1_250_000, "1.25ms"),
+            (1_500_000, "1.5ms"),
+            (250_000_000, "250ms"),
+            (1_000_000_000, "1s"),
+            (1_500_000_000, "1.5s"),
+            (1_005_000_000, "1.005s"),
+            (1_234_567_891, "1.234s"),
+            (30_000_000_000, "30s"),
+            (59_999_999_999, "59.999s"),
+            (60_000_000_000, "1m"),
+            (90_000_000_000, "1m30s"),
+            (90_500_000_000, "1m30.5s"),
+            (125_000_000_000, "2m5s"),
+            (3_600_000_000_000, "1h"),
+            (3_601_000_000_000, "1h1s"),
+            (5_400_000_000_000, "1h30m"),
+            (360_000_000_000_000, "100h"),
+            (u64::MAX, "5124095h34m33.709s"),
+        ];
+        for (nanos, want) in cases {
+            assert_eq!(human(nanos), want, "{nanos}ns");
+            let runtime = fmt_duration(Duration::from_nanos(nanos)).to_string();
+            assert_eq!(runtime, want, "the runtime, {nanos}ns");
+        }
+        // Every magnitude, with round and ragged values (a fixed LCG: the
+        // same numbers every run).
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let magnitude = 10u64.pow((seed >> 59) as u32 % 19);
+            let round = [1, 1_000, 1_000_000, 1_000_000_000][(seed >> 20) as usize % 4];
+            let nanos = (seed >> 8) % magnitude.max(1) / round * round;
+            let runtime = fmt_duration(Duration::from_nanos(nanos)).to_string();
+            assert_eq!(human(nanos), runtime, "{nanos}ns");
+        }
     }
 
     #[test]

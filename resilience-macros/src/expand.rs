@@ -14,13 +14,6 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 
-/// `quote!` with `Span::mixed_site()`: generated locals (`__resilience_*`)
-/// neither see nor shadow the user's.
-macro_rules! q {
-    ($($tt:tt)*) => {
-        quote_spanned!(Span::mixed_site()=> $($tt)*)
-    };
-}
 use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
@@ -438,8 +431,13 @@ impl Generator<'_> {
             Some(when) => call(when, q!(&__resilience_error)),
             None => q!(true),
         };
+        // A `retry_after` fn with another return type than
+        // `Option<Duration>` is reported at the user's fn (`RetryAfter`).
         let requested = match &args.retry_after {
-            Some(path) => call(path, q!(&__resilience_error)),
+            Some(path) => {
+                let call = call(path, q!(&__resilience_error));
+                quote_spanned!(path.span()=> ::resilience::__private::retry_after(#call))
+            }
             None => q!(::resilience::__private::Option::None),
         };
         let clones = if self.is_innermost_retry(index) {
@@ -476,12 +474,15 @@ impl Generator<'_> {
                         break ::resilience::__private::Result::Ok(__resilience_value);
                     }
                     ::resilience::__private::Result::Err(__resilience_error) => {
-                        match __resilience_retry.next_delay(
+                        match ::resilience::__private::retry_delay(
+                            &mut __resilience_retry,
                             &__RESILIENCE_RETRY,
-                            #retryable,
-                            #requested,
-                            #started,
-                            #error_ref,
+                            ::resilience::__private::FailedAttempt {
+                                retryable: #retryable,
+                                requested: #requested,
+                                started: #started,
+                                error: #error_ref,
+                            },
                         ) {
                             ::resilience::__private::Option::Some(__resilience_delay) => __resilience_delay,
                             ::resilience::__private::Option::None => {
@@ -531,6 +532,14 @@ impl Generator<'_> {
             .unwrap_or_default();
         let value = match &args.action {
             FallbackAction::Default(expr) => q!(::resilience::__private::Result::Ok(#expr)),
+            // A path that does not take the error alone (a method of
+            // `self`) is reported at the path, with the closure to write.
+            FallbackAction::With(Expr::Path(path)) => {
+                let error = q!(__resilience_error);
+                quote_spanned! {path.span()=>
+                    ::resilience::__private::fallback_with(#path, #error).await
+                }
+            }
             FallbackAction::With(path) => {
                 let call = call(path, q!(__resilience_error));
                 quote_spanned!(path.span()=> #call.await)

@@ -7,6 +7,14 @@
 //! → validate (inside the parsers, every error collected in `ctxt::Ctxt`) →
 //! expand (`expand`, `body`, `workflow`).
 
+/// `quote!` with `Span::mixed_site()`: generated locals (`__resilience_*`)
+/// neither see nor shadow the user's. For every module of the crate.
+macro_rules! q {
+    ($($tt:tt)*) => {
+        ::quote::quote_spanned!(::proc_macro2::Span::mixed_site()=> $($tt)*)
+    };
+}
+
 mod args;
 mod body;
 mod ctxt;

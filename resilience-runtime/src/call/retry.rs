@@ -468,6 +468,54 @@ impl Default for RetryState<Remember> {
     }
 }
 
+/// What a `retry_after` fn returns: the delay the error asks for, or `None`
+/// for the backoff's own; see [`retry_after`].
+///
+/// Implemented for `Option<Duration>` only. It exists to say, when a
+/// `retry_after` fn returns something else (a `Duration`, an `Option<u64>`),
+/// what it must return, at the user's fn rather than inside
+/// [`RetryState::next_delay`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::retry::RetryAfter;
+///
+/// assert_eq!(Some(Duration::from_secs(2)).into_delay(), Some(Duration::from_secs(2)));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`retry_after` takes `fn(&E) -> Option<Duration>`, but this one returns `{Self}`",
+    label = "returns `{Self}`, not `Option<Duration>`",
+    note = "return `Some(delay)` for the delay the error asks for and `None` for the backoff's own, e.g. `retry_after = |e: &ApiError| e.retry_after_ms().map(Duration::from_millis)`"
+)]
+pub trait RetryAfter {
+    /// The requested delay.
+    fn into_delay(self) -> Option<Duration>;
+}
+
+impl RetryAfter for Option<Duration> {
+    fn into_delay(self) -> Option<Duration> {
+        self
+    }
+}
+
+/// The delay a `retry_after` fn asked for; the generated code calls it with
+/// the fn's result, so that a wrong return type is reported at the fn.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::retry::retry_after;
+///
+/// assert_eq!(retry_after(None), None);
+/// assert_eq!(retry_after(Some(Duration::from_secs(2))), Some(Duration::from_secs(2)));
+/// ```
+pub fn retry_after<R: RetryAfter>(requested: R) -> Option<Duration> {
+    requested.into_delay()
+}
+
 /// Clones an argument for one attempt of a `#[retry]` fn; see [`clone_arg`].
 ///
 /// Implemented for every [`Clone`] type. It exists to say, when an argument

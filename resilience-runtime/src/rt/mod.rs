@@ -19,6 +19,16 @@
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
+#[cfg(feature = "durable")]
+mod durable;
+mod fallback;
+mod retry;
+
+#[cfg(feature = "durable")]
+pub use durable::*;
+pub use fallback::*;
+pub use retry::*;
+
 pub use core::clone::Clone;
 pub use core::convert::From;
 pub use core::future::Future;
@@ -30,7 +40,9 @@ pub use tokio::time::{Instant, sleep, timeout};
 pub use crate::__resilience_error_ref as error_ref;
 pub use crate::call::backoff::{Backoff, Jitter};
 pub use crate::call::fallback::FallbackPolicy;
-pub use crate::call::retry::{CloneArg, RetryPolicy, RetryState, clone_arg};
+pub use crate::call::retry::{
+    CloneArg, RetryAfter, RetryPolicy, RetryState, clone_arg, retry_after,
+};
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
@@ -59,6 +71,14 @@ pub use std::vec::Vec;
 /// does not flag an immediately called closure).
 pub fn apply<A, R>(f: impl FnOnce(A) -> R, arg: A) -> R {
     f(arg)
+}
+
+/// A workflow compensation's outcome, with a panic (caught by
+/// [`catch_panic`] while the compensation was called or polled) counted
+/// as a failed compensation: `Err("panicked: <message>")`, the text
+/// `saga()` records for a panicking compensation.
+pub fn undo_outcome(caught: Result<Result<(), String>, String>) -> Result<(), String> {
+    caught.unwrap_or_else(|message| Err(std::format!("panicked: {message}")))
 }
 
 /// A workflow step's error, converted into the workflow's error type.

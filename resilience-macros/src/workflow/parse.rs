@@ -1,0 +1,133 @@
+//! Parsing `workflow!`'s input into plain structs: the workflow, its inputs
+//! and its steps. Only the grammar is checked here; the rest in `validate`.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Ident, Token, Type, Visibility};
+
+mod kw {
+    syn::custom_keyword!(workflow);
+    syn::custom_keyword!(step);
+    syn::custom_keyword!(durable);
+}
+
+pub(super) struct Input {
+    pub(super) name: Ident,
+    pub(super) ty: Type,
+}
+
+pub(super) struct Step {
+    pub(super) attrs: Vec<Attribute>,
+    pub(super) name: Ident,
+    pub(super) ty: Type,
+    pub(super) expr: Expr,
+}
+
+pub(super) struct Workflow {
+    pub(super) attrs: Vec<Attribute>,
+    pub(super) vis: Visibility,
+    /// `durable workflow`: persisted after every step.
+    pub(super) durable: bool,
+    pub(super) name: Ident,
+    pub(super) inputs: Vec<Input>,
+    pub(super) ret: Type,
+    pub(super) steps: Vec<Step>,
+    pub(super) output: Option<Expr>,
+    /// The closing brace, where a missing output is reported.
+    pub(super) close: Span,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Token![mut]) {
+            return Err(input.error(
+                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`",
+            ));
+        }
+        let name: Ident = input.parse()?;
+        let _: Token![:] = input.parse()?;
+        let ty: Type = input.parse()?;
+        Ok(Input { name, ty })
+    }
+}
+
+impl Parse for Workflow {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let durable = input.parse::<Option<kw::durable>>()?.is_some();
+        if !input.peek(kw::workflow) {
+            return Err(input.error(
+                "expected `workflow Name(inputs) -> Result<T, E> { .. }`, e.g. `pub workflow Provision(api: Api) -> Result<Id, ApiError> { .. }`",
+            ));
+        }
+        let _: kw::workflow = input.parse()?;
+        let name: Ident = input.parse()?;
+        let inputs_content;
+        syn::parenthesized!(inputs_content in input);
+        let inputs = Punctuated::<Input, Token![,]>::parse_terminated(&inputs_content)?
+            .into_iter()
+            .collect();
+        if !input.peek(Token![->]) {
+            return Err(input.error("a workflow declares its output: `-> Result<T, E>`"));
+        }
+        let _: Token![->] = input.parse()?;
+        let ret: Type = input.parse()?;
+        let body;
+        let brace = syn::braced!(body in input);
+        let mut steps = Vec::new();
+        let mut output = None;
+        while !body.is_empty() {
+            let attrs = body.call(Attribute::parse_outer)?;
+            if body.peek(kw::step) {
+                let _: kw::step = body.parse()?;
+                let name: Ident = body.parse()?;
+                if !body.peek(Token![:]) {
+                    return Err(body.error(format!(
+                        "a step declares the type of its output: `step {name}: Type = expr;`"
+                    )));
+                }
+                let _: Token![:] = body.parse()?;
+                let ty: Type = body.parse()?;
+                let _: Token![=] = body.parse()?;
+                let expr: Expr = body.parse()?;
+                let _: Token![;] = body.parse()?;
+                steps.push(Step {
+                    attrs,
+                    name,
+                    ty,
+                    expr,
+                });
+                continue;
+            }
+            if let Some(attr) = attrs.first() {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "attributes go on a `step`; the output expression takes none",
+                ));
+            }
+            let expr: Expr = body.parse()?;
+            if !body.is_empty() {
+                return Err(
+                    body.error("the output expression ends the workflow; move the steps above it")
+                );
+            }
+            output = Some(expr);
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the workflow"));
+        }
+        Ok(Workflow {
+            attrs,
+            vis,
+            durable,
+            name,
+            inputs,
+            ret,
+            steps,
+            output,
+            close: brace.span.close(),
+        })
+    }
+}

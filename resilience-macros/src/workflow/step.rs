@@ -1,0 +1,363 @@
+//! The steps: each step's expression inside its policies, the arms of the
+//! state machine that run them, and the straight-line run of a workflow
+//! with nothing to undo.
+
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Expr, Ident, Type};
+
+use super::generate::Gen;
+use super::parse::{Step, Workflow};
+use super::text;
+use super::validate::Plan;
+use crate::args::{self, Layer};
+use crate::expand::Generator;
+
+/// `__resilience_steps`: the state machine that runs the steps after
+/// `state`, one arm per step.
+pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
+    let (state, input_names, input_types, step_names) =
+        (&g.state, &g.input_names, &g.input_types, &g.step_names);
+    let err_ty = g.err_ty;
+    let step_types: Vec<&Type> = g.plans.iter().map(|p| &p.step.ty).collect();
+    let step_arms = (0..g.plans.len()).map(|index| step_arm(g, index));
+    let last_variant = &g.variants[g.plans.len() - 1];
+    q! {
+        /// The state machine: runs the steps after `state`, in place, and
+        /// calls the hooks (checkpoints, for a durable run) after each one.
+        /// Returns every output once the last step has run.
+        #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
+        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
+            #(#input_names: &#input_types,)*
+            state: &mut #state,
+            hooks: &mut __ResilienceHooks,
+        ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::Halt<#err_ty, __ResilienceHooks::Error>> {
+            loop {
+                match state {
+                    #(#step_arms)*
+                    #state::#last_variant { .. } => {
+                        if let #state::#last_variant { #(#step_names),* } =
+                            ::resilience::__private::replace(state, #state::Start)
+                        {
+                            return ::resilience::__private::Result::Ok((#(#step_names,)*));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A workflow with nothing to undo has no use for its state machine on a
+/// fresh run: the steps run as straight-line code, as one would write them,
+/// and the state enum is only used by `resume`. Returns the fast path for
+/// `run` and the straight-line fn.
+pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
+    let (workflow, plans) = (g.workflow, g.plans);
+    if workflow.durable || plans.iter().any(|p| p.compensate.is_some()) {
+        return (TokenStream::new(), TokenStream::new());
+    }
+    let (state, input_names, input_types) = (&g.state, &g.input_names, &g.input_types);
+    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
+    let output = &workflow.output;
+    let steps = plans.iter().enumerate().map(|(index, plan)| {
+        let step = plan.step;
+        let name = &step.name;
+        let (body, ret) = step_body(workflow, plan, err_ty);
+        let borrows = input_names
+            .iter()
+            .copied()
+            .chain(plans[..index].iter().map(|p| &p.step.name))
+            .map(|n| quote!(let #n = &#n;));
+        let step_str = text(name);
+        let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
+        let (step_error, into_error) = step_error(step);
+        q! {
+            let #name: #ret = {
+                #(#borrows)*
+                #body
+            };
+            let #name = match #name {
+                ::resilience::__private::Result::Ok(#name) => #name,
+                ::resilience::__private::Result::Err(#step_error) => {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(#step_str, #into_error));
+                }
+            };
+            *position = #position;
+        }
+    });
+    let fast_path = q! {
+        if let #state::Start = state {
+            let mut position = 0;
+            let outcome = ::resilience::__private::catch_panic(
+                Self::__resilience_straight(#(#input_names,)* &mut position),
+            )
+            .await;
+            let running = || Self::STEPS.get(position).copied().unwrap_or("<output>");
+            let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
+                ::resilience::__private::Result::Ok(output) => return ::resilience::__private::Result::Ok(output),
+                ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                    (step, failure)
+                }
+                ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
+            };
+            Self::__resilience_report(failed_step, &failure);
+            let completed = Self::STEPS.get(..position).unwrap_or_default();
+            return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
+                failure,
+                failed_step,
+                completed,
+                ::resilience::__private::Vec::new(),
+            ));
+        }
+    };
+    let straight = q! {
+        /// A fresh run of a workflow with nothing to undo: the steps in a
+        /// row, then the output. `position` counts the completed steps (for
+        /// the report of a failure or a panic).
+        #[allow(unused_variables, clippy::too_many_arguments)]
+        async fn __resilience_straight(
+            #(#input_names: #input_types,)*
+            position: &mut usize,
+        ) -> ::resilience::__private::Result<
+            #ok_ty,
+            ::resilience::__private::Halt<#err_ty, ::resilience::__private::Infallible>,
+        > {
+            #(#steps)*
+            ::resilience::__private::Result::Ok(#output)
+        }
+    };
+    (fast_path, straight)
+}
+
+/// A step's expression with its policies, and its `Result<T, _>` type
+/// (`Result<T, E>`, the workflow's error, when nothing else can name it).
+fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStream, Type) {
+    let step = plan.step;
+    let ty = &step.ty;
+    let ret: Type = if error_is_unnamed(plan) {
+        syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, #err_ty>)
+    } else {
+        syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>)
+    };
+    let operation = format!("{}::{}", workflow.name, text(&step.name));
+    let generator = Generator {
+        layers: &plan.layers,
+        ret: &ret,
+        operation: &operation,
+        body: step.expr.to_token_stream(),
+        cloned: &[],
+    };
+    (generator.expr(0), ret)
+}
+
+/// Whether nothing names the error type of the step's result: the step is
+/// `Ok(v)`, or an `async` block awaited in place whose value is `Ok(v)` at
+/// its end and at every `return` (its `?` only converts into the type, it
+/// does not name it), and no policy takes the error (`when`, `retry_after`,
+/// `with`). Such a step never compiled (rustc cannot infer the type, and
+/// says so inside the generated conversion); its error type is then the
+/// workflow's, as the output type of a `#[retry]` fn's body is pinned to the
+/// fn's, so that `?` converts into it.
+fn error_is_unnamed(plan: &Plan<'_>) -> bool {
+    let policy_names_it = plan.layers.iter().any(|layer| match layer {
+        Layer::Retry(args) => args.when.is_some() || args.retry_after.is_some(),
+        Layer::Fallback(args) => {
+            args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
+        }
+        Layer::Timeout(_) | Layer::Compensate(_) => false,
+    });
+    !policy_names_it && unnamed_error(&plan.step.expr)
+}
+
+fn unnamed_error(expr: &Expr) -> bool {
+    match expr {
+        Expr::Paren(paren) => unnamed_error(&paren.expr),
+        Expr::Group(group) => unnamed_error(&group.expr),
+        Expr::Call(call) => is_bare_ok(call),
+        Expr::Await(awaited) => match &*awaited.base {
+            Expr::Async(block) => async_block_error_is_unnamed(&block.block),
+            Expr::Paren(paren) => match &*paren.expr {
+                Expr::Async(block) => async_block_error_is_unnamed(&block.block),
+                _ => false,
+            },
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn has_return(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "return",
+        TokenTree::Group(group) => has_return(group.stream()),
+        _ => false,
+    })
+}
+
+/// `Ok(..)`, without a turbofish.
+fn is_bare_ok(call: &syn::ExprCall) -> bool {
+    matches!(&*call.func, Expr::Path(path)
+        if path.qself.is_none()
+            && path.path.leading_colon.is_none()
+            && path.path.segments.len() == 1
+            && path.path.segments[0].ident == "Ok"
+            && path.path.segments[0].arguments.is_none())
+}
+
+fn async_block_error_is_unnamed(block: &syn::Block) -> bool {
+    /// Every `return` of the block itself (not of a closure, an inner
+    /// `async` block or an item inside it) returns a bare `Ok(..)`.
+    struct Returns(bool);
+
+    impl<'ast> Visit<'ast> for Returns {
+        fn visit_expr_return(&mut self, ret: &'ast syn::ExprReturn) {
+            if !matches!(ret.expr.as_deref(), Some(Expr::Call(call)) if is_bare_ok(call)) {
+                self.0 = false;
+            }
+            syn::visit::visit_expr_return(self, ret);
+        }
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+        fn visit_expr_async(&mut self, _: &'ast syn::ExprAsync) {}
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            // A `return` inside a macro's tokens: leave the block to rustc.
+            if has_return(mac.tokens.clone()) {
+                self.0 = false;
+            }
+        }
+    }
+
+    let tail_is_ok = matches!(
+        block.stmts.last(),
+        Some(syn::Stmt::Expr(Expr::Call(call), None)) if is_bare_ok(call)
+    );
+    let mut returns = Returns(true);
+    returns.visit_block(block);
+    tail_is_ok && returns.0
+}
+
+/// The binding of a step's error and its conversion into the workflow's
+/// error, both at the step's expression: a missing `From` is reported there.
+fn step_error(step: &Step) -> (Ident, TokenStream) {
+    let span = step.expr.span();
+    let binding = Ident::new("__resilience_step_error", span);
+    let convert = quote_spanned!(span=> ::resilience::__private::into_error(#binding));
+    (binding, convert)
+}
+
+/// The arm of `__resilience_steps` that runs step `index` from the state
+/// before it, and moves its output into the next state.
+fn step_arm(g: &Gen<'_>, index: usize) -> TokenStream {
+    let (workflow, plans, err_ty) = (g.workflow, g.plans, g.err_ty);
+    let (state, variants) = (&g.state, &g.variants);
+    let plan = &plans[index];
+    let step = plan.step;
+    let before: Vec<&Ident> = plans[..index].iter().map(|p| &p.step.name).collect();
+    let from = if index == 0 {
+        q!(#state::Start)
+    } else {
+        let variant = &variants[index - 1];
+        q!(#state::#variant { #(#before),* })
+    };
+    let to = &variants[index];
+    let name = &step.name;
+    let (body, ret) = step_body(workflow, plan, err_ty);
+    // Earlier outputs, as shared references, with the user's spans so that
+    // the step's expression sees them (the inputs already are references).
+    let borrows = before.iter().map(|n| quote!(let #n = &*#n;));
+    let step_str = text(name);
+    // A step error without `From` into the workflow's error is reported at
+    // the step's expression.
+    let (step_error, into_error) = step_error(step);
+    let advance = if index == 0 {
+        q!(*state = #state::#to { #name };)
+    } else {
+        q! {
+            if let #from = ::resilience::__private::replace(state, #state::Start) {
+                *state = #state::#to { #(#before,)* #name };
+            }
+        }
+    };
+    q! {
+        #from => {
+            let output: #ret = {
+                #(#borrows)*
+                #body
+            };
+            match output {
+                ::resilience::__private::Result::Ok(#name) => {
+                    #advance
+                }
+                ::resilience::__private::Result::Err(#step_error) => {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(
+                        #step_str,
+                        #into_error,
+                    ));
+                }
+            }
+            if __ResilienceHooks::DURABLE {
+                if let ::resilience::__private::Result::Err(error) = hooks.step_completed(&*state, state.position()).await {
+                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Hook(error));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ctxt::Ctxt;
+    use crate::workflow::parse::Workflow;
+    use crate::workflow::validate::validate;
+
+    fn step(attrs: &str, expr: &str) -> bool {
+        let input = format!("workflow W() -> Result<u32, E> {{ {attrs} step s: u32 = {expr}; s }}");
+        let workflow: Workflow = syn::parse_str(&input).unwrap();
+        let mut cx = Ctxt::new();
+        let plans = validate(&workflow, &mut cx);
+        cx.check().unwrap();
+        error_is_unnamed(&plans[0])
+    }
+
+    /// The error type is the workflow's only where nothing else names it:
+    /// code that compiled before keeps its own error type.
+    #[test]
+    fn only_a_step_whose_error_nothing_names_gets_the_workflows() {
+        assert!(step("", "Ok(1)"));
+        assert!(step("", "async { let v = f().await?; Ok(v) }.await"));
+        assert!(step(
+            "",
+            "async move { if x { return Ok(0); } Ok(f().await?) }.await"
+        ));
+        assert!(step("", "(async { println!(\"hi\"); Ok(1) }).await"));
+        assert!(step("#[timeout(\"1s\")]", "async { Ok(f().await?) }.await"));
+
+        assert!(!step("", "f().await"));
+        assert!(!step("", "Ok::<_, io::Error>(1)"));
+        assert!(!step(
+            "",
+            "async { let v = f().await?; Ok::<_, E2>(v) }.await"
+        ));
+        assert!(!step(
+            "",
+            "async { if x { return Err(E2::X); } Ok(1) }.await"
+        ));
+        assert!(!step("", "async { m!(return Err(e)); Ok(1) }.await"));
+        assert!(!step("", "async { g(f().await?).await }.await"));
+        assert!(!step(
+            "",
+            "async { let r: Result<u32, E2> = Ok(1); r }.await"
+        ));
+        assert!(!step("#[retry(when = E2::is_transient)]", "Ok(1)"));
+        assert!(!step("#[retry(retry_after = after)]", "Ok(1)"));
+        assert!(!step("#[fallback(with = backup)]", "Ok(1)"));
+        assert!(!step(
+            "#[fallback(default = 0, when = |e: &E2| true)]",
+            "Ok(1)"
+        ));
+    }
+}

@@ -1,0 +1,66 @@
+//! The declarations of a workflow with errors, without steps, so that the
+//! code using it sees the same names and only the real errors are reported.
+
+use proc_macro2::TokenStream;
+use quote::format_ident;
+use syn::{Ident, Type};
+
+use super::parse::Workflow;
+
+/// What a workflow with errors still declares, so that the code using it
+/// sees the same names and only the real errors are reported: the struct,
+/// an empty state enum and the methods, without steps. The crate does not
+/// compile, so none of it ever runs.
+pub(super) fn stub(workflow: &Workflow, ok_ty: &Type, err_ty: &Type) -> TokenStream {
+    let Workflow {
+        attrs, vis, name, ..
+    } = workflow;
+    let state = format_ident!("{}State", name);
+    let input_names: Vec<&Ident> = workflow.inputs.iter().map(|i| &i.name).collect();
+    let input_types: Vec<&Type> = workflow.inputs.iter().map(|i| &i.ty).collect();
+    let name_str = name.to_string();
+    let durable = workflow.durable.then(|| {
+        q! {
+            #vis async fn run_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+                self,
+                store: &__ResilienceStore,
+                id: &str,
+            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+                loop {}
+            }
+        }
+    });
+    q! {
+        #(#attrs)*
+        #[allow(dead_code)]
+        #vis struct #name {
+            #(#input_names: #input_types,)*
+        }
+
+        #[allow(dead_code)]
+        #vis enum #state {
+            /// No step has run yet.
+            Start,
+        }
+
+        #[allow(dead_code, unused_variables, clippy::empty_loop)]
+        impl #name {
+            #vis const NAME: &'static str = #name_str;
+            #vis const STEPS: &'static [&'static str] = &[];
+            #vis const FINGERPRINT: u64 = 0;
+            #vis fn new(#(#input_names: #input_types),*) -> Self {
+                Self { #(#input_names),* }
+            }
+            #vis fn resume(#(#input_names: #input_types,)* state: #state) -> Self {
+                Self { #(#input_names),* }
+            }
+            #vis fn diagram() -> &'static str {
+                ""
+            }
+            #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
+                loop {}
+            }
+            #durable
+        }
+    }
+}
