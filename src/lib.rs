@@ -332,7 +332,6 @@
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.
-#![deny(missing_docs)]
 
 pub use resilience_macros::{compensate, fallback, retry, timeout, workflow};
 

@@ -4,6 +4,10 @@
 //! `SagaError`. A durable run records it and ends in the failed phase, so a
 //! rerun reports the earlier failure instead of panicking again.
 
+// `pub workflow`s here need `pub` step and error types; a test crate
+// exports nothing, so these lints of the workspace table do not apply.
+#![allow(missing_docs, missing_debug_implementations)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -169,14 +173,8 @@ async fn durable(panics: Panics) {
 
     // The checkpoint ends in the failed phase and records the panic.
     let records = vec![
-        CompensationRecord {
-            step: "b".into(),
-            outcome: expected_outcome(panics),
-        },
-        CompensationRecord {
-            step: "a".into(),
-            outcome: Ok(()),
-        },
+        CompensationRecord::new("b", expected_outcome(panics)),
+        CompensationRecord::new("a", Ok(())),
     ];
     {
         let lease = store.claim("Durable", "p").await.unwrap();

@@ -20,6 +20,7 @@ use resilience::workflow;
 const STEPS: u64 = 8;
 
 /// Appends lines to the log file of one round.
+#[derive(Debug)]
 pub struct Log {
     path: PathBuf,
 }

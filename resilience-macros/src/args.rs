@@ -15,7 +15,7 @@ use crate::duration::Dur;
 
 /// The resilience attributes, in the order they can be stacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Retry,
     Timeout,
     Fallback,
@@ -23,7 +23,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Retry => "retry",
             Kind::Timeout => "timeout",
@@ -33,7 +33,7 @@ impl Kind {
     }
 
     /// Recognises `retry`, `resilience::retry` and `::resilience::retry`.
-    pub fn from_path(path: &syn::Path) -> Option<Kind> {
+    pub(crate) fn from_path(path: &syn::Path) -> Option<Kind> {
         let segments: Vec<_> = path.segments.iter().collect();
         let last = segments.last()?;
         let prefix_ok = match segments.len() {
@@ -55,7 +55,7 @@ impl Kind {
 }
 
 /// One attribute of a stack, parsed and checked.
-pub enum Layer {
+pub(crate) enum Layer {
     Retry(RetryArgs),
     Timeout(TimeoutArgs),
     Fallback(FallbackArgs),
@@ -63,21 +63,21 @@ pub enum Layer {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackoffKind {
+pub(crate) enum BackoffKind {
     Constant,
     Linear,
     Exponential,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JitterKind {
+pub(crate) enum JitterKind {
     None,
     Full,
     Equal,
     Decorrelated,
 }
 
-pub struct RetryArgs {
+pub(crate) struct RetryArgs {
     pub attempts: u32,
     pub backoff: BackoffKind,
     pub delay: Dur,
@@ -89,23 +89,23 @@ pub struct RetryArgs {
     pub retry_after: Option<Expr>,
 }
 
-pub struct TimeoutArgs {
+pub(crate) struct TimeoutArgs {
     pub limit: Dur,
 }
 
-pub enum FallbackAction {
+pub(crate) enum FallbackAction {
     Default(Expr),
     With(Expr),
 }
 
 /// `#[compensate(with = PATH)]`: what undoes a successful call.
-pub struct CompensateArgs {
+pub(crate) struct CompensateArgs {
     pub with: Expr,
     /// The attribute, for "nothing to undo" and "duplicate" errors.
     pub span: Span,
 }
 
-pub struct FallbackArgs {
+pub(crate) struct FallbackArgs {
     pub action: FallbackAction,
     pub when: Option<Expr>,
 }
@@ -144,7 +144,12 @@ fn parse_list(tokens: TokenStream) -> syn::Result<Vec<Arg>> {
 
 /// Parses the arguments of one attribute. `span` is where attribute-level
 /// problems (a missing required key) are reported.
-pub fn parse_layer(kind: Kind, tokens: TokenStream, span: Span, cx: &mut Ctxt) -> Option<Layer> {
+pub(crate) fn parse_layer(
+    kind: Kind,
+    tokens: TokenStream,
+    span: Span,
+    cx: &mut Ctxt,
+) -> Option<Layer> {
     let args = match parse_list(tokens) {
         Ok(args) => args,
         Err(error) => {

@@ -8,7 +8,7 @@
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 
-pub enum Inline {
+pub(crate) enum Inline {
     /// The body is exactly `<future>.await`: the future can be used directly.
     Await(TokenStream),
     /// Any other body that cannot leave early.
@@ -16,7 +16,7 @@ pub enum Inline {
 }
 
 /// `Some` when the body's tokens can be placed in a block of their own.
-pub fn inline(body: &TokenStream) -> Option<Inline> {
+pub(crate) fn inline(body: &TokenStream) -> Option<Inline> {
     if !cannot_leave(body.clone()) {
         return None;
     }

@@ -13,13 +13,13 @@ use quote::ToTokens;
 /// refused. Only the macro's own logic can do that (every entry point checks
 /// its context), never a user's input.
 #[must_use = "call `check` to report the collected errors"]
-pub struct Ctxt {
+pub(crate) struct Ctxt {
     /// `None` once checked.
     errors: Option<Vec<syn::Error>>,
 }
 
 impl Ctxt {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             errors: Some(Vec::new()),
         }
@@ -30,21 +30,21 @@ impl Ctxt {
     }
 
     /// Records an error spanning the given tokens.
-    pub fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
+    pub(crate) fn error_spanned_by(&mut self, tokens: impl ToTokens, message: impl Display) {
         self.errors().push(syn::Error::new_spanned(tokens, message));
     }
 
     /// Records an already built error.
-    pub fn syn_error(&mut self, error: syn::Error) {
+    pub(crate) fn syn_error(&mut self, error: syn::Error) {
         self.errors().push(error);
     }
 
-    pub fn error_count(&self) -> usize {
+    pub(crate) fn error_count(&self) -> usize {
         self.errors.as_ref().map_or(0, Vec::len)
     }
 
     /// All collected errors combined into one, or `Ok` when there were none.
-    pub fn check(mut self) -> syn::Result<()> {
+    pub(crate) fn check(mut self) -> syn::Result<()> {
         let mut errors = self.errors.take().into_iter().flatten();
         let Some(mut combined) = errors.next() else {
             return Ok(());

@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 
 /// A positive duration known at compile time, with the span of the literal it came from.
 #[derive(Clone, Copy, Debug)]
-pub struct Dur {
+pub(crate) struct Dur {
     pub nanos: u64,
     pub span: Span,
 }
@@ -26,7 +26,7 @@ const FORMAT_HINT: &str = "write a number with a unit (ns, us, ms, s, m, h), e.g
 impl Dur {
     /// Parses a duration value: a string literal with units, or an integer or
     /// float literal meaning seconds. `what` names the key in messages.
-    pub fn from_expr(expr: &syn::Expr, what: &str) -> syn::Result<Self> {
+    pub(crate) fn from_expr(expr: &syn::Expr, what: &str) -> syn::Result<Self> {
         match expr {
             syn::Expr::Lit(syn::ExprLit { lit, .. }) => Self::from_lit(lit, what),
             syn::Expr::Group(group) => Self::from_expr(&group.expr, what),
@@ -44,13 +44,13 @@ impl Dur {
         }
     }
 
-    pub fn from_lit(lit: &syn::Lit, what: &str) -> syn::Result<Self> {
+    pub(crate) fn from_lit(lit: &syn::Lit, what: &str) -> syn::Result<Self> {
         Self::from_number_lit(lit, what, 1_000_000_000)
     }
 
     /// Like [`Dur::from_lit`], but a bare number counts `scale` nanoseconds
     /// (`1_000_000` for `ms = 500`).
-    pub fn from_number_lit(lit: &syn::Lit, what: &str, scale: u128) -> syn::Result<Self> {
+    pub(crate) fn from_number_lit(lit: &syn::Lit, what: &str, scale: u128) -> syn::Result<Self> {
         let span = lit.span();
         let nanos = match lit {
             syn::Lit::Str(s) => parse_str(&s.value()).map_err(|reason| {
@@ -87,7 +87,7 @@ impl Dur {
 
     /// A `::resilience::__private::Duration` constructor expression, in the
     /// most readable unit that is exact.
-    pub fn to_tokens(self) -> TokenStream {
+    pub(crate) fn to_tokens(self) -> TokenStream {
         let n = self.nanos;
         let (ctor, value) = if n.is_multiple_of(1_000_000_000) {
             (quote!(from_secs), n / 1_000_000_000)
@@ -117,7 +117,7 @@ impl Dur {
 /// - below that, the largest unit that fits (`s`, `ms`, `us`, `ns`) with up
 ///   to three decimals, trailing zeros removed, further digits cut;
 /// - zero is `0s`.
-pub fn human(nanos: u64) -> String {
+pub(crate) fn human(nanos: u64) -> String {
     const SECOND: u64 = 1_000_000_000;
     let mut out = String::new();
     if nanos >= 60 * SECOND {

@@ -24,7 +24,7 @@ use crate::item::{self, Cloned, Func, Shape};
 
 /// Entry point of every attribute: parse, validate, expand; on error, the
 /// item is emitted unchanged (minus the resilience attributes) with the errors.
-pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
     if is_sibling_marker(&args) {
         return item;
     }
@@ -88,7 +88,7 @@ pub fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStrea
 
 /// Where an attribute-level problem is reported: the attribute's name (on
 /// stable Rust a span cannot join `#` to `]`).
-pub fn attr_span(attr: &syn::Attribute) -> Span {
+pub(crate) fn attr_span(attr: &syn::Attribute) -> Span {
     attr.path()
         .segments
         .last()
@@ -186,7 +186,10 @@ fn is_sibling_marker(args: &TokenStream) -> bool {
 
 /// `#[compensate]` is not a layer: it acts once the whole call succeeded,
 /// wherever it is written in the stack. At most one per fn.
-pub fn split_compensate(layers: Vec<Layer>, cx: &mut Ctxt) -> (Vec<Layer>, Option<CompensateArgs>) {
+pub(crate) fn split_compensate(
+    layers: Vec<Layer>,
+    cx: &mut Ctxt,
+) -> (Vec<Layer>, Option<CompensateArgs>) {
     let mut compensate: Option<CompensateArgs> = None;
     let mut rest = Vec::new();
     for layer in layers {
@@ -236,7 +239,7 @@ fn compensated(
 }
 
 /// `Result<(), String>` from the compensation's own `Result<_, E>`.
-pub fn compensation_outcome(undone: TokenStream) -> TokenStream {
+pub(crate) fn compensation_outcome(undone: TokenStream) -> TokenStream {
     q!(match #undone {
         ::resilience::__private::Result::Ok(_) => ::resilience::__private::Result::Ok(()),
         ::resilience::__private::Result::Err(__resilience_error) => ::resilience::__private::Result::Err(
@@ -315,7 +318,7 @@ fn expand(
     }
 }
 
-pub struct Generator<'a> {
+pub(crate) struct Generator<'a> {
     pub layers: &'a [Layer],
     pub ret: &'a Type,
     pub operation: &'a str,
@@ -325,7 +328,7 @@ pub struct Generator<'a> {
 
 impl Generator<'_> {
     /// An expression of the return type that runs layers `index..` (async context).
-    pub fn expr(&self, index: usize) -> TokenStream {
+    pub(crate) fn expr(&self, index: usize) -> TokenStream {
         match self.layers.get(index) {
             None => match body::inline(&self.body) {
                 // Nothing in the body can leave it early: run it in place.
@@ -504,7 +507,7 @@ impl Generator<'_> {
         // The whole conversion carries the return type's span: a missing
         // `From<Elapsed>` is reported at the user's error type.
         let convert = quote_spanned!(item::error_type_span(self.ret)=>
-            ::resilience::__private::timeout_error(__RESILIENCE_TIMEOUT.elapsed())
+            ::resilience::__private::timeout_error(__RESILIENCE_TIMEOUT.expire())
         );
         q! {{
             const __RESILIENCE_TIMEOUT: ::resilience::__private::TimeoutPolicy =
@@ -564,7 +567,7 @@ impl Generator<'_> {
 
 /// `path(arg)` for a path, `apply(closure, arg)` for a closure, spanned at the
 /// user's callee so that a type error points there.
-pub fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
+pub(crate) fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
     let span = callee.span();
     match callee {
         Expr::Path(path) => quote_spanned!(span=> #path(#arg)),

@@ -12,7 +12,7 @@ use crate::args::Kind;
 use crate::ctxt::Ctxt;
 
 /// A fn item, a trait method with a default body, or an impl method.
-pub struct Func {
+pub(crate) struct Func {
     pub attrs: Vec<Attribute>,
     pub vis: Visibility,
     pub sig: Signature,
@@ -20,7 +20,7 @@ pub struct Func {
 }
 
 impl Func {
-    pub fn parse(tokens: TokenStream) -> Result<Self, TokenStream> {
+    pub(crate) fn parse(tokens: TokenStream) -> Result<Self, TokenStream> {
         if let Ok(item) = syn::parse2::<syn::ItemFn>(tokens.clone()) {
             return Ok(Func {
                 attrs: item.attrs,
@@ -58,7 +58,7 @@ impl ToTokens for Func {
 }
 
 /// Where the user's code sits and what it returns.
-pub enum Shape {
+pub(crate) enum Shape {
     /// `async fn f(..) -> Ret { body }`.
     Async { ret: Type },
     /// What `#[async_trait]` leaves behind:
@@ -68,7 +68,7 @@ pub enum Shape {
 }
 
 /// Checks that the fn is async (or async-trait's output) and returns a `Result`.
-pub fn shape(func: &Func, kind: Kind, cx: &mut Ctxt) -> Option<Shape> {
+pub(crate) fn shape(func: &Func, kind: Kind, cx: &mut Ctxt) -> Option<Shape> {
     let name = kind.name();
     if func.sig.asyncness.is_some() {
         let ret = match &func.sig.output {
@@ -130,7 +130,7 @@ fn is_result(ty: &Type) -> bool {
 
 /// Where a problem with the error type is reported: `E` in `Result<T, E>`,
 /// or the whole return type.
-pub fn error_type_span(ret: &Type) -> Span {
+pub(crate) fn error_type_span(ret: &Type) -> Span {
     if let Type::Path(path) = ret
         && let Some(last) = path.path.segments.last()
         && let syn::PathArguments::AngleBracketed(args) = &last.arguments
@@ -143,7 +143,7 @@ pub fn error_type_span(ret: &Type) -> Span {
 }
 
 /// Where a problem with the output type is reported: `T` in `Result<T, E>`.
-pub fn ok_type_span(ret: &Type) -> Span {
+pub(crate) fn ok_type_span(ret: &Type) -> Span {
     if let Type::Path(path) = ret
         && let Some(last) = path.path.segments.last()
         && let syn::PathArguments::AngleBracketed(args) = &last.arguments
@@ -189,7 +189,7 @@ fn async_trait_stmts_ref(block: &Block) -> Option<&Vec<Stmt>> {
 }
 
 /// Mutable access to the statements of async-trait's async block.
-pub fn async_trait_stmts(block: &mut Block) -> Option<&mut Vec<Stmt>> {
+pub(crate) fn async_trait_stmts(block: &mut Block) -> Option<&mut Vec<Stmt>> {
     let [Stmt::Expr(Expr::Call(call), None)] = block.stmts.as_mut_slice() else {
         return None;
     };
@@ -200,7 +200,7 @@ pub fn async_trait_stmts(block: &mut Block) -> Option<&mut Vec<Stmt>> {
 }
 
 /// One owned argument that each attempt gets its own clone of.
-pub struct Cloned {
+pub(crate) struct Cloned {
     /// The binding the attempt creates, e.g. `mut prompt` or `(a, b)`.
     pub pat: TokenStream,
     /// What it is cloned from: the parameter's name.
@@ -212,7 +212,7 @@ pub struct Cloned {
 /// Prepares the signature of a plain `async fn` for per-attempt clones:
 /// returns the clones, renames destructured parameters, and reports whether a
 /// by-value `self` must be rewritten in the body.
-pub fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
+pub(crate) fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
     let mut cloned = Vec::new();
     let mut self_by_value = None;
     for (index, input) in sig.inputs.iter_mut().enumerate() {
@@ -275,7 +275,7 @@ pub fn owned_args(sig: &mut Signature) -> (Vec<Cloned>, Option<Span>) {
 
 /// The bindings of async-trait's prelude (`let x = x;`, `let __self = self;`)
 /// that hold owned values, to be cloned per attempt.
-pub fn async_trait_owned(sig: &Signature, prelude: &mut [Stmt]) -> Vec<Cloned> {
+pub(crate) fn async_trait_owned(sig: &Signature, prelude: &mut [Stmt]) -> Vec<Cloned> {
     let self_by_ref = sig.inputs.iter().any(|input| match input {
         FnArg::Receiver(receiver) => receiver_by_ref(receiver),
         FnArg::Typed(_) => false,
@@ -349,7 +349,7 @@ fn is_reference(ty: &Type) -> bool {
 
 /// Replaces `self` (not `self::path`) with `__resilience_self` in the body's
 /// tokens, macros included, keeping each token's span.
-pub fn replace_self(tokens: TokenStream) -> TokenStream {
+pub(crate) fn replace_self(tokens: TokenStream) -> TokenStream {
     let mut out = Vec::new();
     let mut iter = tokens.into_iter().peekable();
     while let Some(tree) = iter.next() {

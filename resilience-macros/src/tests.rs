@@ -160,3 +160,23 @@ fn workflow_two_steps() {
         insta::assert_snapshot!("workflow_two_steps", prettyplease::unparse(&file));
     });
 }
+
+/// With the facade's `durable` feature off, `durable workflow` is one error
+/// at `durable` that says how to turn it on (`cargo test -p
+/// resilience-macros --no-default-features` runs this; CI does).
+#[cfg(not(feature = "durable"))]
+#[test]
+fn durable_workflow_without_the_feature_is_an_error_at_durable() {
+    let output = crate::workflow::expand(quote! {
+        durable workflow Flow(x: u32) -> Result<u32, E> {
+            step one: u32 = f(x).await;
+            one
+        }
+    });
+    let text = output.to_string();
+    assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+    assert!(
+        text.contains("`durable workflow` needs the `durable` feature"),
+        "{text}"
+    );
+}

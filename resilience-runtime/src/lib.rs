@@ -62,8 +62,6 @@
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
-#![deny(missing_docs)]
-
 mod call;
 #[cfg(feature = "durable")]
 pub mod checkpoint;

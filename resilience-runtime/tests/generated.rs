@@ -98,7 +98,7 @@ async fn ask(model: &Model, prompt: String) -> Result<String, AgentError> {
                         ::resilience::__private::Result::Err(_) => {
                             ::resilience::__private::Result::Err(
                                 ::resilience::__private::timeout_error(
-                                    __RESILIENCE_TIMEOUT.elapsed(),
+                                    __RESILIENCE_TIMEOUT.expire(),
                                 ),
                             )
                         }
@@ -138,7 +138,7 @@ async fn ask(model: &Model, prompt: String) -> Result<String, AgentError> {
 /// `#[fallback(default = String::from("no answer"))]` around a generic fn
 /// whose error is only known to be `Debug`.
 async fn with_default<E: std::fmt::Debug>(
-    result: impl ::resilience::__private::Future<Output = Result<String, E>>,
+    result: impl std::future::Future<Output = Result<String, E>>,
 ) -> Result<String, E> {
     const __RESILIENCE_FALLBACK: ::resilience::__private::FallbackPolicy =
         ::resilience::__private::FallbackPolicy::new("with_default");

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum AgentError {
+pub(crate) enum AgentError {
     #[error("transient failure on call {0}")]
     Transient(u32),
     #[error("fatal failure on call {0}")]
@@ -20,11 +20,11 @@ pub enum AgentError {
 }
 
 impl AgentError {
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         !matches!(self, AgentError::Fatal(_))
     }
 
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             AgentError::RateLimited(_, after) => Some(*after),
             _ => None,
@@ -33,17 +33,17 @@ impl AgentError {
 }
 
 /// What the n-th call (from 1) does.
-pub type Script = fn(u32) -> Result<u32, AgentError>;
+pub(crate) type Script = fn(u32) -> Result<u32, AgentError>;
 
 /// Records the instant of every call, relative to its creation.
-pub struct Agent {
+pub(crate) struct Agent {
     start: Instant,
     calls: Mutex<Vec<Duration>>,
     script: Script,
 }
 
 impl Agent {
-    pub fn new(script: Script) -> Self {
+    pub(crate) fn new(script: Script) -> Self {
         Self {
             start: Instant::now(),
             calls: Mutex::new(Vec::new()),
@@ -51,24 +51,24 @@ impl Agent {
         }
     }
 
-    pub fn always_failing() -> Self {
+    pub(crate) fn always_failing() -> Self {
         Self::new(|n| Err(AgentError::Transient(n)))
     }
 
     /// Records the call and returns what the script says.
-    pub fn call(&self) -> Result<u32, AgentError> {
+    pub(crate) fn call(&self) -> Result<u32, AgentError> {
         let mut calls = self.calls.lock().unwrap();
         calls.push(self.start.elapsed());
         let n = calls.len() as u32;
         (self.script)(n)
     }
 
-    pub fn calls(&self) -> usize {
+    pub(crate) fn calls(&self) -> usize {
         self.calls.lock().unwrap().len()
     }
 
     /// The call instants in whole milliseconds.
-    pub fn at_ms(&self) -> Vec<u128> {
+    pub(crate) fn at_ms(&self) -> Vec<u128> {
         self.calls
             .lock()
             .unwrap()
@@ -78,12 +78,12 @@ impl Agent {
     }
 
     /// The call instants, exactly.
-    pub fn at(&self) -> Vec<Duration> {
+    pub(crate) fn at(&self) -> Vec<Duration> {
         self.calls.lock().unwrap().clone()
     }
 
     /// The gaps between consecutive calls.
-    pub fn gaps(&self) -> Vec<Duration> {
+    pub(crate) fn gaps(&self) -> Vec<Duration> {
         let calls = self.at();
         calls.windows(2).map(|w| w[1] - w[0]).collect()
     }

@@ -160,10 +160,10 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
                         ::resilience::__private::Result::Ok((#(#step_names,)*)) => {
                             return durable.finish(::resilience::__private::Result::Ok(#output)).await;
                         }
-                        ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                        ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Failed(step, failure)) => {
                             (state, step, failure, ::resilience::__private::Vec::new())
                         }
-                        ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(error)) => {
+                        ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Hook(error)) => {
                             return ::resilience::__private::Result::Err(::resilience::__private::DurableError::Checkpoint(error));
                         }
                     }

@@ -281,10 +281,10 @@ fn run_fn(g: &Gen<'_>, fast_path: &TokenStream) -> TokenStream {
                 ::resilience::__private::Result::Ok((#(#step_names,)*)) => {
                     return ::resilience::__private::Result::Ok(#output);
                 }
-                ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Failed(step, failure)) => {
                     (step, failure)
                 }
-                ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
+                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Hook(never)) => match never {},
             };
             let compensations = ::resilience::__private::Vec::new();
             // Boxed: the failure path does not weigh on the future's size.
@@ -292,8 +292,8 @@ fn run_fn(g: &Gen<'_>, fast_path: &TokenStream) -> TokenStream {
                 Self::__resilience_undo(#(&#input_names,)* state, failed_step, failure, compensations, &mut hooks),
             );
             match undo.await {
-                ::resilience::__private::Stop::Failed(error) => ::resilience::__private::Result::Err(error),
-                ::resilience::__private::Stop::Hook(never) => match never {},
+                ::resilience::__private::UndoOutcome::Failed(error) => ::resilience::__private::Result::Err(error),
+                ::resilience::__private::UndoOutcome::Hook(never) => match never {},
             }
         }
     }

@@ -48,7 +48,7 @@ use parse::Workflow;
 use stub::stub;
 use validate::{result_args, validate};
 
-pub fn expand(input: TokenStream) -> TokenStream {
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
     let workflow = match syn::parse2::<Workflow>(input) {
         Ok(workflow) => workflow,
         Err(error) => return error.into_compile_error(),

@@ -29,6 +29,8 @@ pub(super) struct Workflow {
     pub(super) vis: Visibility,
     /// `durable workflow`: persisted after every step.
     pub(super) durable: bool,
+    /// Where `durable` was written, for the error when the feature is off.
+    pub(super) durable_span: Option<proc_macro2::Span>,
     pub(super) name: Ident,
     pub(super) inputs: Vec<Input>,
     pub(super) ret: Type,
@@ -56,7 +58,9 @@ impl Parse for Workflow {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis: Visibility = input.parse()?;
-        let durable = input.parse::<Option<kw::durable>>()?.is_some();
+        let durable_token = input.parse::<Option<kw::durable>>()?;
+        let durable = durable_token.is_some();
+        let durable_span = durable_token.map(|token| token.span);
         if !input.peek(kw::workflow) {
             return Err(input.error(
                 "expected `workflow Name(inputs) -> Result<T, E> { .. }`, e.g. `pub workflow Provision(api: Api) -> Result<Id, ApiError> { .. }`",
@@ -122,6 +126,7 @@ impl Parse for Workflow {
             attrs,
             vis,
             durable,
+            durable_span,
             name,
             inputs,
             ret,

@@ -33,7 +33,7 @@ pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
             #(#input_names: &#input_types,)*
             state: &mut #state,
             hooks: &mut __ResilienceHooks,
-        ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::Halt<#err_ty, __ResilienceHooks::Error>> {
+        ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::StepsError<#err_ty, __ResilienceHooks::Error>> {
             loop {
                 match state {
                     #(#step_arms)*
@@ -82,7 +82,7 @@ pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
             let #name = match #name {
                 ::resilience::__private::Result::Ok(#name) => #name,
                 ::resilience::__private::Result::Err(#step_error) => {
-                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(#step_str, #into_error));
+                    return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Step(#step_str, #into_error));
                 }
             };
             *position = #position;
@@ -98,10 +98,10 @@ pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
             let running = || Self::STEPS.get(position).copied().unwrap_or("<output>");
             let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
                 ::resilience::__private::Result::Ok(output) => return ::resilience::__private::Result::Ok(output),
-                ::resilience::__private::Result::Err(::resilience::__private::Settled::Failed(step, failure)) => {
+                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Failed(step, failure)) => {
                     (step, failure)
                 }
-                ::resilience::__private::Result::Err(::resilience::__private::Settled::Hook(never)) => match never {},
+                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Hook(never)) => match never {},
             };
             Self::__resilience_report(failed_step, &failure);
             let completed = Self::STEPS.get(..position).unwrap_or_default();
@@ -123,7 +123,7 @@ pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
             position: &mut usize,
         ) -> ::resilience::__private::Result<
             #ok_ty,
-            ::resilience::__private::Halt<#err_ty, ::resilience::__private::Infallible>,
+            ::resilience::__private::StepsError<#err_ty, ::resilience::__private::Infallible>,
         > {
             #(#steps)*
             ::resilience::__private::Result::Ok(#output)
@@ -292,7 +292,7 @@ fn step_arm(g: &Gen<'_>, index: usize) -> TokenStream {
                     #advance
                 }
                 ::resilience::__private::Result::Err(#step_error) => {
-                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Step(
+                    return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Step(
                         #step_str,
                         #into_error,
                     ));
@@ -300,7 +300,7 @@ fn step_arm(g: &Gen<'_>, index: usize) -> TokenStream {
             }
             if __ResilienceHooks::DURABLE {
                 if let ::resilience::__private::Result::Err(error) = hooks.step_completed(&*state, state.position()).await {
-                    return ::resilience::__private::Result::Err(::resilience::__private::Halt::Hook(error));
+                    return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Hook(error));
                 }
             }
         }

@@ -27,7 +27,7 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
             failure: ::resilience::__private::Failure<#err_ty>,
             mut compensations: ::resilience::__private::Vec<::resilience::__private::CompensationReport>,
             hooks: &mut __ResilienceHooks,
-        ) -> ::resilience::__private::Stop<#err_ty, __ResilienceHooks::Error> {
+        ) -> ::resilience::__private::UndoOutcome<#err_ty, __ResilienceHooks::Error> {
             let completed = state.completed();
             Self::__resilience_report(failed_step, &failure);
             let failure_text = if __ResilienceHooks::DURABLE {
@@ -42,7 +42,7 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
                 if let ::resilience::__private::Result::Err(error) =
                     hooks.compensating(&state, position, failed_step, &failure_text, &compensations).await
                 {
-                    return ::resilience::__private::Stop::Hook(error);
+                    return ::resilience::__private::UndoOutcome::Hook(error);
                 }
             }
             loop {
@@ -55,10 +55,10 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
                 if let ::resilience::__private::Result::Err(error) =
                     hooks.failed(&state, failed_step, &failure_text, &compensations).await
                 {
-                    return ::resilience::__private::Stop::Hook(error);
+                    return ::resilience::__private::UndoOutcome::Hook(error);
                 }
             }
-            ::resilience::__private::Stop::Failed(
+            ::resilience::__private::UndoOutcome::Failed(
                 ::resilience::__private::saga_error(failure, failed_step, completed, compensations),
             )
         }
@@ -97,13 +97,13 @@ fn undo_arm(g: &Gen<'_>, index: usize) -> TokenStream {
             let step_str = text(name);
             let operation = format!("{workflow}::{}", text(name));
             q! {
-                compensations.push(::resilience::__private::compensated(#operation, #step_str, #outcome));
+                compensations.push(::resilience::__private::record_compensation(#operation, #step_str, #outcome));
                 let back = #back;
                 if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =
                         hooks.compensating(&back, back.position(), failed_step, &failure_text, &compensations).await
                     {
-                        return ::resilience::__private::Stop::Hook(error);
+                        return ::resilience::__private::UndoOutcome::Hook(error);
                     }
                 }
                 back

@@ -118,6 +118,16 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             variants.push((variant, &step.name));
         }
     }
+    if let Some(span) = workflow.durable_span
+        && !cfg!(feature = "durable")
+    {
+        cx.error_spanned_by(
+            quote::quote_spanned!(span=> durable),
+            "`durable workflow` needs the `durable` feature of `resilience`, which is turned off here; \
+             turn it back on (`resilience = { version = \"..\", features = [\"durable\"] }`, it is a default feature) \
+             or write `workflow` for a run that need not outlive the process",
+        );
+    }
     if workflow.durable {
         for step in &workflow.steps {
             if let Some(reference) = first_reference(&step.ty) {

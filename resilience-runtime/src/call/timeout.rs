@@ -2,7 +2,7 @@
 //!
 //! The generated code wraps the fn body in [`tokio::time::timeout`], so the
 //! decorated future is tokio's own, and on expiry returns
-//! `Err(timeout_error(policy.elapsed()))`: the fn's error type converts from
+//! `Err(timeout_error(policy.expire()))`: the fn's error type converts from
 //! [`Elapsed`] (see [`FromElapsed`]).
 //!
 //! # Examples
@@ -28,7 +28,7 @@
 //! };
 //! let result = match tokio::time::timeout(POLICY.limit(), slow).await {
 //!     Ok(r) => r,
-//!     Err(_) => Err(timeout_error(POLICY.elapsed())),
+//!     Err(_) => Err(timeout_error(POLICY.expire())),
 //! };
 //! assert_eq!(result.unwrap_err().to_string(), "`think` timed out after 50ms");
 //! # }
@@ -101,9 +101,9 @@ impl TimeoutPolicy {
         self.limit
     }
 
-    /// Reports that the limit was reached: emits
-    /// [`EventKind::Timeout`] and returns the
-    /// error.
+    /// Reports that the limit was reached: emits [`EventKind::Timeout`] and
+    /// returns the error. (A verb, since it does something: it was called
+    /// `elapsed`, which read like a getter.)
     ///
     /// # Examples
     ///
@@ -111,10 +111,10 @@ impl TimeoutPolicy {
     /// use std::time::Duration;
     /// use resilience_runtime::TimeoutPolicy;
     ///
-    /// let elapsed = TimeoutPolicy::new("ask", Duration::from_secs(30)).elapsed();
+    /// let elapsed = TimeoutPolicy::new("ask", Duration::from_secs(30)).expire();
     /// assert_eq!(elapsed.to_string(), "`ask` timed out after 30s");
     /// ```
-    pub fn elapsed(&self) -> Elapsed {
+    pub fn expire(&self) -> Elapsed {
         emit(&Event::new(
             self.operation,
             EventKind::Timeout { limit: self.limit },
@@ -147,7 +147,7 @@ pub struct Elapsed {
 
 impl Elapsed {
     /// The error for `operation` after `limit`. It emits no event; see
-    /// [`TimeoutPolicy::elapsed`].
+    /// [`TimeoutPolicy::expire`].
     ///
     /// # Examples
     ///
@@ -291,7 +291,7 @@ mod tests {
             .run(async {
                 match tokio::time::timeout(POLICY.limit(), core::future::pending()).await {
                     Ok(r) => r,
-                    Err(_) => Err(timeout_error(POLICY.elapsed())),
+                    Err(_) => Err(timeout_error(POLICY.expire())),
                 }
             })
             .await;

@@ -49,7 +49,7 @@ use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
 };
 use crate::events::{Event, EventKind, emit};
-use crate::saga::workflow::{Hooks, Stop};
+use crate::saga::workflow::{Hooks, UndoOutcome};
 use crate::saga::{CompensationReport, SagaError};
 
 /// Options of a durable run.
@@ -357,7 +357,7 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
     /// phase is already saved).
     pub async fn finish<T, E>(
         mut self,
-        outcome: Result<T, Stop<E, CheckpointError>>,
+        outcome: Result<T, UndoOutcome<E, CheckpointError>>,
     ) -> Result<T, DurableError<E>> {
         match outcome {
             Ok(value) => {
@@ -368,8 +368,8 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
                 }
                 Ok(value)
             }
-            Err(Stop::Hook(error)) => Err(DurableError::Checkpoint(error)),
-            Err(Stop::Failed(error)) => Err(DurableError::Failed(error)),
+            Err(UndoOutcome::Hook(error)) => Err(DurableError::Checkpoint(error)),
+            Err(UndoOutcome::Failed(error)) => Err(DurableError::Failed(error)),
         }
     }
 }

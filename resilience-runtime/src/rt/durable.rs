@@ -29,6 +29,7 @@ impl<T: serde::de::DeserializeOwned> DurableDeserialize for T {}
 /// for a type that is not, naming the first missing trait. Called as
 /// `(&StepCheck::<T>::new()).durable_step()`: [`CheckDeserialize`] by
 /// value when `T: Serialize`, else [`CheckSerialize`] by autoref.
+#[derive(Debug)]
 pub struct StepCheck<T>(core::marker::PhantomData<T>);
 
 impl<T> StepCheck<T> {
@@ -69,6 +70,7 @@ impl<T> CheckSerialize<T> for &StepCheck<T> {}
 /// not serde is reported once, by [`StepCheck`], and not again by
 /// every serde call in the derived impls. The fallbacks never run: the
 /// crate does not compile.
+#[derive(Debug)]
 pub struct StepSerde<'a, T>(pub &'a T);
 
 /// The serde route of [`StepSerde`].
@@ -98,6 +100,7 @@ impl<T> SerializeStepFallback for &StepSerde<'_, T> {}
 /// The type of a durable step's output, for [`DeserializeStep`] (by
 /// value: `T: DeserializeOwned`) or [`DeserializeStepFallback`] (by
 /// autoref: anything); see [`StepSerde`].
+#[derive(Debug)]
 pub struct StepType<T>(core::marker::PhantomData<T>);
 
 impl<T> StepType<T> {

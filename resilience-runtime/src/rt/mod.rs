@@ -29,9 +29,6 @@ pub use durable::*;
 pub use fallback::*;
 pub use retry::*;
 
-pub use core::clone::Clone;
-pub use core::convert::From;
-pub use core::future::Future;
 pub use core::option::Option::{self, None, Some};
 pub use core::result::Result::{self, Err, Ok};
 pub use core::time::Duration;
@@ -44,13 +41,13 @@ pub use crate::call::retry::{
     CloneArg, RetryAfter, RetryPolicy, RetryState, clone_arg, retry_after,
 };
 #[cfg(feature = "durable")]
-pub use crate::checkpoint::{
-    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
-};
+pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
-pub use crate::saga::workflow::{Halt, Hooks, InMemory, Settled, Stop, failure_text, settle};
-pub use crate::saga::workflow::{catch_panic, compensated, saga_error, step_failed_event};
+pub use crate::saga::workflow::{
+    Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
+};
+pub use crate::saga::workflow::{catch_panic, record_compensation, saga_error, step_failed_event};
 pub use crate::saga::{
     CloneOutput, CompensationReport, Failure, SagaError, clone_output, in_saga,
     register_compensation, saga, step_failed,
@@ -60,8 +57,6 @@ pub use core::convert::Infallible;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]
 pub use serde;
-#[cfg(feature = "durable")]
-pub use serde_json;
 pub use std::boxed::Box;
 pub use std::string::{String, ToString};
 pub use std::vec::Vec;
@@ -85,4 +80,4 @@ pub fn undo_outcome(caught: Result<Result<(), String>, String>) -> Result<(), St
 pub fn into_error<E: From<S>, S>(error: S) -> E {
     E::from(error)
 }
-pub use crate::call::timeout::{Elapsed, FromElapsed, TimeoutPolicy, timeout_error};
+pub use crate::call::timeout::{FromElapsed, TimeoutPolicy, timeout_error};

@@ -11,6 +11,7 @@ use crate::retry::{RetryPolicy, RetryState};
 /// the arguments of [`RetryState::next_delay`] by name, so that the
 /// generated code reads `retryable: true, requested: None, ..` rather
 /// than `true, None, None`.
+#[derive(Debug)]
 pub struct FailedAttempt<'a> {
     /// Whether `when` accepts the error (`true` without `when`).
     pub retryable: bool,

@@ -23,7 +23,7 @@ pub fn step_failed_event(workflow: &'static str, step: &'static str, error: Erro
 
 /// Records (and emits the event of) one compensation's outcome;
 /// `operation` is `Workflow::step`, as in the step's other events.
-pub fn compensated(
+pub fn record_compensation(
     operation: &'static str,
     step: &'static str,
     outcome: Result<(), String>,
@@ -119,7 +119,7 @@ impl<S: Sync> Hooks<S> for InMemory {
 /// Why the generated steps loop stopped before the last step.
 #[doc(hidden)]
 #[derive(Debug)]
-pub enum Halt<E, H> {
+pub enum StepsError<E, H> {
     /// This step returned this error.
     Step(&'static str, E),
     /// A hook (a checkpoint write) failed: the run stopped there.
@@ -129,7 +129,7 @@ pub enum Halt<E, H> {
 /// How the generated undo stopped.
 #[doc(hidden)]
 #[derive(Debug)]
-pub enum Stop<E, H> {
+pub enum UndoOutcome<E, H> {
     /// The workflow failed and was compensated.
     Failed(SagaError<E>),
     /// A hook (a checkpoint write) failed: the run stopped there.
@@ -149,7 +149,7 @@ pub fn failure_text<E>(failure: &Failure<E>, render: impl FnOnce(&E) -> String) 
 /// How the steps of a run ended without an output.
 #[doc(hidden)]
 #[derive(Debug)]
-pub enum Settled<E, H> {
+pub enum RunFailure<E, H> {
     /// This step failed (or panicked: `running` named it).
     Failed(&'static str, Failure<E>),
     /// A hook (a checkpoint write) failed.
@@ -160,13 +160,15 @@ pub enum Settled<E, H> {
 /// step, a panic in the step `running` names, or a hook's error.
 #[doc(hidden)]
 pub fn settle<T, E, H>(
-    outcome: Result<Result<T, Halt<E, H>>, String>,
+    outcome: Result<Result<T, StepsError<E, H>>, String>,
     running: impl FnOnce() -> &'static str,
-) -> Result<T, Settled<E, H>> {
+) -> Result<T, RunFailure<E, H>> {
     match outcome {
         Ok(Ok(outputs)) => Ok(outputs),
-        Ok(Err(Halt::Step(step, error))) => Err(Settled::Failed(step, Failure::Error(error))),
-        Ok(Err(Halt::Hook(error))) => Err(Settled::Hook(error)),
-        Err(panic) => Err(Settled::Failed(running(), Failure::Panic(panic))),
+        Ok(Err(StepsError::Step(step, error))) => {
+            Err(RunFailure::Failed(step, Failure::Error(error)))
+        }
+        Ok(Err(StepsError::Hook(error))) => Err(RunFailure::Hook(error)),
+        Err(panic) => Err(RunFailure::Failed(running(), Failure::Panic(panic))),
     }
 }
