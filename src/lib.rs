@@ -332,6 +332,50 @@
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.
+//!
+//! The bus is process-wide; to watch only your own agents, run their calls in
+//! an [`events::Scope`] and subscribe to that scope. A subscription holds a
+//! bounded number of unread events and says how many it
+//! [`missed`](events::Subscription::missed); an observer that panics is
+//! caught and reported, and the operation goes on.
+//!
+//! ```
+//! use resilience::events::Scope;
+//! use resilience::retry;
+//!
+//! #[retry(attempts = 2, delay = "10ms")]
+//! async fn ask(n: u32) -> Result<u32, String> {
+//!     if n == 0 { Err("empty prompt".into()) } else { Ok(n) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let agents = Scope::new();
+//! let mut events = agents.subscribe();
+//! ask(0).await.unwrap_err(); // outside the scope: not seen
+//! agents.run(ask(0)).await.unwrap_err();
+//! let seen: Vec<String> = std::iter::from_fn(|| events.try_recv()).map(|e| e.to_string()).collect();
+//! assert_eq!(seen, [
+//!     "`ask` attempt 1 failed (empty prompt); retrying in 10ms",
+//!     "`ask` gave up after 2 attempts (attempts exhausted): empty prompt",
+//! ]);
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it brings |
+//! |---|---|---|
+//! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
+//!
+//! With `default-features = false`, the attributes, sagas and in-memory
+//! workflows build with fewer dependencies (see the README's figures).
+//!
+//! # Randomness
+//!
+//! Jitter (and, as they come, chaos and hedging) draw from one source that
+//! [`random::with_seed`] makes repeatable for a task, so a run can be
+//! replayed.
 
 pub use resilience_macros::{compensate, fallback, retry, timeout, workflow};
 
