@@ -63,7 +63,7 @@ impl<O, K: Eq + Hash, G: Fn(&O) -> K> VoteKey<O> for G {
     where
         O: 'o;
 
-    fn key<'o>(&self, answer: &'o O) -> K {
+    fn key(&self, answer: &O) -> K {
         self(answer)
     }
 }
