@@ -12,9 +12,9 @@
 use core::fmt;
 use std::borrow::Cow;
 
-mod consensus;
+pub mod consensus;
 mod failure;
-mod fanout;
+pub mod fanout;
 
 pub use consensus::{
     Arbiter, Ballot, ByAnswer, Consensus, ConsensusError, Decided, Decision, NoArbiter, Opinion,
