@@ -389,6 +389,9 @@ pub use resilience_runtime::{
     CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
+pub use resilience_runtime::{
+    Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport,
+};
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};
 

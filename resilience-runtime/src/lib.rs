@@ -88,6 +88,7 @@ pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase,
 };
+pub use coordination::{Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport};
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;

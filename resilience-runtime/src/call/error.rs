@@ -48,4 +48,22 @@ pub enum PolicyError {
         /// The cap that was set.
         max_delay: Duration,
     },
+    /// A rate (`min_success`, `response_rate`, `majority`) is not a number
+    /// from 0 to 1.
+    #[error("`{name}` must be a number from 0 to 1, got {value}")]
+    Rate {
+        /// The setting.
+        name: &'static str,
+        /// The value it got.
+        value: f64,
+    },
+    /// `concurrency` is 0: no task could ever start.
+    #[error("`concurrency` must be at least 1, got 0")]
+    ZeroConcurrency,
+    /// A pattern got no agents where it needs at least one.
+    #[error("no {role} agents: at least one is needed")]
+    NoAgents {
+        /// Which agents: `"primary"`, `"voting"`.
+        role: &'static str,
+    },
 }

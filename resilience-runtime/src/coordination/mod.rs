@@ -12,6 +12,17 @@
 use core::fmt;
 use std::borrow::Cow;
 
+pub mod consensus;
+mod failure;
+pub mod fanout;
+
+pub use consensus::{
+    Arbiter, Ballot, ByAnswer, Consensus, ConsensusError, Decided, Decision, NoArbiter, Opinion,
+    VoteKey,
+};
+pub use failure::{AgentError, AgentFailure};
+pub use fanout::{FanOut, FanOutError, FanOutReport, TaskOutcome, TaskReport};
+
 /// An agent with the name that reports and events give it.
 ///
 /// The agent can be anything: a model client, an HTTP client, a struct

@@ -86,7 +86,7 @@ macro_rules! copy_field {
         }
     )*};
 }
-copy_field!(u32 => |n: &u32| *n, GiveUpReason => tracing::field::display);
+copy_field!(u32 => |n: &u32| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -138,6 +138,11 @@ impl<'a> Field<'a> for ErrorRef<'a> {
 
 /// `"s"` unless `n` is 1.
 const fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// `"s"` unless `n` is 1, for counts of tasks and agents.
+const fn plural_of(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
@@ -325,4 +330,101 @@ kinds! {
         "`{op}` id `{id}` checkpointed after {position} step{}",
         plural(*position.0)
     );
+
+    /// A fan-out task failed on an agent (an error or a panic); a fallback
+    /// may follow (see [`coordination::FanOut`](crate::coordination::FanOut)).
+    /// The event's operation is the fan-out's name.
+    TaskFailed [WARN] {
+        /// The task's index in the task list, from 0.
+        task: usize => usize,
+        /// The agent it failed on.
+        agent: &'a str => String,
+        /// What it failed with.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` task {task} failed on `{agent}` ({error})");
+
+    /// A failed fan-out task goes to a fallback agent.
+    FellBack [WARN] {
+        /// The task's index in the task list, from 0.
+        task: usize => usize,
+        /// The fallback agent that gets it.
+        agent: &'a str => String,
+    } => write!(f, "`{op}` task {task} goes to fallback `{agent}`");
+
+    /// A fan-out stops starting tasks: so many failed that its minimum
+    /// success rate is out of reach (opt-in).
+    FanOutAbandoned [WARN] {
+        /// The tasks that had failed.
+        failed: usize => usize,
+        /// The tasks never started.
+        skipped: usize => usize,
+    } => write!(
+        f,
+        "`{op}` cannot reach its minimum success rate after {failed} failed task{}; {skipped} task{} not started",
+        plural_of(*failed.0),
+        plural_of(*skipped.0)
+    );
+
+    /// A fan-out ended below its minimum success rate: it returns an error
+    /// that carries the report.
+    BelowMinimum [ERROR] {
+        /// The tasks that succeeded.
+        succeeded: usize => usize,
+        /// All the tasks.
+        tasks: usize => usize,
+    } => write!(
+        f,
+        "`{op}` only {succeeded} of {tasks} tasks succeeded, below the minimum success rate"
+    );
+
+    /// An agent answered a consensus round: one vote (see
+    /// [`coordination::Consensus`](crate::coordination::Consensus)). The
+    /// event's operation is the consensus's name.
+    Voted [DEBUG] {
+        /// The agent.
+        agent: &'a str => String,
+    } => write!(f, "`{op}` `{agent}` voted");
+
+    /// An agent of a consensus round failed, panicked or ran out of time:
+    /// it has no vote.
+    NoVote [WARN] {
+        /// The agent.
+        agent: &'a str => String,
+        /// Why it has no vote.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` `{agent}` has no vote ({error})");
+
+    /// Too few agents of a consensus round answered: it returns an error.
+    TooFewResponses [ERROR] {
+        /// The agents that answered.
+        answers: usize => usize,
+        /// All the agents.
+        agents: usize => usize,
+    } => write!(f, "`{op}` only {answers} of {agents} agents answered");
+
+    /// A consensus round reached a majority.
+    Agreed [INFO] {
+        /// The answers in the winning group.
+        votes: usize => usize,
+        /// All the answers.
+        answers: usize => usize,
+    } => write!(f, "`{op}` agreed: {votes} of {answers} answers");
+
+    /// A consensus round found no majority (a tie, or a largest group below
+    /// the majority share): the arbiter decides, if there is one.
+    NoConsensus [WARN] {
+        /// The answers in the largest group.
+        largest: usize => usize,
+        /// All the answers.
+        answers: usize => usize,
+    } => write!(
+        f,
+        "`{op}` has no consensus: the largest group has {largest} of {answers} answers"
+    );
+
+    /// The arbiter decided a consensus round that had no majority.
+    Arbitrated [INFO] {
+        /// All the answers the arbiter was given.
+        answers: usize => usize,
+    } => write!(f, "`{op}` decided by the arbiter over {answers} answers");
 }
