@@ -298,6 +298,11 @@ pub use resilience_runtime::{
     CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
+pub use resilience_runtime::{
+    CoordinatorFailure, Escalation, EscalationConfigError, EscalationError, Failover,
+    FailoverConfig, FailoverConfigError, FailoverError, FailoverReason, Tier, TierError,
+    TierFailure, Unhealthy, escalate,
+};
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};
 

@@ -90,6 +90,11 @@ pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase,
 };
+pub use coordination::{
+    CoordinatorFailure, Escalation, EscalationConfigError, EscalationError, Failover,
+    FailoverConfig, FailoverConfigError, FailoverError, FailoverReason, Tier, TierError,
+    TierFailure, Unhealthy, escalate,
+};
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;

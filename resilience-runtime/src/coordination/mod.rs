@@ -12,6 +12,17 @@
 use core::fmt;
 use std::borrow::Cow;
 
+pub mod escalate;
+pub mod failover;
+
+pub use escalate::{
+    Escalation, EscalationConfigError, EscalationError, Tier, TierError, TierFailure, escalate,
+};
+pub use failover::{
+    CoordinatorFailure, Failover, FailoverConfig, FailoverConfigError, FailoverError,
+    FailoverReason, Unhealthy,
+};
+
 /// An agent with the name that reports and events give it.
 ///
 /// The agent can be anything: a model client, an HTTP client, a struct
