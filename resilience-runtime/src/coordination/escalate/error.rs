@@ -70,8 +70,8 @@ impl<E: fmt::Display> fmt::Display for TierError<E> {
 /// use std::time::Duration;
 /// use resilience_runtime::{TierError, TierFailure};
 ///
-/// let failure = TierFailure::<&str>::new(2, TierError::TimedOut(Duration::from_secs(60)));
-/// assert_eq!(failure.to_string(), "tier 2 (timed out after 60s)");
+/// let failure = TierFailure::<&str>::new(2, TierError::TimedOut(Duration::from_secs(45)));
+/// assert_eq!(failure.to_string(), "tier 2 (timed out after 45s)");
 /// assert_eq!(failure.tier(), 2);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -272,7 +272,8 @@ impl<'t, T, W> Escalation<'t, T, W> {
     /// use std::time::Duration;
     /// use resilience_runtime::Escalation;
     ///
-    /// let retry = Escalation::new(&[Duration::from_secs(1)]).with_name("solve");
+    /// const LIMITS: [Duration; 1] = [Duration::from_secs(1)];
+    /// let retry = Escalation::new(&LIMITS).with_name("solve");
     /// assert_eq!(retry.name(), "solve");
     /// ```
     pub const fn with_name(mut self, name: &'static str) -> Self {
@@ -293,7 +294,8 @@ impl<'t, T, W> Escalation<'t, T, W> {
     ///
     /// #[derive(Debug)]
     /// enum AgentError { ContentPolicy, Wrong }
-    /// let retry = Escalation::new(&[Duration::from_secs(1)])
+    /// const LIMITS: [Duration; 1] = [Duration::from_secs(1)];
+    /// let retry = Escalation::new(&LIMITS)
     ///     .when(|e: &AgentError| !matches!(e, AgentError::ContentPolicy));
     /// # let _ = retry;
     /// ```
