@@ -390,7 +390,9 @@ pub use resilience_runtime::{
 };
 pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{
-    Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport,
+    Consensus, ConsensusError, CoordinatorFailure, Decision, Escalation, EscalationConfigError,
+    EscalationError, Failover, FailoverConfig, FailoverConfigError, FailoverError, FailoverReason,
+    FanOut, FanOutError, FanOutReport, Tier, TierError, TierFailure, Unhealthy, escalate,
 };
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};

@@ -89,6 +89,11 @@ pub use checkpoint::{
     CompensationRecord, DirectoryStore, MemoryStore, Phase,
 };
 pub use coordination::{Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport};
+pub use coordination::{
+    CoordinatorFailure, Escalation, EscalationConfigError, EscalationError, Failover,
+    FailoverConfig, FailoverConfigError, FailoverError, FailoverReason, Tier, TierError,
+    TierFailure, Unhealthy, escalate,
+};
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;

@@ -22,6 +22,16 @@ pub use consensus::{
 };
 pub use failure::{AgentError, AgentFailure};
 pub use fanout::{FanOut, FanOutError, FanOutReport, TaskOutcome, TaskReport};
+pub mod escalate;
+pub mod failover;
+
+pub use escalate::{
+    Escalation, EscalationConfigError, EscalationError, Tier, TierError, TierFailure, escalate,
+};
+pub use failover::{
+    CoordinatorFailure, Failover, FailoverConfig, FailoverConfigError, FailoverError,
+    FailoverReason, Unhealthy,
+};
 
 /// An agent with the name that reports and events give it.
 ///

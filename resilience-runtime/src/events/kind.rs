@@ -427,4 +427,36 @@ kinds! {
         /// All the answers the arbiter was given.
         answers: usize => usize,
     } => write!(f, "`{op}` decided by the arbiter over {answers} answers");
+    /// A coordinator was unhealthy or failed, and the current coordinator
+    /// is now the next one (see [`Failover`](crate::Failover)); the failed
+    /// one went to the back of the order. The event's operation is the
+    /// failover's name.
+    FailedOver [WARN] {
+        /// The coordinator that was unhealthy or failed.
+        from: &'a str => String,
+        /// The coordinator that is current now.
+        to: &'a str => String,
+        /// Why: the probe's verdict, the call's error or its panic.
+        reason: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` failed over from `{from}` to `{to}` ({reason})");
+
+    /// The primary coordinator is healthy again and current once more
+    /// (opt-in, see [`FailoverConfig::with_fail_back`](crate::FailoverConfig::with_fail_back)).
+    FailedBack [INFO] {
+        /// The coordinator that was current.
+        from: &'a str => String,
+        /// The primary, current again.
+        to: &'a str => String,
+    } => write!(f, "`{op}` failed back from `{from}` to `{to}`, which is healthy again");
+
+    /// A tier of a progressive retry failed and the next, bigger one runs
+    /// (see [`Escalation`](crate::Escalation)). Tiers count from 1.
+    Escalated [WARN] {
+        /// The tier that failed.
+        from: u32 => u32,
+        /// The tier that runs next.
+        to: u32 => u32,
+        /// Why the tier failed: its error, its time limit or its panic.
+        reason: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` tier {from} failed ({reason}); escalating to tier {to}");
 }
