@@ -480,10 +480,97 @@ mod tests {
                 "`op` id `order-7` checkpointed after 2 steps",
             ),
         ];
-        for (kind, want) in cases {
+        let coordination = [
+            (
+                EventKind::TaskFailed {
+                    task: 3,
+                    agent: "a1",
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` task 3 failed on `a1` (boom)",
+            ),
+            (
+                EventKind::FellBack {
+                    task: 3,
+                    agent: "b1",
+                },
+                "`op` task 3 goes to fallback `b1`",
+            ),
+            (
+                EventKind::FanOutAbandoned {
+                    failed: 1,
+                    skipped: 2,
+                },
+                "`op` cannot reach its minimum success rate after 1 failed task; 2 tasks not started",
+            ),
+            (
+                EventKind::BelowMinimum {
+                    succeeded: 3,
+                    tasks: 10,
+                },
+                "`op` only 3 of 10 tasks succeeded, below the minimum success rate",
+            ),
+            (EventKind::Voted { agent: "a1" }, "`op` `a1` voted"),
+            (
+                EventKind::NoVote {
+                    agent: "a2",
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` `a2` has no vote (boom)",
+            ),
+            (
+                EventKind::TooFewResponses {
+                    answers: 1,
+                    agents: 5,
+                },
+                "`op` only 1 of 5 agents answered",
+            ),
+            (
+                EventKind::Agreed {
+                    votes: 3,
+                    answers: 4,
+                },
+                "`op` agreed: 3 of 4 answers",
+            ),
+            (
+                EventKind::NoConsensus {
+                    largest: 2,
+                    answers: 4,
+                },
+                "`op` has no consensus: the largest group has 2 of 4 answers",
+            ),
+            (
+                EventKind::Arbitrated { answers: 4 },
+                "`op` decided by the arbiter over 4 answers",
+            ),
+            (
+                EventKind::FailedOver {
+                    from: "p",
+                    to: "b",
+                    reason: ErrorRef::Display(&err),
+                },
+                "`op` failed over from `p` to `b` (boom)",
+            ),
+            (
+                EventKind::FailedBack { from: "b", to: "p" },
+                "`op` failed back from `b` to `p`, which is healthy again",
+            ),
+            (
+                EventKind::Escalated {
+                    from: 1,
+                    to: 2,
+                    reason: ErrorRef::Display(&err),
+                },
+                "`op` tier 1 failed (boom); escalating to tier 2",
+            ),
+        ];
+        for (kind, want) in cases.into_iter().chain(coordination) {
             let event = Event::new("op", kind);
             assert_eq!(event.to_string(), want);
-            assert_eq!(event.into_owned().to_string(), want);
+            let owned = event.into_owned();
+            assert_eq!(owned.to_string(), want);
+            // Owned and back: the same kind, field by field.
+            assert_eq!(owned.as_event().into_owned(), owned);
         }
     }
 
