@@ -362,6 +362,27 @@
 //! # }
 //! ```
 //!
+//! # Multi-agent coordination
+//!
+//! The guide's patterns for many agents, as building blocks that take your
+//! own agents ([`coordination::Named`]) and your own async calls (which may
+//! carry the attributes above):
+//!
+//! - [`FanOut`]: tasks over primary agents, failed tasks to fallbacks, a
+//!   minimum success rate, a report in task order
+//!   ([`coordination::fanout`]).
+//! - [`Consensus`]: every agent at once under a time limit, a majority over
+//!   the answers or a key, an arbiter otherwise
+//!   ([`coordination::consensus`]).
+//! - [`Failover`]: a primary coordinator and backups shared by many tasks,
+//!   health probes, rotation ([`coordination::failover`]).
+//! - [`Escalation`]: progressive retry over tiers of your own type
+//!   ([`coordination::escalate`](mod@coordination::escalate)).
+//!
+//! Every one emits events (a task that failed or fell back, a vote, a
+//! failover, an escalation) and fixes the guide's bugs listed in each
+//! module's docs.
+//!
 //! # Features
 //!
 //! | feature | default | what it brings |
