@@ -429,6 +429,113 @@ async fn concurrent_failures_of_one_coordinator_fail_over_once() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_late_failure_of_a_coordinator_that_came_round_again_does_not_rotate_it() {
+    // A's call on the primary is slow. Meanwhile B's call on the primary
+    // fails (primary to the back), then B's call on backup-1 fails (the
+    // primary is current again). When A's old call on the primary fails,
+    // the primary is at the front once more, but a newer generation: it was
+    // already failed over for, so it must not rotate a third time.
+    let f = failover(FailoverConfig::new(), &[(NOW, NOW), (NOW, NOW)]);
+    let scope = Scope::new();
+    let mut sub = scope.subscribe();
+    let task = |slow_primary: u64, fail_backup: bool| {
+        f.run(
+            |c| c.health_check(),
+            move |c| async move {
+                if c.name() == "primary" {
+                    sleep(Duration::from_millis(slow_primary)).await;
+                    return Err("overloaded".to_owned());
+                }
+                sleep(Duration::from_millis(10)).await;
+                if fail_backup {
+                    Err("busy".to_owned())
+                } else {
+                    Ok(c.name().to_owned())
+                }
+            },
+        )
+    };
+    let (a, b) = scope
+        .run(async { tokio::join!(task(50, false), task(10, true)) })
+        .await;
+    assert_eq!(a.unwrap(), "backup-1");
+    assert!(b.is_err());
+    assert_eq!(f.switches(), 2);
+    assert_eq!(f.order(), ["primary", "backup-1"]);
+    let failovers: Vec<_> = drain(&mut sub)
+        .into_iter()
+        .filter(|e| e.contains("failed over"))
+        .collect();
+    assert_eq!(
+        failovers,
+        [
+            "`coordinate` failed over from `primary` to `backup-1` (failed: overloaded)",
+            "`coordinate` failed over from `backup-1` to `primary` (failed: busy)",
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_that_started_before_a_failed_call_does_not_record_healthy_over_it() {
+    let ms = Duration::from_millis;
+    let config = FailoverConfig::new().with_probe_interval(ms(20));
+    let f = failover(config, &[(Act::Ok(ms(10)), Act::No(ms(30)))]);
+    let after = |delay: Duration| {
+        let f = &f;
+        async move {
+            sleep(delay).await;
+            let _ = coordinate(f).await;
+        }
+    };
+    // A: probes 0..10ms, calls 10..40ms and fails. C: its probe (35..45ms)
+    // started before A's failure and ends after it: stale. D (50ms) must
+    // probe again rather than trust C's "healthy".
+    tokio::join!(after(ms(0)), after(ms(35)), after(ms(50)));
+    assert_eq!(c(&f, "primary").probes(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_interval_of_duration_max_means_never_and_never_panics() {
+    let config = FailoverConfig::new()
+        .with_probe_interval(Duration::MAX)
+        .with_fail_back(true);
+    let f = failover(config, &[(NOW, NO), (NOW, NOW)]);
+    assert!(coordinate(&f).await.is_ok());
+    assert_eq!(f.order(), ["backup-1", "primary"]);
+    c(&f, "primary").set(NOW, NOW);
+    sleep(Duration::from_secs(24 * 3600)).await;
+    assert!(coordinate(&f).await.is_ok());
+    // Never due again: no fail-back.
+    assert_eq!(f.order(), ["backup-1", "primary"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_held_by_a_task_that_is_not_polled_stalls_the_others_no_longer_than_the_limit() {
+    let config = FailoverConfig::new().with_probe_timeout(Duration::from_secs(5));
+    let f = failover(config, &[(Act::Hang, NOW)]);
+    let mut stalled = std::pin::pin!(coordinate(&f));
+    // Poll it once: it takes the probe gate and starts a probe that hangs;
+    // then it is kept but never polled again.
+    tokio::select! {
+        biased;
+        _ = &mut stalled => panic!("the hanging probe cannot finish"),
+        () = async {} => {}
+    }
+    assert_eq!(c(&f, "primary").probes(), 1);
+    c(&f, "primary").set(NOW, NOW);
+    let start = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(60), coordinate(&f)).await;
+    assert_eq!(
+        answer
+            .expect("waited no longer than the probe limit")
+            .unwrap(),
+        "summarise: planned"
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(c(&f, "primary").probes(), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn fail_back_returns_to_the_primary_once_it_is_healthy() {
     let config = FailoverConfig::new()
         .with_probe_interval(Duration::from_secs(30))

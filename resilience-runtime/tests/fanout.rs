@@ -291,6 +291,76 @@ async fn max_fallbacks_one_is_the_guides_behaviour() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn max_fallbacks_zero_never_calls_a_fallback() {
+    let primaries = agents(&["p"], &[0]);
+    let fallbacks = agents(&["f"], &[]);
+    let report = FanOut::new()
+        .with_min_success(0.0)
+        .with_max_fallbacks(0)
+        .run(&[0, 1], &primaries, &fallbacks, |agent, task| {
+            agent.process(task)
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.tasks[0].outcome, TaskOutcome::Failed);
+    assert_eq!(report.tasks[0].errors.len(), 1);
+    assert_eq!(served(&report.tasks), [None, Some("p")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_fallback_is_that_fallbacks_failure() {
+    let primaries = [Named::new("p", 0_u8)];
+    let fallbacks = [Named::new("buggy", 1_u8), Named::new("sound", 2_u8)];
+    let report = FanOut::new()
+        .run(&[0], &primaries, &fallbacks, |agent, task| {
+            let (agent, task) = (*agent, *task);
+            async move {
+                match agent {
+                    0 => Err(format!("task {task} refused")),
+                    1 => panic!("fallback bug"),
+                    _ => Ok(task),
+                }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.tasks[0].served_by(), Some("sound"));
+    let failures: Vec<_> = report.tasks[0]
+        .errors
+        .iter()
+        .map(|e| e.failure.clone())
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            AgentFailure::Error("task 0 refused".to_owned()),
+            AgentFailure::Panicked("fallback bug".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rate_exactly_at_the_minimum_succeeds() {
+    // 7 of 10 with a minimum of 0.7: success, not an error.
+    let primaries = agents(&["p"], &[0, 1, 2]);
+    let tasks: Vec<usize> = (0..10).collect();
+    let report = FanOut::new()
+        .with_min_success(0.7)
+        .run(&tasks, &primaries, &[], |agent, task| agent.process(task))
+        .await
+        .unwrap();
+    assert_eq!((report.succeeded(), report.failed()), (7, 3));
+    // One more failure is below it.
+    let primaries = agents(&["p"], &[0, 1, 2, 3]);
+    let err = FanOut::new()
+        .with_min_success(0.7)
+        .run(&tasks, &primaries, &[], |agent, task| agent.process(task))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FanOutError::BelowMinimum { .. }), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn below_the_minimum_the_error_carries_the_whole_report() {
     let primaries = agents(&["a", "b"], &[0, 1, 2, 3, 4, 5, 6]);
     let tasks: Vec<usize> = (0..10).collect();
@@ -339,21 +409,21 @@ async fn stop_when_hopeless_starts_no_more_tasks() {
             }
         });
     let err = scope.run(run).await.unwrap_err();
-    // Two at a time, 10ms each. At 20ms task 2 fails (3 failures: 7 of 10
-    // still reachable) and task 4 starts; then task 3 fails, the 4th
-    // failure: 7 of 10 is out of reach and tasks 5..10 never start. Task 4
-    // finishes (at 30ms): calls in flight are not cut short.
+    // Two at a time, 10ms each. At 10ms tasks 0 and 1 fail (8 of 10 still
+    // reachable) and tasks 2 and 3 start; at 20ms both fail at the same
+    // instant: the 4th failure puts 7 of 10 out of reach, so no further
+    // call starts, not even one between the two failures.
     let report = err.into_report().unwrap();
     assert_eq!(
         (calls.get(), report.failed(), report.not_started()),
-        (5, 5, 5)
+        (4, 4, 6)
     );
-    assert_eq!(report.tasks[4].outcome, TaskOutcome::Failed);
-    assert_eq!(report.tasks[5].outcome, TaskOutcome::NotStarted);
-    assert_eq!(report.elapsed, MS(30));
+    assert_eq!(report.tasks[3].outcome, TaskOutcome::Failed);
+    assert_eq!(report.tasks[4].outcome, TaskOutcome::NotStarted);
+    assert_eq!(report.elapsed, MS(20));
     assert_eq!(
         drain(&mut sub)[4],
-        "`fan_out` cannot reach its minimum success rate after 4 failed tasks; 5 tasks not started"
+        "`fan_out` cannot reach its minimum success rate after 4 failed tasks; 6 tasks not started"
     );
 }
 

@@ -126,7 +126,12 @@ pub(crate) struct Percent(pub(crate) f64);
 impl fmt::Display for Percent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let percent = self.0 * 100.0;
-        let rounded = (percent * 10.0).round() / 10.0;
+        let mut rounded = (percent * 10.0).round() / 10.0;
+        // 9,999 of 10,000 is not "100%": that would read as meeting a
+        // minimum of 100% while failing it.
+        if rounded >= 100.0 && self.0 < 1.0 {
+            rounded = 99.9;
+        }
         if rounded.fract() == 0.0 {
             write!(f, "{rounded:.0}%")
         } else {

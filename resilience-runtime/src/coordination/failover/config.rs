@@ -97,6 +97,8 @@ impl FailoverConfig {
     /// use std::time::Duration;
     /// use resilience_runtime::FailoverConfig;
     ///
+    /// // `Duration::MAX` means "never again": a result is kept for good, and
+    /// // with fail-back on, the primary is never tried again once failed.
     /// let config = FailoverConfig::new().with_probe_interval(Duration::ZERO);
     /// assert_eq!(config.probe_interval(), Duration::ZERO);
     /// ```
@@ -110,6 +112,11 @@ impl FailoverConfig {
     /// a call made while a backup is current probes the primary (at most
     /// once per probe interval) and, if it is healthy, makes it current
     /// again before the call.
+    ///
+    /// That probe runs in the caller's call: once per interval, one call
+    /// waits up to the probe time limit if the primary still hangs. A
+    /// primary that passes its probes but fails its calls comes back once
+    /// per interval, and fails over again.
     ///
     /// # Examples
     ///

@@ -384,13 +384,20 @@ impl<A> Failover<A> {
         if let Some(health) = self.state.known_health(index, interval) {
             return health;
         }
-        let _gate = self.state.gate(index).lock().await;
+        let limit = self.config.probe_timeout();
+        // One probe at a time per coordinator; the others wait for its
+        // result, but no longer than a probe may take: the task holding
+        // the gate may not be polled (a `select!` that keeps its future),
+        // and then this one probes by itself.
+        let _gate = tokio::time::timeout(limit, self.state.gate(index).lock())
+            .await
+            .ok();
         // Another task may have probed while this one waited.
         if let Some(health) = self.state.known_health(index, interval) {
             return health;
         }
-        let limit = self.config.probe_timeout();
         let coordinator = &self.coordinators[index];
+        let mark = self.state.probe_mark(index);
         let probed =
             tokio::time::timeout(limit, CatchPanic::new(async { probe(coordinator).await }));
         let health = match probed.await {
@@ -399,7 +406,7 @@ impl<A> Failover<A> {
             Ok(Err(panic)) => Err(Unhealthy::ProbePanicked(panic)),
             Err(_) => Err(Unhealthy::ProbeTimedOut(limit)),
         };
-        self.state.record(index, health.clone());
+        self.state.record(index, health.clone(), mark);
         health
     }
 

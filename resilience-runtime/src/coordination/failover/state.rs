@@ -40,6 +40,9 @@ struct Shared {
     generation: u64,
     /// Each coordinator's last probe: when it ended and what it found.
     health: Box<[Option<(Instant, Health)>]>,
+    /// Per coordinator, how many times a failed call cleared its health: a
+    /// probe that started before a clear must not record over it.
+    cleared: Box<[u64]>,
     /// When a fail-back may next be tried.
     fail_back_due: Option<Instant>,
 }
@@ -51,6 +54,7 @@ impl State {
                 order: (0..coordinators).collect(),
                 generation: 0,
                 health: (0..coordinators).map(|_| None).collect(),
+                cleared: (0..coordinators).map(|_| 0).collect(),
                 fail_back_due: None,
             }),
             gates: (0..coordinators)
@@ -102,14 +106,28 @@ impl State {
         }
     }
 
-    pub(super) fn record(&self, index: usize, health: Health) {
-        self.lock().health[index] = Some((Instant::now(), health));
+    /// The mark to pass to [`record`](Self::record) for a probe that starts
+    /// now.
+    pub(super) fn probe_mark(&self, index: usize) -> u64 {
+        self.lock().cleared[index]
+    }
+
+    /// Records a probe's result, unless a failed call cleared the
+    /// coordinator's health since the probe started (`mark`): that failure
+    /// is newer news than the probe.
+    pub(super) fn record(&self, index: usize, health: Health, mark: u64) {
+        let mut shared = self.lock();
+        if shared.cleared[index] == mark {
+            shared.health[index] = Some((Instant::now(), health));
+        }
     }
 
     /// Forgets what the last probe found: the coordinator's call failed, so
     /// it is probed again before its next call.
     pub(super) fn forget(&self, index: usize) {
-        self.lock().health[index] = None;
+        let mut shared = self.lock();
+        shared.health[index] = None;
+        shared.cleared[index] += 1;
     }
 
     /// Sends `ticket`'s coordinator to the back of the order, if it is
@@ -126,7 +144,7 @@ impl State {
         shared.order.rotate_left(1);
         shared.generation += 1;
         if ticket.index == 0 {
-            shared.fail_back_due = Some(Instant::now() + interval);
+            shared.fail_back_due = Some(later(Instant::now(), interval));
         }
         Some(shared.order[0])
     }
@@ -140,7 +158,7 @@ impl State {
         if shared.order[0] == 0 || shared.fail_back_due.is_some_and(|due| now < due) {
             return None;
         }
-        shared.fail_back_due = Some(now + interval);
+        shared.fail_back_due = Some(later(now, interval));
         Some(shared.generation)
     }
 
@@ -159,4 +177,12 @@ impl State {
         shared.generation += 1;
         Some(from)
     }
+}
+
+/// `now + interval`, or as late as the clock can say for an interval too
+/// long to add (`Duration::MAX` means "never"): never a panic.
+fn later(now: Instant, interval: Duration) -> Instant {
+    now.checked_add(interval)
+        .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))))
+        .unwrap_or(now)
 }

@@ -106,6 +106,7 @@
 use core::fmt;
 use core::future::Future;
 
+use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 
@@ -418,30 +419,37 @@ impl FanOut {
                 running.push(runner.serve(next, &tasks[next]));
                 next += 1;
             }
-            let Some(report) = running.next().await else {
+            let Some(first) = running.next().await else {
                 break;
             };
-            let report: TaskReport<O, E> = report;
-            if !report.succeeded() {
-                failed += 1;
-                if self.stop_when_hopeless
-                    && !hopeless
-                    && rate(total - failed, total) < self.min_success
-                {
-                    hopeless = true;
-                    if next < total {
-                        emit(&Event::new(
-                            self.operation,
-                            EventKind::FanOutAbandoned {
-                                failed,
-                                skipped: total - next,
-                            },
-                        ));
+            // Take every task that has finished by now, not only the first,
+            // before starting more: two failures at the same instant may
+            // make the minimum unreachable, and then no call should start.
+            let mut finished = Some(first);
+            while let Some(report) = finished.take() {
+                let report: TaskReport<O, E> = report;
+                finished = running.next().now_or_never().flatten();
+                if !report.succeeded() {
+                    failed += 1;
+                    if self.stop_when_hopeless
+                        && !hopeless
+                        && rate(total - failed, total) < self.min_success
+                    {
+                        hopeless = true;
+                        if next < total {
+                            emit(&Event::new(
+                                self.operation,
+                                EventKind::FanOutAbandoned {
+                                    failed,
+                                    skipped: total - next,
+                                },
+                            ));
+                        }
                     }
                 }
+                let index = report.index;
+                slots[index] = Some(report);
             }
-            let index = report.index;
-            slots[index] = Some(report);
         }
         let tasks = slots
             .into_iter()
