@@ -3,16 +3,12 @@
 use core::fmt;
 use core::future::Future;
 use core::hash::Hash;
-use core::time::Duration;
 use std::collections::HashMap;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::time::Instant;
-
+use super::round::Round;
 use super::{Consensus, ConsensusError, Decided, Decision, Opinion};
 use crate::coordination::Named;
 use crate::coordination::failure::{AgentFailure, rate};
-use crate::error_ref::ErrorRef;
 use crate::events::{Event, EventKind, emit};
 use crate::support::panic::CatchPanic;
 
@@ -282,67 +278,31 @@ where
         }
         let op = consensus.operation();
         let total = agents.len();
-        let limit = consensus.time_limit();
-        let mut slots: Vec<Option<Result<O, AgentFailure<E>>>> = Vec::with_capacity(total);
-        slots.resize_with(total, || None);
-        let mut durations = vec![Duration::ZERO; total];
-        let started = Instant::now();
-        let call = &call;
-        let mut running: FuturesUnordered<_> = agents
-            .iter()
-            .enumerate()
-            .map(|(i, agent)| async move {
-                let asked = CatchPanic::new(async { call(&agent.agent, task).await });
-                let response = match tokio::time::timeout(limit, asked).await {
-                    Ok(Ok(Ok(answer))) => Ok(answer),
-                    Ok(Ok(Err(error))) => Err(AgentFailure::Error(error)),
-                    Ok(Err(panic)) => Err(AgentFailure::Panicked(panic)),
-                    Err(_) => Err(AgentFailure::TimedOut(limit)),
-                };
-                (i, response)
-            })
-            .collect();
-        let (mut answers, mut pending) = (0, total);
-        let mut early = None;
-        while let Some((i, response)) = running.next().await {
-            pending -= 1;
-            durations[i] = started.elapsed();
-            let name = agents[i].name();
-            match &response {
-                Ok(_) => {
-                    answers += 1;
-                    emit(&Event::new(op, EventKind::Voted { agent: name }));
-                }
-                Err(failure) => emit(&Event::new(
-                    op,
-                    EventKind::NoVote {
-                        agent: name,
-                        error: ErrorRef::Display(failure),
-                    },
-                )),
-            }
-            slots[i] = Some(response);
-            if consensus.decides_early() && pending > 0 && response_ok(answers, total, &consensus) {
-                let tally = tally(&slots, &key);
-                if tally.largest > tally.second + pending
-                    && rate(tally.largest, answers + pending) >= consensus.majority()
-                {
-                    early = Some(tally);
-                    break;
-                }
-            }
-        }
-        drop(running);
-        let opinions: Vec<Opinion<O, E>> = slots
-            .into_iter()
-            .zip(agents)
-            .zip(durations)
-            .map(|((response, agent), duration)| Opinion {
-                agent: agent.name.clone(),
-                response: response.unwrap_or(Err(AgentFailure::Cancelled)),
-                duration,
-            })
-            .collect();
+        let round = Round::start(task, call, op, consensus.time_limit());
+        let (opinions, answers, early) = if consensus.decides_early() {
+            let (mut answers, mut pending, mut early) = (0, total, None);
+            let opinions = round
+                .ask_until(agents, |slots, i| {
+                    pending -= 1;
+                    answers += usize::from(slots[i].as_ref().is_some_and(|o| o.response.is_ok()));
+                    if pending == 0 || !response_ok(answers, total, &consensus) {
+                        return false;
+                    }
+                    let tally = tally(slots, &key);
+                    let decided = tally.largest > tally.second + pending
+                        && rate(tally.largest, answers + pending) >= consensus.majority();
+                    if decided {
+                        early = Some(tally);
+                    }
+                    decided
+                })
+                .await;
+            (opinions, answers, early)
+        } else {
+            let opinions = round.ask_all(agents).await;
+            let answers = opinions.iter().filter(|o| o.response.is_ok()).count();
+            (opinions, answers, None)
+        };
         let response_rate = rate(answers, total);
         if !response_ok(answers, total, &consensus) {
             emit(&Event::new(
@@ -421,14 +381,8 @@ fn response_ok(answers: usize, total: usize, consensus: &Consensus) -> bool {
 }
 
 /// The groups of the answers so far, while the round runs.
-fn tally<O, E, K: VoteKey<O>>(slots: &[Option<Result<O, AgentFailure<E>>>], key: &K) -> Tally {
-    count(
-        slots.iter().map(|slot| match slot {
-            Some(Ok(answer)) => Some(answer),
-            _ => None,
-        }),
-        key,
-    )
+fn tally<O, E, K: VoteKey<O>>(slots: &[Option<Opinion<O, E>>], key: &K) -> Tally {
+    count(slots.iter().map(|slot| slot.as_ref()?.answer()), key)
 }
 
 /// The groups of the answers, once the round is over.
@@ -444,12 +398,17 @@ fn count<'o, O: 'o, K: VoteKey<O>>(answers: impl Iterator<Item = Option<&'o O>>,
             groups.entry(key.key(answer)).or_insert((0, i)).0 += 1;
         }
     }
+    largest_groups(groups.into_values())
+}
+
+/// The largest and second largest of `groups` (size, first agent).
+fn largest_groups(groups: impl Iterator<Item = (usize, usize)>) -> Tally {
     let mut tally = Tally {
         largest: 0,
         first: 0,
         second: 0,
     };
-    for (size, first) in groups.into_values() {
+    for (size, first) in groups {
         if size > tally.largest {
             tally.second = tally.largest;
             tally.largest = size;
