@@ -145,6 +145,7 @@ impl<T, A, F, K, R> fmt::Debug for Ballot<'_, T, A, F, K, R> {
 }
 
 /// Where the answers stand: the largest group and the runner-up.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Tally {
     /// The largest group's size and its first agent.
     largest: usize,
@@ -390,13 +391,44 @@ fn tally_opinions<O, E, K: VoteKey<O>>(opinions: &[Opinion<O, E>], key: &K) -> T
     count(opinions.iter().map(Opinion::answer), key)
 }
 
+/// Up to this many agents, answers are grouped by a linear search among
+/// the groups found so far: for a handful of agents, comparing keys costs
+/// less than hashing them (and allocating a table). Above it, a `HashMap`.
+const LINEAR_GROUPING: usize = 16;
+
 /// Groups `answers` (in the agents' order, `None` for no answer) by key.
-fn count<'o, O: 'o, K: VoteKey<O>>(answers: impl Iterator<Item = Option<&'o O>>, key: &K) -> Tally {
-    let mut groups: HashMap<K::Key<'o>, (usize, usize)> = HashMap::new();
-    for (i, answer) in answers.enumerate() {
-        if let Some(answer) = answer {
-            groups.entry(key.key(answer)).or_insert((0, i)).0 += 1;
+fn count<'o, O: 'o, K: VoteKey<O>>(
+    answers: impl ExactSizeIterator<Item = Option<&'o O>>,
+    key: &K,
+) -> Tally {
+    let agents = answers.len();
+    let keys = answers
+        .enumerate()
+        .filter_map(|(i, answer)| Some((i, key.key(answer?))));
+    if agents <= LINEAR_GROUPING {
+        group_linear(keys, agents)
+    } else {
+        group_hashed(keys)
+    }
+}
+
+/// Groups `(agent, key)`s by a linear search among the groups so far.
+fn group_linear<K: Eq>(keys: impl Iterator<Item = (usize, K)>, agents: usize) -> Tally {
+    let mut groups: Vec<(K, usize, usize)> = Vec::with_capacity(agents);
+    for (i, key) in keys {
+        match groups.iter_mut().find(|group| group.0 == key) {
+            Some(group) => group.1 += 1,
+            None => groups.push((key, 1, i)),
         }
+    }
+    largest_groups(groups.into_iter().map(|(_, size, first)| (size, first)))
+}
+
+/// Groups `(agent, key)`s in a `HashMap`.
+fn group_hashed<K: Eq + Hash>(keys: impl Iterator<Item = (usize, K)>) -> Tally {
+    let mut groups: HashMap<K, (usize, usize)> = HashMap::new();
+    for (i, key) in keys {
+        groups.entry(key).or_insert((0, i)).0 += 1;
     }
     largest_groups(groups.into_values())
 }
@@ -421,4 +453,35 @@ fn largest_groups(groups: impl Iterator<Item = (usize, usize)>) -> Tally {
         }
     }
     tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_and_hashed_grouping_agree() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        for agents in 0..=3 * LINEAR_GROUPING {
+            for _ in 0..50 {
+                // Few distinct answers, so that groups, ties and runners-up occur.
+                let answers: Vec<Option<u8>> = (0..agents)
+                    .map(|_| rng.bool().then(|| rng.u8(0..4)))
+                    .collect();
+                let keys = || {
+                    answers
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, answer)| Some((i, (*answer)?)))
+                };
+                let linear = group_linear(keys(), agents);
+                assert_eq!(linear, group_hashed(keys()), "{answers:?}");
+                assert_eq!(
+                    linear,
+                    count(answers.iter().map(Option::as_ref), &ByAnswer),
+                    "{answers:?}"
+                );
+            }
+        }
+    }
 }
