@@ -1,22 +1,29 @@
 //! [`Round`]: asking every agent, each under its time limit, and gathering
 //! their opinions, all at once or (with early decision) as they come.
 //!
-//! What a round costs, per agent, is what the same job costs by hand
-//! (`join_all` of `tokio::time::timeout`s): the agents' futures are polled
-//! in place in one allocation and their outputs are the opinions (no
-//! `FuturesUnordered` node per agent, no slots to copy from); the deadline
-//! is computed once; the clock is read once per poll of the round that sees
-//! an agent finish, not once per agent.
+//! A round of trivial agents costs what the same job costs by hand
+//! (`join_all` of `tokio::time::timeout`s, then a count); `benches/
+//! coordination.rs` shows both. What makes it so:
+//!
+//! - the agents' futures ([`Ask`], a plain future around tokio's `Timeout`)
+//!   are polled in place by `join_all`, in one allocation, and their
+//!   outputs are the opinions: no node per agent, no slots to copy from;
+//! - every agent is asked at the same instant, so one deadline serves them
+//!   all (`timeout_at`), computed once;
+//! - the clock is read once per poll of the round that sees an agent
+//!   finish, not once per agent ([`Clock`]).
 
 use core::fmt;
 use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::sync::atomic::{AtomicU64, Ordering};
+use core::task::{Context, Poll, ready};
 use core::time::Duration;
 
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::time::Instant;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Timeout};
 
 use super::Opinion;
 use crate::coordination::Named;
@@ -52,40 +59,21 @@ impl<'a, T, F> Round<'a, T, F> {
     }
 
     /// Asks `agent`: its call under the time limit, a panic as its own
-    /// failure; emits its event and returns its opinion.
-    async fn ask<A, O, E, Fut>(&self, agent: &'a Named<A>) -> Opinion<O, E>
+    /// failure. The call is made when the future is first polled.
+    fn ask<A, O, E, Fut>(
+        &self,
+        agent: &'a Named<A>,
+    ) -> Ask<'_, 'a, T, F, A, impl Future<Output = Result<O, E>>>
     where
         F: Fn(&'a A, &'a T) -> Fut,
         Fut: Future<Output = Result<O, E>>,
-        E: fmt::Display,
     {
         // The call itself (not only its future) runs inside the catch.
-        let asked = CatchPanic::new(async { (self.call)(&agent.agent, self.task).await });
-        let response = match tokio::time::timeout_at(self.deadline, asked).await {
-            Ok(Ok(Ok(answer))) => Ok(answer),
-            Ok(Ok(Err(error))) => Err(AgentFailure::Error(error)),
-            Ok(Err(panic)) => Err(AgentFailure::Panicked(panic)),
-            Err(_) => Err(AgentFailure::TimedOut(self.limit)),
-        };
-        let duration = self.clock.elapsed();
-        let name = agent.name();
-        match &response {
-            Ok(_) => emit(&Event::new(
-                self.operation,
-                EventKind::Voted { agent: name },
-            )),
-            Err(failure) => emit(&Event::new(
-                self.operation,
-                EventKind::NoVote {
-                    agent: name,
-                    error: ErrorRef::Display(failure),
-                },
-            )),
-        }
-        Opinion {
-            agent: agent.name.clone(),
-            response,
-            duration,
+        let call = CatchPanic::new(async move { (self.call)(&agent.agent, self.task).await });
+        Ask {
+            round: self,
+            agent,
+            call: tokio::time::timeout_at(self.deadline, call),
         }
     }
 
@@ -150,6 +138,60 @@ impl<'a, T, F> Round<'a, T, F> {
                 })
             })
             .collect()
+    }
+}
+
+pin_project! {
+    /// One agent's call in a round: under the round's deadline, a panic
+    /// caught; when done, it emits the agent's event and is its opinion.
+    /// A plain future rather than an `async fn`, so that `join_all` holds
+    /// it as built, with no state machine around the `Timeout`.
+    struct Ask<'r, 'a, T, F, A, C> {
+        round: &'r Round<'a, T, F>,
+        agent: &'a Named<A>,
+        #[pin]
+        call: Timeout<CatchPanic<C>>,
+    }
+}
+
+impl<T, F, A, C, O, E> Future for Ask<'_, '_, T, F, A, C>
+where
+    C: Future<Output = Result<O, E>>,
+    E: fmt::Display,
+{
+    type Output = Opinion<O, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Opinion<O, E>> {
+        let this = self.project();
+        let round = *this.round;
+        let response = match ready!(this.call.poll(cx)) {
+            Ok(Ok(Ok(answer))) => Ok(answer),
+            Ok(Ok(Err(error))) => Err(AgentFailure::Error(error)),
+            Ok(Err(panic)) => Err(AgentFailure::Panicked(panic)),
+            Err(_) => Err(AgentFailure::TimedOut(round.limit)),
+        };
+        let duration = round.clock.elapsed();
+        let agent = *this.agent;
+        match &response {
+            Ok(_) => emit(&Event::new(
+                round.operation,
+                EventKind::Voted {
+                    agent: agent.name(),
+                },
+            )),
+            Err(failure) => emit(&Event::new(
+                round.operation,
+                EventKind::NoVote {
+                    agent: agent.name(),
+                    error: ErrorRef::Display(failure),
+                },
+            )),
+        }
+        Poll::Ready(Opinion {
+            agent: agent.name.clone(),
+            response,
+            duration,
+        })
     }
 }
 
