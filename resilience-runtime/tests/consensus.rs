@@ -497,3 +497,54 @@ async fn the_future_is_send_for_spawned_use() {
     });
     assert_eq!(handle.await.unwrap(), Ok("task: judged A+B".to_owned()));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_panics_before_returning_its_future_is_its_own_failure() {
+    let agents = agents(&[Answer(1, "A"), Answer(1, "A"), Panic]);
+    let decision = Consensus::new()
+        .ask(&"task", &agents, |agent, task| {
+            if let Panic = agent {
+                panic!("no model configured");
+            }
+            agent.analyze(task)
+        })
+        .decide()
+        .await
+        .unwrap();
+    assert_eq!(
+        decision.opinions[2].response,
+        Err(AgentFailure::Panicked("no model configured".to_owned()))
+    );
+    assert_eq!(decision.answer(), "A");
+}
+
+#[tokio::test(start_paused = true)]
+async fn agents_that_finish_together_have_the_same_duration() {
+    let agents = agents(&[
+        Answer(2, "A"),
+        Fail(5, "quota"),
+        Answer(2, "A"),
+        Answer(5, "B"),
+    ]);
+    let decision = Consensus::new()
+        .ask(&"task", &agents, |agent, task| agent.analyze(task))
+        .decide()
+        .await
+        .unwrap();
+    let durations: Vec<Duration> = decision.opinions.iter().map(|o| o.duration).collect();
+    assert_eq!(durations, [SECS(2), SECS(5), SECS(2), SECS(5)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_time_limit_past_any_instant_is_no_limit() {
+    let agents = agents(&[Answer(1, "A"), Answer(100_000, "A"), Answer(2, "B")]);
+    let start = Instant::now();
+    let decision = Consensus::new()
+        .with_time_limit(Duration::MAX)
+        .ask(&"task", &agents, |agent, task| agent.analyze(task))
+        .decide()
+        .await
+        .unwrap();
+    assert_eq!(start.elapsed(), SECS(100_000));
+    assert_eq!(decision.response_rate, 1.0);
+}

@@ -3,16 +3,12 @@
 use core::fmt;
 use core::future::Future;
 use core::hash::Hash;
-use core::time::Duration;
 use std::collections::HashMap;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::time::Instant;
-
+use super::round::Round;
 use super::{Consensus, ConsensusError, Decided, Decision, Opinion};
 use crate::coordination::Named;
 use crate::coordination::failure::{AgentFailure, rate};
-use crate::error_ref::ErrorRef;
 use crate::events::{Event, EventKind, emit};
 use crate::support::panic::CatchPanic;
 
@@ -149,6 +145,7 @@ impl<T, A, F, K, R> fmt::Debug for Ballot<'_, T, A, F, K, R> {
 }
 
 /// Where the answers stand: the largest group and the runner-up.
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Tally {
     /// The largest group's size and its first agent.
     largest: usize,
@@ -282,67 +279,31 @@ where
         }
         let op = consensus.operation();
         let total = agents.len();
-        let limit = consensus.time_limit();
-        let mut slots: Vec<Option<Result<O, AgentFailure<E>>>> = Vec::with_capacity(total);
-        slots.resize_with(total, || None);
-        let mut durations = vec![Duration::ZERO; total];
-        let started = Instant::now();
-        let call = &call;
-        let mut running: FuturesUnordered<_> = agents
-            .iter()
-            .enumerate()
-            .map(|(i, agent)| async move {
-                let asked = CatchPanic::new(async { call(&agent.agent, task).await });
-                let response = match tokio::time::timeout(limit, asked).await {
-                    Ok(Ok(Ok(answer))) => Ok(answer),
-                    Ok(Ok(Err(error))) => Err(AgentFailure::Error(error)),
-                    Ok(Err(panic)) => Err(AgentFailure::Panicked(panic)),
-                    Err(_) => Err(AgentFailure::TimedOut(limit)),
-                };
-                (i, response)
-            })
-            .collect();
-        let (mut answers, mut pending) = (0, total);
-        let mut early = None;
-        while let Some((i, response)) = running.next().await {
-            pending -= 1;
-            durations[i] = started.elapsed();
-            let name = agents[i].name();
-            match &response {
-                Ok(_) => {
-                    answers += 1;
-                    emit(&Event::new(op, EventKind::Voted { agent: name }));
-                }
-                Err(failure) => emit(&Event::new(
-                    op,
-                    EventKind::NoVote {
-                        agent: name,
-                        error: ErrorRef::Display(failure),
-                    },
-                )),
-            }
-            slots[i] = Some(response);
-            if consensus.decides_early() && pending > 0 && response_ok(answers, total, &consensus) {
-                let tally = tally(&slots, &key);
-                if tally.largest > tally.second + pending
-                    && rate(tally.largest, answers + pending) >= consensus.majority()
-                {
-                    early = Some(tally);
-                    break;
-                }
-            }
-        }
-        drop(running);
-        let opinions: Vec<Opinion<O, E>> = slots
-            .into_iter()
-            .zip(agents)
-            .zip(durations)
-            .map(|((response, agent), duration)| Opinion {
-                agent: agent.name.clone(),
-                response: response.unwrap_or(Err(AgentFailure::Cancelled)),
-                duration,
-            })
-            .collect();
+        let round = Round::start(task, call, op, consensus.time_limit());
+        let (opinions, answers, early) = if consensus.decides_early() {
+            let (mut answers, mut pending, mut early) = (0, total, None);
+            let opinions = round
+                .ask_until(agents, |slots, i| {
+                    pending -= 1;
+                    answers += usize::from(slots[i].as_ref().is_some_and(|o| o.response.is_ok()));
+                    if pending == 0 || !response_ok(answers, total, &consensus) {
+                        return false;
+                    }
+                    let tally = tally(slots, &key);
+                    let decided = tally.largest > tally.second + pending
+                        && rate(tally.largest, answers + pending) >= consensus.majority();
+                    if decided {
+                        early = Some(tally);
+                    }
+                    decided
+                })
+                .await;
+            (opinions, answers, early)
+        } else {
+            let opinions = round.ask_all(agents).await;
+            let answers = opinions.iter().filter(|o| o.response.is_ok()).count();
+            (opinions, answers, None)
+        };
         let response_rate = rate(answers, total);
         if !response_ok(answers, total, &consensus) {
             emit(&Event::new(
@@ -421,14 +382,8 @@ fn response_ok(answers: usize, total: usize, consensus: &Consensus) -> bool {
 }
 
 /// The groups of the answers so far, while the round runs.
-fn tally<O, E, K: VoteKey<O>>(slots: &[Option<Result<O, AgentFailure<E>>>], key: &K) -> Tally {
-    count(
-        slots.iter().map(|slot| match slot {
-            Some(Ok(answer)) => Some(answer),
-            _ => None,
-        }),
-        key,
-    )
+fn tally<O, E, K: VoteKey<O>>(slots: &[Option<Opinion<O, E>>], key: &K) -> Tally {
+    count(slots.iter().map(|slot| slot.as_ref()?.answer()), key)
 }
 
 /// The groups of the answers, once the round is over.
@@ -436,20 +391,56 @@ fn tally_opinions<O, E, K: VoteKey<O>>(opinions: &[Opinion<O, E>], key: &K) -> T
     count(opinions.iter().map(Opinion::answer), key)
 }
 
+/// Up to this many agents, answers are grouped by a linear search among
+/// the groups found so far: for a handful of agents, comparing keys costs
+/// less than hashing them (and allocating a table). Above it, a `HashMap`.
+const LINEAR_GROUPING: usize = 16;
+
 /// Groups `answers` (in the agents' order, `None` for no answer) by key.
-fn count<'o, O: 'o, K: VoteKey<O>>(answers: impl Iterator<Item = Option<&'o O>>, key: &K) -> Tally {
-    let mut groups: HashMap<K::Key<'o>, (usize, usize)> = HashMap::new();
-    for (i, answer) in answers.enumerate() {
-        if let Some(answer) = answer {
-            groups.entry(key.key(answer)).or_insert((0, i)).0 += 1;
+fn count<'o, O: 'o, K: VoteKey<O>>(
+    answers: impl ExactSizeIterator<Item = Option<&'o O>>,
+    key: &K,
+) -> Tally {
+    let agents = answers.len();
+    let keys = answers
+        .enumerate()
+        .filter_map(|(i, answer)| Some((i, key.key(answer?))));
+    if agents <= LINEAR_GROUPING {
+        group_linear(keys, agents)
+    } else {
+        group_hashed(keys)
+    }
+}
+
+/// Groups `(agent, key)`s by a linear search among the groups so far.
+fn group_linear<K: Eq>(keys: impl Iterator<Item = (usize, K)>, agents: usize) -> Tally {
+    let mut groups: Vec<(K, usize, usize)> = Vec::with_capacity(agents);
+    for (i, key) in keys {
+        match groups.iter_mut().find(|group| group.0 == key) {
+            Some(group) => group.1 += 1,
+            None => groups.push((key, 1, i)),
         }
     }
+    largest_groups(groups.into_iter().map(|(_, size, first)| (size, first)))
+}
+
+/// Groups `(agent, key)`s in a `HashMap`.
+fn group_hashed<K: Eq + Hash>(keys: impl Iterator<Item = (usize, K)>) -> Tally {
+    let mut groups: HashMap<K, (usize, usize)> = HashMap::new();
+    for (i, key) in keys {
+        groups.entry(key).or_insert((0, i)).0 += 1;
+    }
+    largest_groups(groups.into_values())
+}
+
+/// The largest and second largest of `groups` (size, first agent).
+fn largest_groups(groups: impl Iterator<Item = (usize, usize)>) -> Tally {
     let mut tally = Tally {
         largest: 0,
         first: 0,
         second: 0,
     };
-    for (size, first) in groups.into_values() {
+    for (size, first) in groups {
         if size > tally.largest {
             tally.second = tally.largest;
             tally.largest = size;
@@ -462,4 +453,35 @@ fn count<'o, O: 'o, K: VoteKey<O>>(answers: impl Iterator<Item = Option<&'o O>>,
         }
     }
     tally
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_and_hashed_grouping_agree() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        for agents in 0..=3 * LINEAR_GROUPING {
+            for _ in 0..50 {
+                // Few distinct answers, so that groups, ties and runners-up occur.
+                let answers: Vec<Option<u8>> = (0..agents)
+                    .map(|_| rng.bool().then(|| rng.u8(0..4)))
+                    .collect();
+                let keys = || {
+                    answers
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, answer)| Some((i, (*answer)?)))
+                };
+                let linear = group_linear(keys(), agents);
+                assert_eq!(linear, group_hashed(keys()), "{answers:?}");
+                assert_eq!(
+                    linear,
+                    count(answers.iter().map(Option::as_ref), &ByAnswer),
+                    "{answers:?}"
+                );
+            }
+        }
+    }
 }

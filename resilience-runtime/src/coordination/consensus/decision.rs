@@ -26,7 +26,9 @@ pub struct Opinion<O, E> {
     pub agent: Cow<'static, str>,
     /// Its answer, or why it has none (not a vote).
     pub response: Result<O, AgentFailure<E>>,
-    /// How long it took to answer or fail (zero if it was cancelled).
+    /// How long it took to answer or fail (zero if it was cancelled): from
+    /// the start of the round to the poll of the round that saw it finish.
+    /// The agents that finish in the same poll share one clock reading.
     pub duration: Duration,
 }
 

@@ -111,6 +111,7 @@ use crate::PolicyError;
 mod ballot;
 mod decision;
 mod error;
+mod round;
 
 pub use ballot::{Arbiter, Ballot, ByAnswer, NoArbiter, VoteKey};
 pub use decision::{Decided, Decision, Opinion};
