@@ -377,7 +377,9 @@
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
-pub use resilience_macros::{compensate, fallback, retry, timeout, workflow};
+// `escalate` names both the attribute (macro namespace) and the runtime fn
+// (value namespace): `use resilience::escalate;` brings both.
+pub use resilience_macros::{compensate, escalate, fallback, retry, timeout, workflow};
 
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
