@@ -683,6 +683,11 @@ fn parse_escalate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<EscalateA
                 name if ESCALATE_KEYS.contains(&name) => {
                     cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
                 }
+                // `#[escalate(STRATEGIES)]`: the list without its key.
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[escalate]` takes `key = value` arguments; write `tiers = {name}`"),
+                ),
                 _ => unknown_key(cx, "escalate", &key, ESCALATE_KEYS),
             },
             Arg::Value(value) => cx.error_spanned_by(

@@ -72,6 +72,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
         false
     });
 
+    let escalates = sources.iter().any(|(kind, ..)| *kind == Kind::Escalate);
     let layers: Vec<Option<Layer>> = sources
         .into_iter()
         .map(|(kind, tokens, span)| args::parse_layer(kind, tokens, span, &mut cx))
@@ -80,7 +81,12 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     func.attrs.extend(markers);
 
     let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
-    let tier_index = check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx);
+    let tier_index = if escalates {
+        check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx)
+    } else {
+        item::stray_tier_markers(&tier_markers, &mut cx);
+        None
+    };
     match (cx.check(), shape) {
         (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref(), tier_index),
         (Err(error), _) => {
@@ -190,8 +196,7 @@ fn is_sibling_marker(args: &TokenStream) -> bool {
 }
 
 /// At most one `#[escalate]`, on a plain `async fn` with exactly one
-/// `#[tier]` parameter (a reference), and no `#[tier]` without it. Returns
-/// the tier parameter's index.
+/// `#[tier]` parameter (a reference). Returns the tier parameter's index.
 fn check_escalate(
     func: &Func,
     shape: Option<&Shape>,
@@ -199,15 +204,11 @@ fn check_escalate(
     markers: &[item::TierMarker],
     cx: &mut Ctxt,
 ) -> Option<usize> {
-    let mut escalates = layers.iter().filter_map(|layer| match layer {
+    let escalates = layers.iter().filter_map(|layer| match layer {
         Layer::Escalate(args) => Some(args),
         _ => None,
     });
-    if escalates.next().is_none() {
-        item::stray_tier_markers(markers, cx);
-        return None;
-    }
-    for duplicate in escalates {
+    for duplicate in escalates.skip(1) {
         cx.syn_error(syn::Error::new(
             duplicate.span,
             "duplicate `#[escalate]`; one fn escalates over one list of tiers",
@@ -623,7 +624,7 @@ impl Generator<'_> {
                             let __resilience_result: #ret = #inner;
                             __resilience_result
                         };
-                        match ::resilience::__private::run_tier(__resilience_tier, __resilience_attempt).await {
+                        match ::resilience::__private::run_tier(__resilience_escalation.limit(), __resilience_attempt).await {
                             ::resilience::__private::Result::Ok(__resilience_value) => {
                                 break ::resilience::__private::Result::Ok(__resilience_value);
                             }

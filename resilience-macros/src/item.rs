@@ -384,6 +384,8 @@ pub(crate) struct TierMarker {
     pub index: usize,
     /// The marker, for errors.
     pub span: Span,
+    /// On `self` (an error, already reported).
+    pub on_self: bool,
 }
 
 /// Takes every `#[tier]` marker off the parameters (so that the fn, emitted
@@ -407,19 +409,27 @@ pub(crate) fn take_tier_markers(sig: &mut Signature, cx: &mut Ctxt) -> Vec<TierM
             false
         });
         let Some(span) = found else { continue };
-        match input {
-            FnArg::Receiver(receiver) => cx.error_spanned_by(
+        let on_self = matches!(input, FnArg::Receiver(_));
+        if let FnArg::Receiver(receiver) = input {
+            cx.error_spanned_by(
                 receiver.self_token,
                 "`#[tier]` marks the parameter that receives each tier, not `self`; add one, e.g. `#[tier] strategy: &Strategy`",
-            ),
-            FnArg::Typed(_) => markers.push(TierMarker { index, span }),
+            );
         }
+        markers.push(TierMarker {
+            index,
+            span,
+            on_self,
+        });
     }
     markers
 }
 
 /// Checks the `#[tier]` parameters of an `#[escalate]` fn: exactly one, a reference.
 pub(crate) fn check_tier_param(sig: &Signature, markers: &[TierMarker], cx: &mut Ctxt) {
+    if markers.iter().any(|marker| marker.on_self) {
+        return;
+    }
     let Some(first) = markers.first() else {
         cx.error_spanned_by(
             &sig.ident,
@@ -445,7 +455,7 @@ pub(crate) fn check_tier_param(sig: &Signature, markers: &[TierMarker], cx: &mut
 
 /// Reports `#[tier]` on a fn without `#[escalate]`.
 pub(crate) fn stray_tier_markers(markers: &[TierMarker], cx: &mut Ctxt) {
-    for marker in markers {
+    for marker in markers.iter().filter(|marker| !marker.on_self) {
         cx.syn_error(syn::Error::new(
             marker.span,
             "`#[tier]` marks the parameter that `#[escalate]` fills; add `#[escalate(tiers = ..)]` to the fn, or remove `#[tier]`",

@@ -13,7 +13,7 @@
 //! match __RESILIENCE_ESCALATE.start(&TIERS) {
 //!     Ok(mut escalation) => loop {
 //!         let strategy: &Strategy = escalation.tier();
-//!         let error = match run_tier(strategy, async { body }).await {
+//!         let error = match run_tier(escalation.limit(), async { body }).await {
 //!             Ok(value) => break Ok(value),
 //!             Err(error) => error,
 //!         };
@@ -175,6 +175,9 @@ impl EscalatePolicy {
                 tiers,
                 next: 0,
                 failures: Vec::new(),
+                // The bound holds here: a tier type without `Tier` is
+                // reported once, at `start`.
+                limit: <L::Tier as EscalateTier>::tier_limit,
             }),
         }
     }
@@ -188,6 +191,7 @@ pub struct Escalating<'t, T, E> {
     /// The index of the tier to run; always in bounds.
     next: usize,
     failures: Vec<TierFailure<E>>,
+    limit: fn(&T) -> Duration,
 }
 
 impl<'t, T, E> Escalating<'t, T, E> {
@@ -195,6 +199,12 @@ impl<'t, T, E> Escalating<'t, T, E> {
     #[inline]
     pub fn tier(&self) -> &'t T {
         &self.tiers[self.next]
+    }
+
+    /// The current tier's time limit.
+    #[inline]
+    pub fn limit(&self) -> Duration {
+        (self.limit)(self.tier())
     }
 
     /// After the current tier failed: `None` to run the next tier (an
@@ -269,19 +279,17 @@ pub struct FailedTier<E> {
     pub escalates: bool,
 }
 
-/// Runs one tier's `attempt` under the tier's time limit, a panic caught as
-/// the tier's failure.
+/// Runs one tier's `attempt` under the tier's time `limit`
+/// ([`Escalating::limit`]), a panic caught as the tier's failure.
 ///
 /// # Errors
 ///
 /// [`TierError::Failed`] with the attempt's error, [`TierError::TimedOut`]
 /// or [`TierError::Panicked`].
-pub async fn run_tier<T, O, E, F>(tier: &T, attempt: F) -> Result<O, TierError<E>>
+pub async fn run_tier<O, E, F>(limit: Duration, attempt: F) -> Result<O, TierError<E>>
 where
-    T: EscalateTier + ?Sized,
     F: Future<Output = Result<O, E>>,
 {
-    let limit = tier.tier_limit();
     match tokio::time::timeout(limit, CatchPanic::new(attempt)).await {
         Ok(Ok(Ok(value))) => Ok(value),
         Ok(Ok(Err(error))) => Err(TierError::Failed(error)),
