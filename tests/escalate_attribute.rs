@@ -106,7 +106,10 @@ async fn solve(log: &Log, task: &str, #[tier] strategy: &Strategy) -> Result<Str
         }
         _ => {
             sleep(Duration::from_secs(45)).await;
-            Ok(format!("{task} by {} {} agents", strategy.agents, strategy.model))
+            Ok(format!(
+                "{task} by {} {} agents",
+                strategy.agents, strategy.model
+            ))
         }
     }
 }
@@ -117,7 +120,10 @@ async fn tiers_run_in_order_each_under_its_own_limit() {
     let answer = solve(&log, "prove it").await;
     assert_eq!(answer.unwrap(), "prove it by 5 large agents");
     // small cut at 30s, medium wrong at 30 + 10, large done at 40 + 45.
-    assert_eq!(log.calls(), [(0, "small"), (30_000, "medium"), (40_000, "large")]);
+    assert_eq!(
+        log.calls(),
+        [(0, "small"), (30_000, "medium"), (40_000, "large")]
+    );
     assert_eq!(log.start.elapsed(), Duration::from_secs(85));
 }
 
@@ -132,7 +138,10 @@ async fn hang(log: &Log, #[tier] strategy: &Strategy) -> Result<(), SolveError> 
 async fn every_tier_times_out_at_exactly_its_limit_and_the_error_comes_through_from() {
     let log = Log::new();
     let err = hang(&log).await.unwrap_err();
-    assert_eq!(log.calls(), [(0, "small"), (30_000, "medium"), (90_000, "large")]);
+    assert_eq!(
+        log.calls(),
+        [(0, "small"), (30_000, "medium"), (90_000, "large")]
+    );
     assert_eq!(log.start.elapsed(), Duration::from_secs(210));
     assert_eq!(
         err.to_string(),
@@ -167,7 +176,11 @@ async fn success_on_the_first_tier_runs_it_once_without_events() {
 
 /// Every error escalates but a refusal.
 #[escalate(tiers = STRATEGIES, when = SolveError::escalates)]
-async fn answer(log: &Log, refuse_at: &str, #[tier] strategy: &Strategy) -> Result<u32, SolveError> {
+async fn answer(
+    log: &Log,
+    refuse_at: &str,
+    #[tier] strategy: &Strategy,
+) -> Result<u32, SolveError> {
     log.call(strategy.model);
     if strategy.model == refuse_at {
         return Err(SolveError::Refused);
@@ -205,14 +218,21 @@ async fn when_stops_the_escalation_at_an_error_it_refuses() {
 #[tokio::test(start_paused = true)]
 async fn a_closure_when_sees_the_arguments() {
     #[escalate(tiers = STRATEGIES, when = |e: &SolveError| *e != SolveError::Wrong(stop_at))]
-    async fn guess(log: &Log, stop_at: &'static str, #[tier] s: &Strategy) -> Result<(), SolveError> {
+    async fn guess(
+        log: &Log,
+        stop_at: &'static str,
+        #[tier] s: &Strategy,
+    ) -> Result<(), SolveError> {
         log.call(s.model);
         Err(SolveError::Wrong(s.model))
     }
 
     let log = Log::new();
     let err = guess(&log, "small").await.unwrap_err().escalation();
-    assert!(matches!(err, EscalationError::NotEscalated { .. }), "{err:?}");
+    assert!(
+        matches!(err, EscalationError::NotEscalated { .. }),
+        "{err:?}"
+    );
     assert_eq!(log.calls(), [(0, "small")]);
 }
 
@@ -381,7 +401,10 @@ async fn timed_per_tier(log: &Log, #[tier] strategy: &Strategy) -> Result<(), So
 async fn escalate_over_timeout_bounds_each_tiers_call() {
     let log = Log::new();
     let err = timed_per_tier(&log).await.unwrap_err().escalation();
-    assert_eq!(log.calls(), [(0, "small"), (10_000, "medium"), (20_000, "large")]);
+    assert_eq!(
+        log.calls(),
+        [(0, "small"), (10_000, "medium"), (20_000, "large")]
+    );
     // The inner timeout is the tier's error (`Failed`), not the tier's limit.
     assert!(
         err.failures()

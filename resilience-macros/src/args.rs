@@ -663,7 +663,8 @@ fn parse_compensate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<Compens
 
 const ESCALATE_KEYS: &[&str] = &["tiers", "when"];
 
-const ESCALATE_HINT: &str = "e.g. `#[escalate(tiers = STRATEGIES)]` with `const STRATEGIES: [Strategy; 3] = [..];`";
+const ESCALATE_HINT: &str =
+    "e.g. `#[escalate(tiers = STRATEGIES)]` with `const STRATEGIES: [Strategy; 3] = [..];`";
 
 fn parse_escalate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<EscalateArgs> {
     let errors_before = cx.error_count();
@@ -708,7 +709,9 @@ fn parse_escalate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<EscalateA
         None => {
             cx.syn_error(syn::Error::new(
                 span,
-                format!("`#[escalate]` needs `tiers = LIST`: the tiers to try in order, {ESCALATE_HINT}"),
+                format!(
+                    "`#[escalate]` needs `tiers = LIST`: the tiers to try in order, {ESCALATE_HINT}"
+                ),
             ));
             None
         }
