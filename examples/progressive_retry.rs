@@ -7,6 +7,11 @@
 //! creating them failed). A second task is refused by the content policy:
 //! that error does not escalate, so no bigger model is bought for it.
 //!
+//! Then the same two tasks run through the declarative form: an `async fn`
+//! with `#[escalate(tiers = STRATEGIES, when = ..)]` that receives its tier
+//! as a `#[tier]` parameter (creating its agents is part of the tier; they
+//! are dropped with it, as the attribute has no cleanup hook).
+//!
 //! The agents are simulated on tokio's paused clock, so the run takes no
 //! real time and always tells the same story.
 //!
@@ -15,7 +20,7 @@
 use std::time::Duration;
 
 use resilience::events::Scope;
-use resilience::{Escalation, EscalationError, Tier, fmt_duration};
+use resilience::{Escalation, EscalationError, Tier, escalate, fmt_duration};
 use tokio::time::{Instant, sleep};
 
 /// One of the guide's strategies.
@@ -55,6 +60,16 @@ enum AgentError {
     NoCapacity(&'static str),
     #[error("refused by the content policy")]
     ContentPolicy,
+    /// What `#[escalate]` returns when no tier succeeded.
+    #[error(transparent)]
+    Escalation(#[from] EscalationError<AgentError>),
+}
+
+impl AgentError {
+    /// A content-policy refusal does not buy a bigger model.
+    fn escalates(&self) -> bool {
+        !matches!(self, AgentError::ContentPolicy)
+    }
 }
 
 /// A simulated agent.
@@ -119,6 +134,20 @@ async fn solve(task: &str) -> Result<String, EscalationError<AgentError>> {
         .await
 }
 
+/// The same, declared: the attribute runs the body once per tier, each
+/// under the tier's time limit; callers pass only the task.
+#[escalate(tiers = STRATEGIES, when = AgentError::escalates)]
+async fn solve_declared(task: &str, #[tier] strategy: &Strategy) -> Result<String, AgentError> {
+    println!(
+        "     tier `{}`: creating {} agent(s), limit {}",
+        strategy.model,
+        strategy.agents,
+        fmt_duration(strategy.timeout)
+    );
+    let agents = create_agents(strategy.agents, strategy.model).await?;
+    execute_with_agents(task, &agents).await
+}
+
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     let scope = Scope::new();
@@ -130,6 +159,19 @@ async fn main() {
         match outcome {
             Ok(answer) => println!("  -> {answer}, after {}", fmt_duration(start.elapsed())),
             Err(err @ EscalationError::NotEscalated { .. }) => {
+                println!("  -> stopped without escalating: {err}");
+            }
+            Err(err) => println!("  -> failed: {err}"),
+        }
+    }
+    println!();
+    println!("Declared with `#[escalate]`:");
+    for task in ["prove the lemma", "write the forbidden essay"] {
+        println!("Task `{task}`:");
+        let start = Instant::now();
+        match scope.run(solve_declared(task)).await {
+            Ok(answer) => println!("  -> {answer}, after {}", fmt_duration(start.elapsed())),
+            Err(AgentError::Escalation(err @ EscalationError::NotEscalated { .. })) => {
                 println!("  -> stopped without escalating: {err}");
             }
             Err(err) => println!("  -> failed: {err}"),

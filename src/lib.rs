@@ -84,6 +84,88 @@
 //! fn's own return type (a fallback agent). `when = PATH` limits either form to
 //! the errors it accepts; others are returned unchanged.
 //!
+//! ## `#[escalate(...)]`
+//!
+//! Progressive retry: the fn runs once per tier of a list, in order, each
+//! run under that tier's own time limit ([`Tier::time_limit`]), until one
+//! succeeds. One parameter, marked `#[tier]`, receives the tier (a
+//! reference); it is taken out of the signature, so callers do not pass it.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `tiers` | the list: a path to a `const` or `static` array, slice or `Vec` of your tier type (or any expression of such a type, e.g. another argument) | required |
+//! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts escalate to the next tier; others stop at once | all errors |
+//!
+//! A tier that runs out of time or panics is that tier's failure and always
+//! escalates. When no tier succeeds (or `when` refuses an error) the fn
+//! returns `Err(EscalationError<E>.into())`, so its error type implements
+//! `From<EscalationError<E>>`; the [`EscalationError`] carries every tier's
+//! failure in order. An empty list, or a tier whose limit is zero, is
+//! [`EscalationError::Config`] and nothing runs. Each escalation and the
+//! give-up emit the events of the runtime's [`escalate()`] fn, named after
+//! the decorated fn.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{EscalationError, Tier, escalate};
+//!
+//! struct Strategy { agents: usize, limit: Duration, model: &'static str }
+//!
+//! impl Tier for Strategy {
+//!     fn time_limit(&self) -> Duration { self.limit }
+//! }
+//!
+//! const STRATEGIES: [Strategy; 3] = [
+//!     Strategy { agents: 1, limit: Duration::from_secs(30), model: "small" },
+//!     Strategy { agents: 3, limit: Duration::from_secs(60), model: "medium" },
+//!     Strategy { agents: 5, limit: Duration::from_secs(120), model: "large" },
+//! ];
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error("too hard for the {0} model")]
+//!     TooHard(&'static str),
+//!     #[error("refused by the content policy")]
+//!     Refused,
+//!     #[error(transparent)]
+//!     Escalation(#[from] EscalationError<AgentError>),
+//! }
+//!
+//! fn is_transient(error: &AgentError) -> bool {
+//!     !matches!(error, AgentError::Refused) // a refusal does not buy a bigger model
+//! }
+//!
+//! struct Team;
+//!
+//! impl Team {
+//!     #[escalate(tiers = STRATEGIES, when = is_transient)]
+//!     async fn solve(&self, task: &str, #[tier] strategy: &Strategy) -> Result<String, AgentError> {
+//!         if strategy.agents < 3 {
+//!             return Err(AgentError::TooHard(strategy.model));
+//!         }
+//!         Ok(format!("{task}: solved by {} {} agents", strategy.agents, strategy.model))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let answer = Team.solve("prove the lemma").await.unwrap(); // no tier argument
+//! assert_eq!(answer, "prove the lemma: solved by 3 medium agents");
+//! # }
+//! ```
+//!
+//! The tiers run in a loop inside the fn, so `&mut self` methods work, and
+//! owned arguments are cloned for each tier as for `#[retry]`. Stacked,
+//! `#[escalate] #[retry]` retries within each tier (under the tier's
+//! limit); `#[retry] #[escalate]` retries the whole escalation;
+//! `#[escalate] #[timeout]` bounds each tier's call inside its limit (that
+//! time-out is the tier's error, which `when` sees); `#[timeout]
+//! #[escalate]` bounds all the tiers together. `use resilience::escalate`
+//! brings both the attribute and the [`escalate()`] fn (for a cleanup after
+//! each failed tier, use [`Escalation::run_with`]). Not on a workflow step,
+//! nor on a method already rewritten by `#[async_trait]` (native `async fn`
+//! in traits work).
+//!
 //! ## Closures: `with`, `when`, `retry_after`
 //!
 //! Where a key takes a path, it also takes a closure, called in the fn's body
@@ -140,7 +222,8 @@
 //!
 //! The topmost attribute is the outermost layer. `#[retry] #[timeout]` gives
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
-//! together; `#[fallback]` above both catches what is left.
+//! together; `#[fallback]` above both catches what is left. `#[escalate]`
+//! stacks the same way: what is below it runs once per tier.
 //!
 //! # Sagas: `#[compensate]` and [`saga()`]
 //!
@@ -398,7 +481,9 @@
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
-pub use resilience_macros::{compensate, fallback, retry, timeout, workflow};
+// `escalate` names both the attribute (macro namespace) and the runtime fn
+// (value namespace): `use resilience::escalate;` brings both.
+pub use resilience_macros::{compensate, escalate, fallback, retry, timeout, workflow};
 
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,

@@ -1,5 +1,6 @@
 //! Parsing of the attribute arguments: `#[retry(attempts = 3, jitter)]`,
-//! `#[timeout("30s")]`, `#[fallback(default = 0)]`.
+//! `#[timeout("30s")]`, `#[fallback(default = 0)]`,
+//! `#[escalate(tiers = STRATEGIES, when = is_transient)]`.
 //!
 //! Every key is set at most once, unknown keys list the valid ones, and each
 //! value is checked here so that the expander only sees valid plans.
@@ -20,6 +21,7 @@ pub(crate) enum Kind {
     Timeout,
     Fallback,
     Compensate,
+    Escalate,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::Timeout => "timeout",
             Kind::Fallback => "fallback",
             Kind::Compensate => "compensate",
+            Kind::Escalate => "escalate",
         }
     }
 
@@ -49,6 +52,7 @@ impl Kind {
             "timeout" => Some(Kind::Timeout),
             "fallback" => Some(Kind::Fallback),
             "compensate" => Some(Kind::Compensate),
+            "escalate" => Some(Kind::Escalate),
             _ => None,
         }
     }
@@ -60,6 +64,7 @@ pub(crate) enum Layer {
     Timeout(TimeoutArgs),
     Fallback(FallbackArgs),
     Compensate(CompensateArgs),
+    Escalate(EscalateArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +107,15 @@ pub(crate) enum FallbackAction {
 pub(crate) struct CompensateArgs {
     pub with: Expr,
     /// The attribute, for "nothing to undo" and "duplicate" errors.
+    pub span: Span,
+}
+
+/// `#[escalate(tiers = LIST, when = PATH)]`: a progressive retry over the
+/// tiers, each passed to the fn's `#[tier]` parameter.
+pub(crate) struct EscalateArgs {
+    pub tiers: Expr,
+    pub when: Option<Expr>,
+    /// The attribute, for "duplicate" errors.
     pub span: Span,
 }
 
@@ -162,6 +176,7 @@ pub(crate) fn parse_layer(
         Kind::Timeout => parse_timeout(args, span, cx).map(Layer::Timeout),
         Kind::Fallback => parse_fallback(args, span, cx).map(Layer::Fallback),
         Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
+        Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
     }
 }
 
@@ -640,6 +655,63 @@ fn parse_compensate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<Compens
             cx.syn_error(syn::Error::new(
                 span,
                 "`#[compensate]` needs `with = PATH`: the async fn that undoes this call",
+            ));
+            None
+        }
+    }
+}
+
+const ESCALATE_KEYS: &[&str] = &["tiers", "when"];
+
+const ESCALATE_HINT: &str =
+    "e.g. `#[escalate(tiers = STRATEGIES)]` with `const STRATEGIES: [Strategy; 3] = [..];`";
+
+fn parse_escalate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<EscalateArgs> {
+    let errors_before = cx.error_count();
+    let mut tiers = Once::new("escalate", "tiers");
+    let mut when = Once::new("escalate", "when");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "tiers" => tiers.set(&key, value, cx),
+                "when" => match callable(value, "when", "fn(&E) -> bool", "is_transient") {
+                    Ok(value) => when.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                _ => unknown_key(cx, "escalate", &key, ESCALATE_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if ESCALATE_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                // `#[escalate(STRATEGIES)]`: the list without its key.
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[escalate]` takes `key = value` arguments; write `tiers = {name}`"),
+                ),
+                _ => unknown_key(cx, "escalate", &key, ESCALATE_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[escalate]` takes `key = value` arguments, {ESCALATE_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match tiers.get() {
+        Some(tiers) => Some(EscalateArgs {
+            tiers,
+            when: when.get(),
+            span,
+        }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "`#[escalate]` needs `tiers = LIST`: the tiers to try in order, {ESCALATE_HINT}"
+                ),
             ));
             None
         }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! #[fallback(..)]   ──▶ match { retry loop } { Err(e) => fallback }
+//! #[escalate(..)]   ──▶ loop { let tier = ..; run_tier(tier, async { retry loop }).await; next tier }
 //! #[retry(..)]      ──▶ loop { clones; timeout(async { body }).await; backoff }
 //! #[timeout(..)]    ──▶ timeout(limit, async { body })
 //! async fn f() { body }
@@ -17,10 +18,12 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
-use crate::args::{self, BackoffKind, CompensateArgs, FallbackAction, JitterKind, Kind, Layer};
+use crate::args::{
+    self, BackoffKind, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind, Layer,
+};
 use crate::body;
 use crate::ctxt::Ctxt;
-use crate::item::{self, Cloned, Func, Shape};
+use crate::item::{self, Cloned, Func, Shape, TierParam};
 
 /// Entry point of every attribute: parse, validate, expand; on error, the
 /// item is emitted unchanged (minus the resilience attributes) with the errors.
@@ -33,6 +36,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
         Err(item) => return not_a_fn(kind, item),
     };
     let mut cx = Ctxt::new();
+    let tier_markers = item::take_tier_markers(&mut func.sig, &mut cx);
     if already_expanded(func.block.to_token_stream()) {
         cx.syn_error(syn::Error::new(
             Span::call_site(),
@@ -68,6 +72,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
         false
     });
 
+    let escalates = sources.iter().any(|(kind, ..)| *kind == Kind::Escalate);
     let layers: Vec<Option<Layer>> = sources
         .into_iter()
         .map(|(kind, tokens, span)| args::parse_layer(kind, tokens, span, &mut cx))
@@ -76,8 +81,14 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     func.attrs.extend(markers);
 
     let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
+    let tier_index = if escalates {
+        check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx)
+    } else {
+        item::stray_tier_markers(&tier_markers, &mut cx);
+        None
+    };
     match (cx.check(), shape) {
-        (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref()),
+        (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref(), tier_index),
         (Err(error), _) => {
             let error = error.into_compile_error();
             quote!(#error #func)
@@ -184,6 +195,36 @@ fn is_sibling_marker(args: &TokenStream) -> bool {
     )
 }
 
+/// At most one `#[escalate]`, on a plain `async fn` with exactly one
+/// `#[tier]` parameter (a reference). Returns the tier parameter's index.
+fn check_escalate(
+    func: &Func,
+    shape: Option<&Shape>,
+    layers: &[Layer],
+    markers: &[item::TierMarker],
+    cx: &mut Ctxt,
+) -> Option<usize> {
+    let escalates = layers.iter().filter_map(|layer| match layer {
+        Layer::Escalate(args) => Some(args),
+        _ => None,
+    });
+    for duplicate in escalates.skip(1) {
+        cx.syn_error(syn::Error::new(
+            duplicate.span,
+            "duplicate `#[escalate]`; one fn escalates over one list of tiers",
+        ));
+    }
+    if let Some(Shape::AsyncTrait { .. }) = shape {
+        cx.error_spanned_by(
+            func.sig.fn_token,
+            "`#[escalate]` takes the `#[tier]` parameter out of the signature, which `#[async_trait]` has already rewritten; \
+             use a native `async fn` in the trait and its impl",
+        );
+    }
+    item::check_tier_param(&func.sig, markers, cx);
+    markers.first().map(|marker| marker.index)
+}
+
 /// `#[compensate]` is not a layer: it acts once the whole call succeeded,
 /// wherever it is written in the stack. At most one per fn.
 pub(crate) fn split_compensate(
@@ -253,9 +294,13 @@ fn expand(
     shape: Shape,
     layers: &[Layer],
     compensate: Option<&CompensateArgs>,
+    tier_index: Option<usize>,
 ) -> TokenStream {
-    let needs_clones = layers.iter().any(|l| matches!(l, Layer::Retry(_)));
+    let needs_clones = layers.iter().any(is_repeating);
     let operation = func.sig.ident.to_string();
+    // Out of the signature before the owned arguments are found: each tier
+    // is lent, never cloned.
+    let tier = tier_index.and_then(|index| item::take_tier_param(&mut func.sig, index));
     match shape {
         Shape::Async { ret } => {
             let (cloned, self_by_value) = if needs_clones {
@@ -274,6 +319,7 @@ fn expand(
                 operation: &operation,
                 body,
                 cloned: &cloned,
+                tier: tier.as_ref(),
             };
             let mut expr = generator.expr(0);
             if let Some(args) = compensate {
@@ -306,6 +352,7 @@ fn expand(
                     operation: &operation,
                     body,
                     cloned: &cloned,
+                    tier: tier.as_ref(),
                 };
                 let mut expr = generator.expr(0);
                 if let Some(args) = compensate {
@@ -324,6 +371,14 @@ pub(crate) struct Generator<'a> {
     pub operation: &'a str,
     pub body: TokenStream,
     pub cloned: &'a [Cloned],
+    /// The `#[tier]` parameter, with an `#[escalate]` layer.
+    pub tier: Option<&'a TierParam>,
+}
+
+/// A layer that runs what is below it more than once (so each run gets
+/// its own clone of the owned arguments).
+fn is_repeating(layer: &Layer) -> bool {
+    matches!(layer, Layer::Retry(_) | Layer::Escalate(_))
 }
 
 impl Generator<'_> {
@@ -344,6 +399,7 @@ impl Generator<'_> {
             Some(Layer::Retry(args)) => self.retry(index, args),
             Some(Layer::Timeout(args)) => self.timeout(index, args),
             Some(Layer::Fallback(args)) => self.fallback(index, args),
+            Some(Layer::Escalate(args)) => self.escalate(index, args),
             // Split off by `split_compensate` before generating.
             Some(Layer::Compensate(_)) => self.expr(index + 1),
         }
@@ -383,10 +439,26 @@ impl Generator<'_> {
         q!(async { #fake #body })
     }
 
-    fn is_innermost_retry(&self, index: usize) -> bool {
-        !self.layers[index + 1..]
+    /// Whether no layer below `index` repeats: this one clones the owned
+    /// arguments for each of its runs.
+    fn is_innermost_repeating(&self, index: usize) -> bool {
+        !self.layers[index + 1..].iter().any(is_repeating)
+    }
+
+    /// `let prompt = clone_arg(&prompt);` for each owned argument, if the
+    /// layer at `index` is the innermost that repeats.
+    fn clones(&self, index: usize) -> TokenStream {
+        if !self.is_innermost_repeating(index) {
+            return TokenStream::new();
+        }
+        self.cloned
             .iter()
-            .any(|l| matches!(l, Layer::Retry(_)))
+            .map(|c| {
+                let (pat, source) = (&c.pat, &c.source);
+                let clone = quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
+                q!(let #pat = #clone;)
+            })
+            .collect()
     }
 
     fn retry(&self, index: usize, args: &args::RetryArgs) -> TokenStream {
@@ -443,19 +515,7 @@ impl Generator<'_> {
             }
             None => q!(::resilience::__private::Option::None),
         };
-        let clones = if self.is_innermost_retry(index) {
-            self.cloned
-                .iter()
-                .map(|c| {
-                    let (pat, source) = (&c.pat, &c.source);
-                    let clone =
-                        quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
-                    q!(let #pat = #clone;)
-                })
-                .collect()
-        } else {
-            TokenStream::new()
-        };
+        let clones = self.clones(index);
         let state = if args.jitter == JitterKind::Decorrelated {
             q!(::resilience::__private::RetryState::remembering())
         } else {
@@ -521,6 +581,73 @@ impl Generator<'_> {
         }}
     }
 
+    fn escalate(&self, index: usize, args: &EscalateArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let clones = self.clones(index);
+        let inner = self.expr(index + 1);
+        let tiers = &args.tiers;
+        // A list that is not one, or a tier type without `Tier`, is
+        // reported at the user's `tiers` value.
+        let start = quote_spanned!(at(tiers.span())=> __RESILIENCE_ESCALATE.start(&#tiers));
+        // Each tier is bound to the user's parameter; a tier of another
+        // type is a mismatch at the parameter's type.
+        let binding = self.tier.map(|TierParam { pat, ty }| {
+            let tier = quote_spanned!(at(ty.span())=> __resilience_tier);
+            q!(let #pat: #ty = #tier;)
+        });
+        let escalates = match &args.when {
+            Some(when) => {
+                let call = call(when, q!(__resilience_returned));
+                q!(match __resilience_error.error() {
+                    ::resilience::__private::Option::Some(__resilience_returned) => #call,
+                    // A time-out or a panic always escalates.
+                    ::resilience::__private::Option::None => true,
+                })
+            }
+            None => q!(true),
+        };
+        // A missing `From<EscalationError<E>>` is reported at `E`.
+        let convert = quote_spanned!(at(item::error_type_span(ret))=>
+            ::resilience::__private::escalation_error(__resilience_error)
+        );
+        q! {{
+            const __RESILIENCE_ESCALATE: ::resilience::__private::EscalatePolicy =
+                ::resilience::__private::EscalatePolicy::new(#operation);
+            match #start {
+                ::resilience::__private::Result::Ok(mut __resilience_escalation) => loop {
+                    let __resilience_tier = __resilience_escalation.tier();
+                    let __resilience_error = {
+                        #clones
+                        #binding
+                        let __resilience_attempt = async {
+                            let __resilience_result: #ret = #inner;
+                            __resilience_result
+                        };
+                        match ::resilience::__private::run_tier(__resilience_escalation.limit(), __resilience_attempt).await {
+                            ::resilience::__private::Result::Ok(__resilience_value) => {
+                                break ::resilience::__private::Result::Ok(__resilience_value);
+                            }
+                            ::resilience::__private::Result::Err(__resilience_error) => __resilience_error,
+                        }
+                    };
+                    let __resilience_failed = ::resilience::__private::FailedTier {
+                        escalates: #escalates,
+                        error: __resilience_error,
+                    };
+                    if let ::resilience::__private::Option::Some(__resilience_error) =
+                        __resilience_escalation.failed(__resilience_failed)
+                    {
+                        break ::resilience::__private::Result::Err(#convert);
+                    }
+                },
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
     fn fallback(&self, index: usize, args: &args::FallbackArgs) -> TokenStream {
         let ret = self.ret;
         let operation = self.operation;
@@ -573,6 +700,12 @@ pub(crate) fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
         Expr::Path(path) => quote_spanned!(span=> #path(#arg)),
         other => quote_spanned!(span=> ::resilience::__private::apply(#other, #arg)),
     }
+}
+
+/// A generated span with the hygiene of the generated locals, reported at
+/// the user's token `span`.
+fn at(span: Span) -> Span {
+    Span::mixed_site().located_at(span)
 }
 
 /// Renders the error for events: by `Display` if it has one, else `Debug`,

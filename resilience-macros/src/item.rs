@@ -377,3 +377,113 @@ pub(crate) fn replace_self(tokens: TokenStream) -> TokenStream {
     }
     out.into_iter().collect()
 }
+
+/// A parameter marked `#[tier]`, the marker already taken off.
+pub(crate) struct TierMarker {
+    /// Its position in the signature.
+    pub index: usize,
+    /// The marker, for errors.
+    pub span: Span,
+    /// On `self` (an error, already reported).
+    pub on_self: bool,
+}
+
+/// Takes every `#[tier]` marker off the parameters (so that the fn, emitted
+/// unchanged on error, has no unknown attribute), reporting misplaced ones.
+pub(crate) fn take_tier_markers(sig: &mut Signature, cx: &mut Ctxt) -> Vec<TierMarker> {
+    let mut markers = Vec::new();
+    for (index, input) in sig.inputs.iter_mut().enumerate() {
+        let attrs = match input {
+            FnArg::Receiver(receiver) => &mut receiver.attrs,
+            FnArg::Typed(arg) => &mut arg.attrs,
+        };
+        let mut found = None;
+        attrs.retain(|attr| {
+            if !attr.path().is_ident("tier") {
+                return true;
+            }
+            if !matches!(attr.meta, syn::Meta::Path(_)) {
+                cx.error_spanned_by(&attr.meta, "`#[tier]` takes no arguments: write `#[tier]`");
+            }
+            found = Some(attr.path().span());
+            false
+        });
+        let Some(span) = found else { continue };
+        let on_self = matches!(input, FnArg::Receiver(_));
+        if let FnArg::Receiver(receiver) = input {
+            cx.error_spanned_by(
+                receiver.self_token,
+                "`#[tier]` marks the parameter that receives each tier, not `self`; add one, e.g. `#[tier] strategy: &Strategy`",
+            );
+        }
+        markers.push(TierMarker {
+            index,
+            span,
+            on_self,
+        });
+    }
+    markers
+}
+
+/// Checks the `#[tier]` parameters of an `#[escalate]` fn: exactly one, a reference.
+pub(crate) fn check_tier_param(sig: &Signature, markers: &[TierMarker], cx: &mut Ctxt) {
+    if markers.iter().any(|marker| marker.on_self) {
+        return;
+    }
+    let Some(first) = markers.first() else {
+        cx.error_spanned_by(
+            &sig.ident,
+            "`#[escalate]` needs a parameter marked `#[tier]` to receive each tier, e.g. `#[tier] strategy: &Strategy`",
+        );
+        return;
+    };
+    for extra in &markers[1..] {
+        cx.syn_error(syn::Error::new(
+            extra.span,
+            "a second `#[tier]` parameter; `#[escalate]` passes one tier at a time: keep one `#[tier]`",
+        ));
+    }
+    if let Some(FnArg::Typed(arg)) = sig.inputs.iter().nth(first.index)
+        && !is_reference(&arg.ty)
+    {
+        cx.error_spanned_by(
+            &arg.ty,
+            "the `#[tier]` parameter must be a reference, e.g. `&Strategy`: each tier is lent from `tiers`, not moved",
+        );
+    }
+}
+
+/// Reports `#[tier]` on a fn without `#[escalate]`.
+pub(crate) fn stray_tier_markers(markers: &[TierMarker], cx: &mut Ctxt) {
+    for marker in markers.iter().filter(|marker| !marker.on_self) {
+        cx.syn_error(syn::Error::new(
+            marker.span,
+            "`#[tier]` marks the parameter that `#[escalate]` fills; add `#[escalate(tiers = ..)]` to the fn, or remove `#[tier]`",
+        ));
+    }
+}
+
+/// The tier parameter of an `#[escalate]` fn, taken out of the signature:
+/// each tier is bound to it as `let #pat: #ty = tier;`.
+pub(crate) struct TierParam {
+    pub pat: Pat,
+    pub ty: Type,
+}
+
+/// Removes the parameter at `index` from the signature.
+pub(crate) fn take_tier_param(sig: &mut Signature, index: usize) -> Option<TierParam> {
+    let inputs = std::mem::take(&mut sig.inputs);
+    let mut taken = None;
+    for (i, input) in inputs.into_iter().enumerate() {
+        match input {
+            FnArg::Typed(arg) if i == index => {
+                taken = Some(TierParam {
+                    pat: *arg.pat,
+                    ty: *arg.ty,
+                });
+            }
+            other => sig.inputs.push(other),
+        }
+    }
+    taken
+}

@@ -1,6 +1,6 @@
 //! Procedural macros of [`resilience`](https://docs.rs/resilience).
 //!
-//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback};`.
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
 //! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
@@ -60,6 +60,16 @@ pub fn compensate(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn workflow(input: TokenStream) -> TokenStream {
     workflow::expand(input.into()).into()
+}
+
+/// Runs the decorated `async fn` once per tier of a list, each under the
+/// tier's own time limit, until one succeeds (progressive retry); the tier
+/// comes in through the parameter marked `#[tier]`, which callers do not pass.
+///
+/// See the `resilience` crate for the keys and examples.
+#[proc_macro_attribute]
+pub fn escalate(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Escalate, args.into(), item.into()).into()
 }
 
 /// Turns a final `Err` of the decorated `async fn` into a fallback value or a fallback call.

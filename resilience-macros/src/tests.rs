@@ -64,6 +64,21 @@ fn retry_every_key() {
 }
 
 #[test]
+fn escalate_over_retry() {
+    snapshot(
+        "escalate_over_retry",
+        Kind::Escalate,
+        quote!(tiers = STRATEGIES, when = AgentError::is_transient),
+        quote! {
+            #[retry(attempts = 2)]
+            async fn solve(&mut self, task: String, #[tier] strategy: &Strategy) -> Result<Answer, AgentError> {
+                self.run_with(strategy.agents, strategy.model, &task).await
+            }
+        },
+    );
+}
+
+#[test]
 fn timeout_only() {
     snapshot(
         "timeout_only",

@@ -101,6 +101,7 @@ fn describe(layer: &Layer) -> String {
         Layer::Timeout(args) => format!("timeout {}", crate::duration::human(args.limit.nanos)),
         Layer::Fallback(_) => "fallback".to_string(),
         Layer::Compensate(_) => "compensate".to_string(),
+        Layer::Escalate(_) => "escalate".to_string(),
     }
 }
 

@@ -149,6 +149,7 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
         operation: &operation,
         body: step.expr.to_token_stream(),
         cloned: &[],
+        tier: None,
     };
     (generator.expr(0), ret)
 }
@@ -167,6 +168,7 @@ fn error_is_unnamed(plan: &Plan<'_>) -> bool {
         Layer::Fallback(args) => {
             args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
         }
+        Layer::Escalate(args) => args.when.is_some(),
         Layer::Timeout(_) | Layer::Compensate(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)

@@ -170,6 +170,14 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                     continue;
                 }
             };
+            if kind == Kind::Escalate {
+                cx.error_spanned_by(
+                    attr.path(),
+                    "`#[escalate]` needs an `async fn` with a `#[tier]` parameter, which a step has not; \
+                     call such a fn from the step",
+                );
+                continue;
+            }
             if let Some(layer) = args::parse_layer(kind, tokens, expand::attr_span(attr), cx) {
                 layers.push(layer);
             }

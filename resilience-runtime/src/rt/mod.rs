@@ -13,19 +13,23 @@
 //! - Prelude items (`Result`, `Option`, `Box`, …) are re-exported so that
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
-//!   (`CloneArg`, `CloneOutput`, `FromElapsed`): the error then says
+//!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
+//!   `EscalateTier`, `TierList`): the error then says
 //!   what to write, at the user's token.
-//! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`) are
+//! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
+//!   `EscalatePolicy`) are
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
 #[cfg(feature = "durable")]
 mod durable;
+mod escalate;
 mod fallback;
 mod retry;
 
 #[cfg(feature = "durable")]
 pub use durable::*;
+pub use escalate::*;
 pub use fallback::*;
 pub use retry::*;
 
