@@ -31,10 +31,8 @@ use core::future::Future;
 use core::time::Duration;
 
 use crate::coordination::escalate::{
-    EscalationConfigError, EscalationError, Tier, TierError, TierFailure,
+    EscalationConfigError, EscalationError, Tier, TierError, TierFailure, after_failure,
 };
-use crate::events::{Event, EventKind, GiveUpReason, emit};
-use crate::support::error_ref::ErrorRef;
 use crate::support::panic::CatchPanic;
 
 /// The list that `#[escalate(tiers = ..)]` names: an array, a slice or a
@@ -216,46 +214,15 @@ impl<'t, T, E> Escalating<'t, T, E> {
     {
         let FailedTier { error, escalates } = failed;
         let i = self.next;
-        let failure = TierFailure::new(number(i), error);
-        if escalates && i + 1 < self.tiers.len() {
-            emit(&Event::new(
-                self.operation,
-                EventKind::Escalated {
-                    from: number(i),
-                    to: number(i + 1),
-                    reason: ErrorRef::Display(failure.error()),
-                },
-            ));
-            self.failures.push(failure);
-            self.next += 1;
-            return None;
-        }
-        emit(&Event::new(
+        self.next += 1;
+        after_failure(
             self.operation,
-            EventKind::GaveUp {
-                attempts: number(i),
-                reason: if escalates {
-                    GiveUpReason::Exhausted
-                } else {
-                    GiveUpReason::NotRetryable
-                },
-                error: ErrorRef::Display(&failure),
-            },
-        ));
-        self.failures.push(failure);
-        let operation = self.operation;
-        let failures = core::mem::take(&mut self.failures);
-        Some(if escalates {
-            EscalationError::Exhausted {
-                operation,
-                failures,
-            }
-        } else {
-            EscalationError::NotEscalated {
-                operation,
-                failures,
-            }
-        })
+            i,
+            self.tiers.len(),
+            error,
+            escalates,
+            &mut self.failures,
+        )
     }
 }
 

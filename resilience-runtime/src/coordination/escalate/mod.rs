@@ -507,43 +507,16 @@ impl<'t, T: Tier, W> Escalation<'t, T, W> {
                 );
             }
             let escalates = error.error().is_none_or(|e| self.when.escalates(e));
-            let failure = TierFailure::new(number(i), error);
-            if escalates && i + 1 < self.tiers.len() {
-                emit(&Event::new(
-                    self.name,
-                    EventKind::Escalated {
-                        from: number(i),
-                        to: number(i + 1),
-                        reason: ErrorRef::Display(failure.error()),
-                    },
-                ));
-                failures.push(failure);
-                continue;
-            }
-            emit(&Event::new(
+            if let Some(error) = after_failure(
                 self.name,
-                EventKind::GaveUp {
-                    attempts: number(i),
-                    reason: if escalates {
-                        GiveUpReason::Exhausted
-                    } else {
-                        GiveUpReason::NotRetryable
-                    },
-                    error: ErrorRef::Display(&failure),
-                },
-            ));
-            failures.push(failure);
-            return Err(if escalates {
-                EscalationError::Exhausted {
-                    operation: self.name,
-                    failures,
-                }
-            } else {
-                EscalationError::NotEscalated {
-                    operation: self.name,
-                    failures,
-                }
-            });
+                i,
+                self.tiers.len(),
+                error,
+                escalates,
+                &mut failures,
+            ) {
+                return Err(error);
+            }
         }
         unreachable!("validate() rejects an empty list of tiers")
     }
@@ -597,6 +570,59 @@ where
     E: fmt::Display,
 {
     Escalation::new(tiers).run(call).await
+}
+
+/// After tier `i` (of `tiers`) failed with `error`: records the failure in
+/// `failures` and returns `None` to run the next tier (an
+/// [`EventKind::Escalated`] event), or the error to return (after an
+/// [`EventKind::GaveUp`] event). What [`Escalation`] and the `#[escalate]`
+/// expansion both do.
+pub(crate) fn after_failure<E: fmt::Display>(
+    operation: &'static str,
+    i: usize,
+    tiers: usize,
+    error: TierError<E>,
+    escalates: bool,
+    failures: &mut Vec<TierFailure<E>>,
+) -> Option<EscalationError<E>> {
+    let failure = TierFailure::new(number(i), error);
+    if escalates && i + 1 < tiers {
+        emit(&Event::new(
+            operation,
+            EventKind::Escalated {
+                from: number(i),
+                to: number(i + 1),
+                reason: ErrorRef::Display(failure.error()),
+            },
+        ));
+        failures.push(failure);
+        return None;
+    }
+    emit(&Event::new(
+        operation,
+        EventKind::GaveUp {
+            attempts: number(i),
+            reason: if escalates {
+                GiveUpReason::Exhausted
+            } else {
+                GiveUpReason::NotRetryable
+            },
+            error: ErrorRef::Display(&failure),
+        },
+    ));
+    failures.push(failure);
+    let failures = core::mem::take(failures);
+    Some(if escalates {
+        EscalationError::Exhausted {
+            operation,
+            failures,
+        }
+    } else {
+        EscalationError::NotEscalated {
+            operation,
+            failures,
+        }
+    })
 }
 
 /// Tier `i` (from 0) as the number people read (from 1).
