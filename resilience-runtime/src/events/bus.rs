@@ -531,20 +531,23 @@ impl Queue {
 
     fn push(&self, event: OwnedEvent) {
         let mut state = self.lock();
+        let mut first_miss = false;
         if state.events.len() >= self.capacity {
             state.events.pop_front();
             state.missed += 1;
-            if state.missed == 1 {
-                tracing::warn!(
-                    target: "resilience",
-                    capacity = self.capacity,
-                    "an event subscription is full ({} unread events): the oldest are dropped; `Subscription::missed` counts them",
-                    self.capacity
-                );
-            }
+            first_miss = state.missed == 1;
         }
         state.events.push_back(event);
         drop(state);
+        // Outside the lock: a `tracing` layer may itself emit.
+        if first_miss {
+            tracing::warn!(
+                target: "resilience",
+                capacity = self.capacity,
+                "an event subscription is full ({} unread events): the oldest are dropped; `Subscription::missed` counts them",
+                self.capacity
+            );
+        }
         self.ready.notify_one();
     }
 }
