@@ -855,3 +855,110 @@ fn opening_creates_every_missing_level() {
     assert!(store.path().ends_with("a/b/c"));
     std::fs::remove_dir_all(&base).expect("clean up");
 }
+
+/// The `.lock` files in the store's directory.
+fn lock_files(store: &DirectoryStore) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".lock"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn lock_files_go_with_their_checkpoints_and_never_pile_up() {
+    let tmp = TempDir::new("lock-files");
+    let store = tmp.store();
+    // 27 runs that finish: no file of theirs is left.
+    for id in 0..27 {
+        let lease = store.claim("Provision", &id.to_string()).await.unwrap();
+        store.save(&lease, &running("Provision", 1)).await.unwrap();
+        store.delete(lease).await.unwrap();
+    }
+    assert_eq!(lock_files(&store), Vec::<String>::new());
+    // A run that failed keeps its checkpoint, and its lock file with it;
+    // discarding it removes both.
+    let lease = store.claim("Provision", "kept").await.unwrap();
+    store.save(&lease, &failed("Provision")).await.unwrap();
+    drop(lease);
+    assert_eq!(lock_files(&store), ["Provision.kept.lock"]);
+    assert_eq!(store.remove_stale_locks().await.unwrap(), 0);
+    assert!(store.discard("Provision", "kept").await.unwrap());
+    assert_eq!(lock_files(&store), Vec::<String>::new());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn stale_lock_files_are_swept_but_never_a_held_one() {
+    let tmp = TempDir::new("stale-locks");
+    let store = tmp.store();
+    let held = store.claim("Provision", "held").await.unwrap();
+    drop(store.claim("Provision", "died-early").await.unwrap());
+    std::fs::write(store.path().join("Provision.older-version.lock"), b"4242").unwrap();
+    assert_eq!(store.remove_stale_locks().await.unwrap(), 2);
+    assert_eq!(lock_files(&store), ["Provision.held.lock"]);
+    // The held lease still works, and still excludes a second claim.
+    store.save(&held, &running("Provision", 1)).await.unwrap();
+    assert!(matches!(
+        store.claim("Provision", "held").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+    store.delete(held).await.unwrap();
+    assert_eq!(lock_files(&store), Vec::<String>::new());
+}
+
+/// Many tasks claim, save and delete one id while a sweeper removes stale
+/// lock files: a lock file is only removed by its lock's holder, and a
+/// claim checks it locked the file of that name, so there is never more
+/// than one holder at a time.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn removing_lock_files_never_lets_two_owners_in() {
+    let tmp = TempDir::new("lock-race");
+    let store = std::sync::Arc::new(tmp.store());
+    let holders = std::sync::Arc::new(AtomicU32::new(0));
+    let most = std::sync::Arc::new(AtomicU32::new(0));
+    let claimed = std::sync::Arc::new(AtomicU32::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (store, holders, most, claimed) = (
+            std::sync::Arc::clone(&store),
+            std::sync::Arc::clone(&holders),
+            std::sync::Arc::clone(&most),
+            std::sync::Arc::clone(&claimed),
+        );
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..150 {
+                let Ok(lease) = store.claim("Provision", "contended").await else {
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                let now = holders.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                claimed.fetch_add(1, Ordering::SeqCst);
+                store.save(&lease, &running("Provision", 1)).await.unwrap();
+                holders.fetch_sub(1, Ordering::SeqCst);
+                store.delete(lease).await.unwrap();
+            }
+        }));
+    }
+    let sweeper = {
+        let store = std::sync::Arc::clone(&store);
+        tokio::spawn(async move {
+            for _ in 0..300 {
+                store.remove_stale_locks().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for task in tasks {
+        task.await.unwrap();
+    }
+    sweeper.await.unwrap();
+    assert_eq!(most.load(Ordering::SeqCst), 1, "two owners at once");
+    assert!(claimed.load(Ordering::SeqCst) > 0);
+    assert_eq!(lock_files(&store), Vec::<String>::new());
+}

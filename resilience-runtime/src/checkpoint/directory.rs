@@ -36,10 +36,15 @@ const MAX_FILE_NAME: usize = 255;
 ///   takes an exclusive OS lock on it ([`File::try_lock`]: `flock` on Unix,
 ///   `LockFileEx` on Windows), which the OS releases when the lease is
 ///   dropped or the process dies, however it dies. It holds the pid of the
-///   last holder, for the [`Locked`](CheckpointError::Locked) message. Lock
-///   files stay after the lease ends: removing one while another process
-///   has it open would let two processes lock two different files of one
-///   name.
+///   last holder, for the [`Locked`](CheckpointError::Locked) message. On
+///   Unix, a lock file goes with its checkpoint
+///   ([`delete`](CheckpointStore::delete), [`discard`](CheckpointStore::discard)),
+///   and [`DirectoryStore::remove_stale_locks`] sweeps those that outlived
+///   theirs: a lock file is only ever removed by the holder of its lock,
+///   and a claim checks, once it holds a lock, that the file it locked is
+///   still the one of that name (else it was removed meanwhile, and the
+///   claim opens the new one), so two processes never lock two files of
+///   one name. Elsewhere lock files stay.
 ///
 /// Use a local file system: OS locks on network file systems are not
 /// reliable.
@@ -130,6 +135,8 @@ struct Shared {
     path: PathBuf,
     tmp: PathBuf,
     location: String,
+    /// The lock file's path, removed with the checkpoint.
+    lock_path: PathBuf,
     /// The locked lock file; closing it releases the lock.
     _lock: File,
     /// The sequence number of the next save.
@@ -191,6 +198,46 @@ impl DirectoryStore {
         Ok(Self { dir, location })
     }
 
+    /// Removes the lock files whose checkpoint is gone and whose lock nobody
+    /// holds (lock files that older versions left, or of a run that died
+    /// before its first save); returns how many. A lock file in use, or
+    /// beside a checkpoint, stays. Safe while other processes claim, save
+    /// and delete in the same directory (see "Files" above). Does nothing
+    /// where lock files cannot be removed safely (not Unix).
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Io`] if the directory cannot be read or a lock
+    /// file cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{CheckpointStore, DirectoryStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let dir = std::env::temp_dir().join(format!("resilience-doc-stale-{}", std::process::id()));
+    /// let store = DirectoryStore::open(&dir).unwrap();
+    /// let held = store.claim("Provision", "1").await.unwrap();
+    /// drop(store.claim("Provision", "2").await.unwrap()); // claimed, never saved
+    /// assert_eq!(store.remove_stale_locks().await.unwrap(), if cfg!(unix) { 1 } else { 0 });
+    /// assert!(store.path().join("Provision.1.lock").exists()); // still held
+    /// # drop(held);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # }
+    /// ```
+    pub async fn remove_stale_locks(&self) -> Result<usize, CheckpointError> {
+        if !SAFE_TO_REMOVE_LOCKS {
+            return Ok(0);
+        }
+        let (dir, location) = (self.dir.clone(), self.location.clone());
+        blocking(&self.location, "remove stale lock files", move || {
+            remove_stale_locks(&dir, &location)
+        })
+        .await
+    }
+
     /// The directory, canonicalised.
     ///
     /// # Examples
@@ -245,8 +292,9 @@ impl CheckpointStore for DirectoryStore {
         let lock_path = self.dir.join(format!("{stem}{LOCK}"));
         let lock_location = lock_path.display().to_string();
         let (owned_workflow, owned_id) = (workflow.to_owned(), id.to_owned());
+        let locked_path = lock_path.clone();
         let lock = blocking(&lock_location.clone(), "lock", move || {
-            lock(&lock_path, lock_location, owned_workflow, owned_id)
+            lock(&locked_path, lock_location, owned_workflow, owned_id)
         })
         .await?;
         let path = self.dir.join(format!("{stem}{CHECKPOINT}"));
@@ -255,6 +303,7 @@ impl CheckpointStore for DirectoryStore {
             tmp: self.dir.join(format!("{stem}{TMP}")),
             location: path.display().to_string(),
             path,
+            lock_path,
             _lock: lock,
             next_write: AtomicU64::new(1),
             writes: Mutex::default(),
@@ -394,12 +443,32 @@ impl Shared {
                 ));
             }
         }
+        // The lock file goes too, while this lease still holds its lock.
+        if SAFE_TO_REMOVE_LOCKS {
+            match fs::remove_file(&self.lock_path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    let location = self.lock_path.display().to_string();
+                    return Err(CheckpointError::io(&location, "delete the lock file", e));
+                }
+            }
+        }
         if existed {
             sync_dir(&self.dir)?;
         }
         Ok(existed)
     }
 }
+
+/// Whether lock files can be removed safely: where a claim can tell that
+/// the file it locked is still the one of that name (Unix inodes).
+const SAFE_TO_REMOVE_LOCKS: bool = cfg!(unix);
+
+/// How many times a claim reopens a lock file that was removed between its
+/// open and its lock before it gives up (each retry means a removal raced
+/// with it; more than a few means something else is wrong).
+const LOCK_RETRIES: u32 = 16;
 
 /// Opens (creating it) and locks the lock file at `path`.
 fn lock(
@@ -408,33 +477,100 @@ fn lock(
     workflow: String,
     id: String,
 ) -> Result<File, CheckpointError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| CheckpointError::io(&location, "open the lock file", e))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            return Err(CheckpointError::Locked {
-                location,
-                workflow,
-                id,
-                holder: holder(&file),
-            });
+    for _ in 0..LOCK_RETRIES {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| CheckpointError::io(&location, "open the lock file", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(CheckpointError::Locked {
+                    location,
+                    workflow,
+                    id,
+                    holder: holder(&file),
+                });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(CheckpointError::io(&location, "lock the lock file", e));
+            }
         }
-        Err(TryLockError::Error(e)) => {
-            return Err(CheckpointError::io(&location, "lock the lock file", e));
+        if !still_named(&file, path) {
+            // Its holder removed it between our open and our lock: the
+            // lock we hold is on a file nobody else can find. Open anew.
+            continue;
+        }
+        // Record the holder for the next claimant's error message. Failing
+        // loses only that detail, not the lock.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+        return Ok(file);
+    }
+    Err(CheckpointError::io(
+        &location,
+        "lock the lock file",
+        io::Error::other("it was removed and recreated under every attempt to lock it"),
+    ))
+}
+
+/// Whether the open `file` is still the file named `path` (not removed,
+/// not replaced). Where that cannot be told, lock files are never removed,
+/// so it is.
+fn still_named(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+            _ => false,
         }
     }
-    // Record the holder for the next claimant's error message. Failing
-    // loses only that detail, not the lock.
-    let _ = file
-        .set_len(0)
-        .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
-    Ok(file)
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// See [`DirectoryStore::remove_stale_locks`].
+fn remove_stale_locks(dir: &Path, location: &str) -> Result<usize, CheckpointError> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| CheckpointError::io(location, "list the directory", e))?;
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| CheckpointError::io(location, "list the directory", e))?;
+        let name = entry.file_name();
+        let Some(stem) = name.to_str().and_then(|name| name.strip_suffix(LOCK)) else {
+            continue;
+        };
+        let lock_path = entry.path();
+        let checkpoint = dir.join(format!("{stem}{CHECKPOINT}"));
+        let Ok(file) = OpenOptions::new().read(true).write(true).open(&lock_path) else {
+            continue; // gone meanwhile
+        };
+        // Only the holder of a lock file's lock removes it, and only if it is
+        // still the file of that name and no checkpoint needs it.
+        if file.try_lock().is_err() || !still_named(&file, &lock_path) || checkpoint.exists() {
+            continue;
+        }
+        match fs::remove_file(&lock_path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let location = lock_path.display().to_string();
+                return Err(CheckpointError::io(&location, "delete the lock file", e));
+            }
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
 }
 
 /// The pid written in a lock file, if it can be read.
