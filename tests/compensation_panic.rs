@@ -23,7 +23,7 @@ pub enum LedgerError {
 }
 
 /// Where `b`'s compensation panics.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Panics {
     /// In the call that makes its future, before any future exists.
     InTheCall,
@@ -31,9 +31,11 @@ pub enum Panics {
     OnFirstPoll,
 }
 
-/// Records what ran.
-#[derive(Clone)]
+/// Records what ran. A durable workflow saves its inputs: the log is not
+/// data, so it is skipped.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
+    #[serde(skip)]
     log: Arc<Mutex<Vec<String>>>,
     panics: Panics,
 }

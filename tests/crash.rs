@@ -19,8 +19,9 @@ use resilience::workflow;
 
 const STEPS: u64 = 8;
 
-/// Appends lines to the log file of one round.
-#[derive(Debug)]
+/// Appends lines to the log file of one round (saved with the inputs: its
+/// path).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Log {
     path: PathBuf,
 }

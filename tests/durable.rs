@@ -21,11 +21,22 @@ pub enum JobError {
 }
 
 /// Records what ran; step `fail_at` fails; every call takes `work`.
-#[derive(Clone)]
+///
+/// A handle, not data: a durable workflow saves its inputs, so it is serde
+/// with every field skipped (saved as `{}`; a resume by id alone gets a
+/// fresh one from the defaults).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Worker {
+    #[serde(skip)]
     log: Arc<Mutex<Vec<String>>>,
+    #[serde(skip)]
     fail_at: Option<u32>,
+    #[serde(skip, default = "ten_ms")]
     work: Duration,
+}
+
+fn ten_ms() -> Duration {
+    Duration::from_millis(10)
 }
 
 impl Worker {
@@ -33,7 +44,7 @@ impl Worker {
         Self {
             log: Arc::default(),
             fail_at: None,
-            work: Duration::from_millis(10),
+            work: ten_ms(),
         }
     }
 
@@ -266,7 +277,7 @@ async fn every_bad_checkpoint_is_a_typed_error_and_nothing_runs() {
             "version",
             String::from_utf8(good.clone())
                 .unwrap()
-                .replacen("resilience-checkpoint 1", "resilience-checkpoint 9", 1)
+                .replacen("resilience-checkpoint 2", "resilience-checkpoint 9", 1)
                 .into_bytes(),
         ),
     ];

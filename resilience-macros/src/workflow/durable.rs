@@ -45,6 +45,26 @@ pub(super) fn durable_serde_fields(
     let mut fns = Vec::new();
     let mut asserted: Vec<String> = Vec::new();
     let mut asserts = Vec::new();
+    // The inputs are saved too: one error per type, at its first input
+    // (and not again at a step of the same type).
+    for input in &workflow.inputs {
+        let ty = &input.ty;
+        let mut key = String::new();
+        canonical(ty.to_token_stream(), &mut key);
+        if !asserted.contains(&key) {
+            asserted.push(key);
+            let check = quote_spanned!(ty.span()=>
+                (&::resilience::__private::InputCheck::<#ty>::new()).durable_input()
+            );
+            asserts.push(q! {
+                const _: fn() = || {
+                    #[allow(unused_imports)]
+                    use ::resilience::__private::{CheckInputDeserialize as _, CheckInputSerialize as _};
+                    #check;
+                };
+            });
+        }
+    }
     for plan in plans {
         let (name, ty) = (&plan.step.name, &plan.step.ty);
         let ser = format_ident!("__resilience_serialize_{}", text(name));
@@ -99,11 +119,11 @@ pub(super) fn durable_serde_fields(
     SerdeFields { attrs, items }
 }
 
-/// `run_durable` and `FINGERPRINT`, for a `durable workflow`.
+/// `run_durable`, `resume_durable` and `FINGERPRINT`, for a `durable workflow`.
 pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
     let (workflow, plans, ok_ty, err_ty) = (g.workflow, g.plans, g.ok_ty, g.err_ty);
     let vis = &workflow.vis;
-    let input_names = &g.input_names;
+    let (input_names, input_types) = (&g.input_names, &g.input_types);
     let fingerprint = proc_macro2::Literal::u64_unsuffixed(fingerprint(workflow, plans));
     if !workflow.durable {
         return q! {
@@ -111,17 +131,22 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
             #vis const FINGERPRINT: u64 = #fingerprint;
         };
     }
+    let state = &g.state;
     let step_names = &g.step_names;
     let output = &workflow.output;
+    let inputs = inputs_fns(g);
     q! {
         /// A hash of the definition: the steps and their types. A checkpoint
         /// written by another definition is refused.
         #vis const FINGERPRINT: u64 = #fingerprint;
 
         /// Runs the workflow under `id`, durably: it starts, or resumes from
-        /// the checkpoint of `id` in `store`. The state is saved after every
-        /// step, before the next one starts. On success the checkpoint is
-        /// deleted; on failure it is kept. See `resilience::durable`.
+        /// the checkpoint of `id` in `store`. The inputs are saved in the
+        /// checkpoint with the state after every step, before the next one
+        /// starts; a checkpoint that records other inputs is refused
+        /// (`DurableError::InputsDiffer`), and nothing runs. On success the
+        /// checkpoint is deleted; on failure it is kept. See
+        /// `resilience::durable`.
         #vis async fn run_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
             self,
             store: &__ResilienceStore,
@@ -138,16 +163,62 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
             options: ::resilience::__private::DurableOptions,
         ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
             let Self { #(#input_names,)* __resilience_state } = self;
-            let (mut durable, resume) = ::resilience::__private::Durable::claim(
+            let inputs = Self::__resilience_inputs_to_json(#(&#input_names),*);
+            let (durable, resume) = ::resilience::__private::Durable::claim(
                 store,
                 Self::NAME,
                 Self::FINGERPRINT,
                 Self::STEPS,
                 id,
                 options,
+                inputs,
                 __resilience_state,
             )
             .await?;
+            Self::__resilience_drive(#(#input_names,)* durable, resume).await
+        }
+
+        /// Resumes the run `id` from its checkpoint in `store` by its id
+        /// alone: the inputs are the ones the checkpoint records. Without a
+        /// checkpoint it is `DurableError::NotFound`; with one written before
+        /// inputs were stored, `DurableError::InputsNotStored` (resume it
+        /// with its inputs through [`Self::run_durable`]). Otherwise as
+        /// [`Self::run_durable`].
+        #vis async fn resume_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+            store: &__ResilienceStore,
+            id: &str,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+            Self::resume_durable_with(store, id, ::resilience::__private::DurableOptions::new()).await
+        }
+
+        /// [`Self::resume_durable`] with options (keep the checkpoint on success).
+        #vis async fn resume_durable_with<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+            store: &__ResilienceStore,
+            id: &str,
+            options: ::resilience::__private::DurableOptions,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+            let (durable, resume, (#(#input_names,)*)) = ::resilience::__private::Durable::claim_stored(
+                store,
+                Self::NAME,
+                Self::FINGERPRINT,
+                Self::STEPS,
+                id,
+                options,
+                Self::__resilience_inputs_from_json,
+            )
+            .await?;
+            Self::__resilience_drive(#(#input_names,)* durable, resume).await
+        }
+
+        #inputs
+
+        /// Runs a claimed durable run from where its checkpoint left it.
+        #[allow(clippy::too_many_arguments)]
+        async fn __resilience_drive<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+            #(#input_names: #input_types,)*
+            mut durable: ::resilience::__private::Durable<'_, __ResilienceStore, #state>,
+            resume: ::resilience::__private::Resume<#state>,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
             let (state, failed_step, failure, compensations) = match resume {
                 ::resilience::__private::Resume::Run(mut state) => {
                     let outcome = ::resilience::__private::catch_panic(
@@ -177,6 +248,80 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
             )
             .await;
             durable.finish(::resilience::__private::Result::Err(stop)).await
+        }
+    }
+}
+
+/// How a durable workflow's inputs are saved in its checkpoint and read
+/// back: a JSON object keyed by input name, through the same serde routes
+/// as the steps (so a type that is not serde is reported once, by the
+/// `InputCheck` at the type).
+fn inputs_fns(g: &Gen<'_>) -> TokenStream {
+    let (input_names, input_types) = (&g.input_names, &g.input_types);
+    let sers: Vec<_> = input_names
+        .iter()
+        .map(|n| format_ident!("__resilience_serialize_{}", text(n)))
+        .collect();
+    let des: Vec<_> = input_names
+        .iter()
+        .map(|n| format_ident!("__resilience_deserialize_{}", text(n)))
+        .collect();
+    let ser_paths: Vec<String> = sers.iter().map(ToString::to_string).collect();
+    let de_paths: Vec<String> = des.iter().map(ToString::to_string).collect();
+    q! {
+        /// The inputs as the JSON saved in the checkpoint.
+        fn __resilience_inputs_to_json(
+            #(#input_names: &#input_types),*
+        ) -> ::resilience::__private::Result<::resilience::__private::Vec<u8>, ::resilience::__private::String> {
+            #[derive(::resilience::__private::serde::Serialize)]
+            #[serde(crate = "::resilience::__private::serde")]
+            struct __ResilienceInputs<'__resilience> {
+                #(
+                    #[serde(serialize_with = #ser_paths)]
+                    #input_names: &'__resilience #input_types,
+                )*
+                #[serde(skip)]
+                __resilience_inputs: ::resilience::__private::PhantomData<&'__resilience ()>,
+            }
+            #(
+                fn #sers<__ResilienceS: ::resilience::__private::serde::Serializer>(
+                    input: &&#input_types,
+                    serializer: __ResilienceS,
+                ) -> ::resilience::__private::Result<__ResilienceS::Ok, __ResilienceS::Error> {
+                    #[allow(unused_imports)]
+                    use ::resilience::__private::{SerializeStep as _, SerializeStepFallback as _};
+                    (&::resilience::__private::StepSerde(*input)).serialize_step(serializer)
+                }
+            )*
+            ::resilience::__private::inputs_to_json(&__ResilienceInputs {
+                #(#input_names,)*
+                __resilience_inputs: ::resilience::__private::PhantomData,
+            })
+        }
+
+        /// The inputs read back from the JSON in a checkpoint.
+        fn __resilience_inputs_from_json(
+            json: &[u8],
+        ) -> ::resilience::__private::Result<(#(#input_types,)*), ::resilience::__private::String> {
+            #[derive(::resilience::__private::serde::Deserialize)]
+            #[serde(crate = "::resilience::__private::serde", deny_unknown_fields)]
+            struct __ResilienceInputs {
+                #(
+                    #[serde(deserialize_with = #de_paths)]
+                    #input_names: #input_types,
+                )*
+            }
+            #(
+                fn #des<'de, __ResilienceD: ::resilience::__private::serde::Deserializer<'de>>(
+                    deserializer: __ResilienceD,
+                ) -> ::resilience::__private::Result<#input_types, __ResilienceD::Error> {
+                    #[allow(unused_imports)]
+                    use ::resilience::__private::{DeserializeStep as _, DeserializeStepFallback as _};
+                    (&::resilience::__private::StepType::<#input_types>::new()).deserialize_step(deserializer)
+                }
+            )*
+            let inputs: __ResilienceInputs = ::resilience::__private::inputs_from_json(json)?;
+            ::resilience::__private::Result::Ok((#(inputs.#input_names,)*))
         }
     }
 }

@@ -28,6 +28,27 @@ pub(super) fn stub(workflow: &Workflow, ok_ty: &Type, err_ty: &Type) -> TokenStr
             ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
                 loop {}
             }
+            #vis async fn run_durable_with<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+                self,
+                store: &__ResilienceStore,
+                id: &str,
+                options: ::resilience::__private::DurableOptions,
+            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+                loop {}
+            }
+            #vis async fn resume_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+                store: &__ResilienceStore,
+                id: &str,
+            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+                loop {}
+            }
+            #vis async fn resume_durable_with<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+                store: &__ResilienceStore,
+                id: &str,
+                options: ::resilience::__private::DurableOptions,
+            ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>> {
+                loop {}
+            }
         }
     });
     q! {

@@ -129,6 +129,18 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
         );
     }
     if workflow.durable {
+        for input in &workflow.inputs {
+            if let Some(reference) = first_reference(&input.ty) {
+                cx.error_spanned_by(
+                    reference,
+                    format!(
+                        "a durable workflow's inputs are saved in its checkpoint and read back to resume it by id, so they cannot borrow; \
+                         give input `{}` an owned type (`String` for `&str`, `Vec<T>` for `&[T]`, `T` for `&T`)",
+                        text(&input.name)
+                    ),
+                );
+            }
+        }
         for step in &workflow.steps {
             if let Some(reference) = first_reference(&step.ty) {
                 cx.error_spanned_by(

@@ -111,7 +111,7 @@ pub enum CheckpointError {
     /// (by a newer version of this crate, say).
     #[error(
         "{location}: unknown checkpoint format version {version} \
-         (this build reads version {})",
+         (this build reads versions 1 to {})",
         super::format::VERSION
     )]
     UnknownVersion {
@@ -198,6 +198,17 @@ pub enum CheckpointError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// A durable workflow's inputs could not be saved in, or read back
+    /// from, its checkpoint: the stored inputs do not decode as this
+    /// workflow's input types (edited by hand, or the inputs' types changed),
+    /// or the inputs to save are not one JSON value.
+    #[error("{location}: invalid workflow inputs: {reason}")]
+    InvalidInputs {
+        /// The checkpoint.
+        location: String,
+        /// What is wrong, with the JSON parser's message.
+        reason: String,
+    },
 }
 
 impl CheckpointError {
@@ -231,7 +242,8 @@ impl CheckpointError {
             | Self::InvalidState { location, .. }
             | Self::ForeignLease { location }
             | Self::Io { location, .. }
-            | Self::Backend { location, .. } => location,
+            | Self::Backend { location, .. }
+            | Self::InvalidInputs { location, .. } => location,
         }
     }
 

@@ -1,16 +1,22 @@
-//! The checkpoint file format, version 1: [`encode`] and [`decode`].
+//! The checkpoint file format, versions 1 and 2: [`encode`] and [`decode`].
 //!
 //! ```text
-//! resilience-checkpoint 1 crc32=5d0c1e4b len=312
+//! resilience-checkpoint 2 crc32=5d0c1e4b len=345
 //! {
 //!   "workflow": "Provision",
 //!   "id": "order-42",
 //!   "fingerprint": "00000000feedbeef",
 //!   "position": 1,
 //!   "phase": "running",
-//!   "state": {"AfterCreate":{"create":7}}
+//!   "state": {"AfterCreate":{"create":7}},
+//!   "inputs": {"spec":"small"}
 //! }
 //! ```
+//!
+//! Version 2 adds `inputs`, the workflow's inputs as JSON, and requires it.
+//! Version 1 has no `inputs` (and refuses one). A checkpoint with inputs is
+//! written as version 2, one without (`Checkpoint::inputs` is `None`) as
+//! version 1, so that every checkpoint round-trips exactly; both are read.
 //!
 //! A header line (magic word, format version, the CRC-32 of the body as 8
 //! lowercase hex digits, the body's length in bytes), then the body: a JSON
@@ -30,8 +36,11 @@ use super::{Checkpoint, CheckpointError, CompensationRecord, Phase};
 
 /// The first word of every checkpoint.
 const MAGIC: &str = "resilience-checkpoint";
-/// The format version this build writes and reads.
-pub(crate) const VERSION: u32 = 1;
+/// The newest format version this build writes and reads (it reads every
+/// version from 1 up).
+pub(crate) const VERSION: u32 = 2;
+/// The version of a checkpoint without inputs.
+const VERSION_WITHOUT_INPUTS: u32 = 1;
 /// No valid header line is longer than this (the longest is about 70 bytes).
 const MAX_HEADER: usize = 128;
 
@@ -44,9 +53,11 @@ struct BodyOut<'a> {
     position: u32,
     phase: PhaseRepr,
     state: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inputs: Option<&'a RawValue>,
 }
 
-/// The body, as read.
+/// The body, as read (version 1: `inputs` absent; version 2: required).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BodyIn<'a> {
@@ -57,6 +68,8 @@ struct BodyIn<'a> {
     phase: PhaseRepr,
     #[serde(borrow)]
     state: &'a RawValue,
+    #[serde(borrow, default)]
+    inputs: Option<&'a RawValue>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -176,17 +189,25 @@ impl From<PhaseRepr> for Phase {
 /// # Errors
 ///
 /// [`CheckpointError::InvalidState`] if `checkpoint.state` is not one JSON
-/// value. `location` is only used to name the checkpoint in that error.
+/// value, [`CheckpointError::InvalidInputs`] if `checkpoint.inputs` is not.
+/// `location` is only used to name the checkpoint in those errors.
 ///
 /// # Examples
 ///
 /// ```
 /// use resilience_runtime::checkpoint::{decode, encode, Checkpoint, Phase};
 ///
-/// let checkpoint = Checkpoint::new("Provision", 0xfeed_beef, 1, Phase::Running, br#"{"AfterCreate":{"create":7}}"#.to_vec());
+/// let checkpoint = Checkpoint::new("Provision", 0xfeed_beef, 1, Phase::Running, br#"{"AfterCreate":{"create":7}}"#.to_vec())
+///     .with_inputs(br#"{"spec":"small"}"#.to_vec());
 /// let bytes = encode("order-42", &checkpoint, "memory:Provision/order-42").unwrap();
-/// assert!(bytes.starts_with(b"resilience-checkpoint 1 crc32="));
+/// assert!(bytes.starts_with(b"resilience-checkpoint 2 crc32="));
 /// assert_eq!(decode(&bytes, "memory:Provision/order-42").unwrap(), ("order-42".to_owned(), checkpoint));
+///
+/// // Without inputs: version 1, as an older build wrote it.
+/// let old = Checkpoint::new("Provision", 0xfeed_beef, 1, Phase::Running, b"{}".to_vec());
+/// let bytes = encode("order-7", &old, "memory:Provision/order-7").unwrap();
+/// assert!(bytes.starts_with(b"resilience-checkpoint 1 crc32="));
+/// assert_eq!(decode(&bytes, "memory:Provision/order-7").unwrap().1.inputs, None);
 /// ```
 pub fn encode(
     id: &str,
@@ -198,6 +219,21 @@ pub fn encode(
         reason: e.to_string(),
     };
     let state: &RawValue = serde_json::from_slice(&checkpoint.state).map_err(invalid_state)?;
+    let inputs: Option<&RawValue> =
+        match &checkpoint.inputs {
+            Some(inputs) => Some(serde_json::from_slice(inputs).map_err(|e| {
+                CheckpointError::InvalidInputs {
+                    location: location.to_owned(),
+                    reason: format!("the inputs to save are not valid JSON: {e}"),
+                }
+            })?),
+            None => None,
+        };
+    let version = if inputs.is_some() {
+        VERSION
+    } else {
+        VERSION_WITHOUT_INPUTS
+    };
     let body = BodyOut {
         workflow: &checkpoint.workflow,
         id,
@@ -205,11 +241,12 @@ pub fn encode(
         position: checkpoint.position,
         phase: PhaseRepr::from(&checkpoint.phase),
         state,
+        inputs,
     };
     let mut body = serde_json::to_vec_pretty(&body).map_err(invalid_state)?;
     body.push(b'\n');
     let header = format!(
-        "{MAGIC} {VERSION} crc32={:08x} len={}\n",
+        "{MAGIC} {version} crc32={:08x} len={}\n",
         crc32fast::hash(&body),
         body.len()
     );
@@ -222,7 +259,8 @@ pub fn encode(
 /// Reads bytes written by [`encode`]: the workflow id and the checkpoint.
 ///
 /// Checks, in this order: the header line, the format version, the length,
-/// the checksum, then the JSON. Never panics, whatever the bytes.
+/// the checksum, then the JSON. Never panics, whatever the bytes. Reads
+/// version 1 (no inputs: [`Checkpoint::inputs`] is `None`) and version 2.
 ///
 /// # Errors
 ///
@@ -236,11 +274,11 @@ pub fn encode(
 /// ```
 /// use resilience_runtime::checkpoint::{decode, CheckpointError};
 ///
-/// let err = decode(b"resilience-checkpoint 2 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
-/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 2, .. }));
+/// let err = decode(b"resilience-checkpoint 3 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
+/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 3, .. }));
 /// assert_eq!(
 ///     err.to_string(),
-///     "a.checkpoint: unknown checkpoint format version 2 (this build reads version 1)"
+///     "a.checkpoint: unknown checkpoint format version 3 (this build reads versions 1 to 2)"
 /// );
 /// ```
 pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), CheckpointError> {
@@ -277,7 +315,7 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), Chec
         .and_then(|v| parse_decimal(v))
         .and_then(|v| u32::try_from(v).ok())
         .ok_or_else(|| corrupt(format!("no format version in the header line {header:?}")))?;
-    if version != VERSION {
+    if !(VERSION_WITHOUT_INPUTS..=VERSION).contains(&version) {
         return Err(CheckpointError::UnknownVersion {
             location: location.to_owned(),
             version,
@@ -327,12 +365,27 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), Chec
             body.fingerprint
         ))
     })?;
+    let inputs = match (version, body.inputs) {
+        (VERSION_WITHOUT_INPUTS, None) => None,
+        (VERSION_WITHOUT_INPUTS, Some(_)) => {
+            return Err(corrupt(format!(
+                "a version {VERSION_WITHOUT_INPUTS} checkpoint has no `inputs` field, but this one has"
+            )));
+        }
+        (_, Some(inputs)) => Some(inputs.get().as_bytes().to_vec()),
+        (_, None) => {
+            return Err(corrupt(format!(
+                "bad JSON body: missing field `inputs` (required in version {version})"
+            )));
+        }
+    };
     let checkpoint = Checkpoint {
         workflow: body.workflow,
         fingerprint,
         position: body.position,
         phase: body.phase.into(),
         state: body.state.get().as_bytes().to_vec(),
+        inputs,
     };
     Ok((body.id, checkpoint))
 }
@@ -469,6 +522,162 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("memory:P/id: the state to save is not valid JSON: "),
+            "{err}"
+        );
+    }
+
+    fn with_inputs() -> Checkpoint {
+        sample().with_inputs(br#"{"topic":"cats \u00e9","depth":2}"#.to_vec())
+    }
+
+    /// `bytes` with its body replaced by `edit(body)` and the header's
+    /// length and checksum recomputed: damage that passes the checksum.
+    fn rebody(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let (header, body) = text.split_once('\n').unwrap();
+        let version = header.split(' ').nth(1).unwrap();
+        let body = edit(body);
+        format!(
+            "{MAGIC} {version} crc32={:08x} len={}\n{body}",
+            crc32fast::hash(body.as_bytes()),
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn version_2_round_trips_the_inputs_byte_for_byte() {
+        let checkpoint = with_inputs();
+        let bytes = encode("id-2", &checkpoint, "t").unwrap();
+        assert!(bytes.starts_with(b"resilience-checkpoint 2 crc32="));
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(
+            text.contains(r#""inputs": {"topic":"cats \u00e9","depth":2}"#),
+            "{text}"
+        );
+        let (id, back) = decode(&bytes, "t").unwrap();
+        assert_eq!(id, "id-2");
+        assert_eq!(back, checkpoint);
+    }
+
+    #[test]
+    fn version_1_is_written_without_inputs_and_read_as_none() {
+        let checkpoint = sample();
+        assert_eq!(checkpoint.inputs, None);
+        let bytes = encode("id-1", &checkpoint, "t").unwrap();
+        assert!(bytes.starts_with(b"resilience-checkpoint 1 crc32="));
+        assert!(!std::str::from_utf8(&bytes).unwrap().contains("inputs"));
+        assert_eq!(
+            decode(&bytes, "t").unwrap(),
+            ("id-1".to_owned(), checkpoint)
+        );
+    }
+
+    #[test]
+    fn a_version_1_file_of_an_older_build_is_read() {
+        // As the previous release wrote it, byte for byte.
+        let body = concat!(
+            "{\n",
+            "  \"workflow\": \"Research\",\n",
+            "  \"id\": \"r1\",\n",
+            "  \"fingerprint\": \"00000000feedbeef\",\n",
+            "  \"position\": 1,\n",
+            "  \"phase\": \"running\",\n",
+            "  \"state\": {\"AfterPlan\":{\"plan\":[\"a\"]}}\n",
+            "}\n"
+        );
+        let bytes = format!(
+            "resilience-checkpoint 1 crc32={:08x} len={}\n{body}",
+            crc32fast::hash(body.as_bytes()),
+            body.len()
+        );
+        let (id, checkpoint) = decode(bytes.as_bytes(), "t").unwrap();
+        assert_eq!(id, "r1");
+        assert_eq!(checkpoint.inputs, None);
+        assert_eq!(checkpoint.fingerprint, 0xfeed_beef);
+        assert_eq!(checkpoint.state, br#"{"AfterPlan":{"plan":["a"]}}"#);
+        // Encoded again, it is the same file.
+        assert_eq!(encode("r1", &checkpoint, "t").unwrap(), bytes.as_bytes());
+    }
+
+    #[test]
+    fn every_damaged_inputs_field_is_a_typed_error_naming_the_location() {
+        let good = encode("id", &with_inputs(), "t").unwrap();
+        let good_text = std::str::from_utf8(&good).unwrap();
+        let inputs_line = good_text
+            .lines()
+            .find(|line| line.contains("\"inputs\""))
+            .unwrap()
+            .to_owned();
+        let state_line = good_text
+            .lines()
+            .find(|line| line.contains("\"state\""))
+            .unwrap()
+            .to_owned();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "inputs not JSON",
+                rebody(&good, |b| {
+                    b.replace(&inputs_line, r#"  "inputs": {"topic": cats}"#)
+                }),
+            ),
+            (
+                "inputs missing in version 2",
+                rebody(&good, |b| b.replace(&format!(",\n{inputs_line}"), "")),
+            ),
+            (
+                "inputs in version 1",
+                good_text
+                    .replacen("resilience-checkpoint 2", "resilience-checkpoint 1", 1)
+                    .into_bytes(),
+            ),
+            (
+                "inputs twice",
+                rebody(&good, |b| {
+                    b.replace(&state_line, &format!("{inputs_line},\n{state_line}"))
+                }),
+            ),
+        ];
+        for (what, bytes) in cases {
+            let err = decode(&bytes, "memory:Research/r1").unwrap_err();
+            assert!(
+                matches!(err, CheckpointError::Corrupt { .. }),
+                "{what}: {err:?}"
+            );
+            assert_eq!(err.location(), "memory:Research/r1", "{what}");
+            assert!(
+                err.to_string()
+                    .starts_with("memory:Research/r1: corrupt checkpoint: "),
+                "{what}: {err}"
+            );
+        }
+        // Flipped bits inside the inputs: the checksum catches them.
+        let mut flipped = good.clone();
+        let at = good_text.find("cats").unwrap();
+        flipped[at] ^= 0x01;
+        let err = decode(&flipped, "memory:Research/r1").unwrap_err();
+        assert!(matches!(err, CheckpointError::Checksum { .. }), "{err:?}");
+        // Cut anywhere, inputs included: truncated.
+        for cut in 0..good.len() {
+            match decode(&good[..cut], "t") {
+                Err(CheckpointError::Truncated { .. }) => {}
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn inputs_must_be_json() {
+        let checkpoint = sample().with_inputs(b"{not json".to_vec());
+        let err = encode("id", &checkpoint, "memory:P/id").unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::InvalidInputs { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "memory:P/id: invalid workflow inputs: the inputs to save are not valid JSON: "
+            ),
             "{err}"
         );
     }

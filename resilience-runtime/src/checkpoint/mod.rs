@@ -10,7 +10,7 @@
 //!    [`verify`](Checkpoint::verify) that it belongs to this workflow and
 //!    to this definition of it; then resume from its position.
 //! 3. After every step, [`save`](CheckpointStore::save) a [`Checkpoint`]
-//!    (the position and the state so far). It is durable when `save`
+//!    (the position, the state so far and the workflow's inputs). It is durable when `save`
 //!    returns, before the next step starts.
 //! 4. When the workflow has succeeded, [`delete`](CheckpointStore::delete)
 //!    the checkpoint. A workflow that failed and was compensated keeps a
@@ -116,6 +116,11 @@ pub struct Checkpoint {
     /// one JSON value; it is stored byte for byte, except for whitespace
     /// around the value.
     pub state: Vec<u8>,
+    /// The workflow's inputs as JSON (an object keyed by input name), so
+    /// that a run can be resumed by its id alone; `None` in a checkpoint
+    /// of format version 1, written before inputs were stored. Like
+    /// `state`, one JSON value, stored byte for byte.
+    pub inputs: Option<Vec<u8>>,
 }
 
 impl Checkpoint {
@@ -144,7 +149,25 @@ impl Checkpoint {
             position,
             phase,
             state,
+            inputs: None,
         }
+    }
+
+    /// The same checkpoint, recording the workflow's `inputs` as JSON.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, Phase};
+    ///
+    /// let checkpoint = Checkpoint::new("Research", 7, 0, Phase::Running, b"\"Start\"".to_vec())
+    ///     .with_inputs(br#"{"topic":"cats"}"#.to_vec());
+    /// assert_eq!(checkpoint.inputs.as_deref(), Some(&br#"{"topic":"cats"}"#[..]));
+    /// ```
+    #[must_use]
+    pub fn with_inputs(mut self, inputs: Vec<u8>) -> Self {
+        self.inputs = Some(inputs);
+        self
     }
 
     /// Checks that a loaded checkpoint belongs to `workflow` and to the

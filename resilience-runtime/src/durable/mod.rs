@@ -162,6 +162,40 @@ pub enum DurableError<E> {
         /// What the compensations did.
         compensations: Vec<CompensationRecord>,
     },
+    /// The run was given inputs that differ from the ones its checkpoint
+    /// records (the inputs it was started with). Nothing ran: resume it
+    /// with the same inputs, or by its id alone (`resume_durable`), or
+    /// discard its checkpoint to start it over with the new ones.
+    InputsDiffer {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// The inputs in the checkpoint, as JSON.
+        stored: String,
+        /// The inputs given, as JSON.
+        given: String,
+    },
+    /// There is no checkpoint to resume by id (`resume_durable`): the run
+    /// never started, or it succeeded and its checkpoint was deleted.
+    NotFound {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+    },
+    /// The checkpoint was written (format version 1) before inputs were
+    /// stored, so it cannot be resumed by id alone: resume it with its
+    /// inputs (`Workflow::new(inputs..).run_durable(&store, id)`), which
+    /// also stores them from then on.
+    InputsNotStored {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// Where the checkpoint is.
+        location: String,
+    },
 }
 
 impl<E> From<CheckpointError> for DurableError<E> {
@@ -185,6 +219,32 @@ impl<E: fmt::Display> fmt::Display for DurableError<E> {
                 f,
                 "workflow `{workflow}` with id `{id}` already failed at step `{failed_step}` ({failure}); discard its checkpoint to run it again"
             ),
+            DurableError::InputsDiffer {
+                workflow,
+                id,
+                stored,
+                given,
+            } => write!(
+                f,
+                "workflow `{workflow}` with id `{id}` was started with inputs {}, not {}; \
+                 resume it with the same inputs or by its id alone, or discard its checkpoint to start over",
+                Short(stored),
+                Short(given)
+            ),
+            DurableError::NotFound { workflow, id } => write!(
+                f,
+                "no checkpoint of workflow `{workflow}` with id `{id}` to resume: it never started, \
+                 or it succeeded and its checkpoint was deleted"
+            ),
+            DurableError::InputsNotStored {
+                workflow,
+                id,
+                location,
+            } => write!(
+                f,
+                "{location}: the checkpoint of workflow `{workflow}` id `{id}` was written before inputs \
+                 were stored (format version 1), so it cannot be resumed by id alone; resume it with its inputs"
+            ),
         }
     }
 }
@@ -194,9 +254,38 @@ impl<E: std::error::Error + 'static> std::error::Error for DurableError<E> {
         match self {
             DurableError::Failed(error) => Some(error),
             DurableError::Checkpoint(error) => Some(error),
-            DurableError::PreviouslyFailed { .. } => None,
+            DurableError::PreviouslyFailed { .. }
+            | DurableError::InputsDiffer { .. }
+            | DurableError::NotFound { .. }
+            | DurableError::InputsNotStored { .. } => None,
         }
     }
+}
+
+/// Inputs' JSON in a message: at most 120 characters of it.
+struct Short<'a>(&'a str);
+
+impl fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const MAX: usize = 120;
+        match self.0.char_indices().nth(MAX) {
+            Some((end, _)) => write!(f, "{}…", &self.0[..end]),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
+/// Whether two encodings of inputs are the same inputs: the same bytes, or
+/// the same JSON value (a map whose keys serialize in another order).
+fn same_inputs(stored: &[u8], given: &[u8]) -> bool {
+    stored == given
+        || matches!(
+            (
+                serde_json::from_slice::<serde_json::Value>(stored),
+                serde_json::from_slice::<serde_json::Value>(given),
+            ),
+            (Ok(a), Ok(b)) if a == b
+        )
 }
 
 /// Where a durable run starts, from its checkpoint.
@@ -228,6 +317,8 @@ pub struct Durable<'s, St: CheckpointStore, S> {
     fingerprint: u64,
     id: String,
     options: DurableOptions,
+    /// The inputs as JSON, saved in every checkpoint.
+    inputs: Vec<u8>,
     state: PhantomData<fn(S) -> S>,
 }
 
@@ -243,7 +334,10 @@ impl<St: CheckpointStore, S> fmt::Debug for Durable<'_, St, S> {
 }
 
 impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S> {
-    /// Claims `id` and loads its checkpoint: where to start.
+    /// Claims `id` and loads its checkpoint: where to start. `inputs` are
+    /// the run's inputs as JSON (or why they could not be serialized); a
+    /// checkpoint that records other inputs is refused.
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim<E>(
         store: &'s St,
         workflow: &'static str,
@@ -251,24 +345,108 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         steps: &'static [&'static str],
         id: &str,
         options: DurableOptions,
+        inputs: Result<Vec<u8>, String>,
         initial: S,
     ) -> Result<(Self, Resume<S>), DurableError<E>> {
+        let (this, resume) = Self::claim_inner(
+            store,
+            workflow,
+            fingerprint,
+            steps,
+            id,
+            options,
+            Some(inputs),
+        )
+        .await?;
+        Ok((this, resume.unwrap_or(Resume::Run(initial))))
+    }
+
+    /// Claims `id` to resume it by id alone: loads its checkpoint and
+    /// decodes the inputs it records with `decode`.
+    pub async fn claim_stored<E, I>(
+        store: &'s St,
+        workflow: &'static str,
+        fingerprint: u64,
+        steps: &'static [&'static str],
+        id: &str,
+        options: DurableOptions,
+        decode: fn(&[u8]) -> Result<I, String>,
+    ) -> Result<(Self, Resume<S>, I), DurableError<E>> {
+        let (this, resume) =
+            Self::claim_inner(store, workflow, fingerprint, steps, id, options, None).await?;
+        let Some(resume) = resume else {
+            return Err(DurableError::NotFound {
+                workflow: workflow.to_owned(),
+                id: this.id.clone(),
+            });
+        };
+        let inputs = decode(&this.inputs).map_err(|reason| CheckpointError::InvalidInputs {
+            location: this.location(),
+            reason: format!("the stored inputs do not decode as this workflow's inputs: {reason}"),
+        })?;
+        Ok((this, resume, inputs))
+    }
+
+    /// Claims and loads; `None` when there is no checkpoint. `given`: the
+    /// caller's inputs, or `None` to take the checkpoint's.
+    async fn claim_inner<E>(
+        store: &'s St,
+        workflow: &'static str,
+        fingerprint: u64,
+        steps: &'static [&'static str],
+        id: &str,
+        options: DurableOptions,
+        given: Option<Result<Vec<u8>, String>>,
+    ) -> Result<(Self, Option<Resume<S>>), DurableError<E>> {
         let lease = store.claim(workflow, id).await?;
-        let loaded = store.load(&lease).await?;
-        let this = Self {
+        let mut this = Self {
             store,
             lease: Some(lease),
             workflow,
             fingerprint,
             id: id.to_owned(),
             options,
+            inputs: Vec::new(),
             state: PhantomData,
         };
-        let Some(checkpoint) = loaded else {
-            return Ok((this, Resume::Run(initial)));
-        };
         let location = this.location();
+        let by_id = given.is_none();
+        if let Some(given) = given {
+            this.inputs = given.map_err(|reason| CheckpointError::InvalidInputs {
+                location: location.clone(),
+                reason: format!("the inputs cannot be saved: {reason}"),
+            })?;
+        }
+        let loaded = match &this.lease {
+            Some(lease) => store.load(lease).await?,
+            None => None,
+        };
+        let Some(checkpoint) = loaded else {
+            return Ok((this, None));
+        };
         checkpoint.verify(&location, workflow, fingerprint)?;
+        match (checkpoint.inputs, by_id) {
+            // By id alone: the checkpoint's inputs.
+            (Some(stored), true) => this.inputs = stored,
+            (None, true) => {
+                return Err(DurableError::InputsNotStored {
+                    workflow: workflow.to_owned(),
+                    id: this.id.clone(),
+                    location,
+                });
+            }
+            (Some(stored), false) if !same_inputs(&stored, &this.inputs) => {
+                return Err(DurableError::InputsDiffer {
+                    workflow: workflow.to_owned(),
+                    id: this.id.clone(),
+                    stored: String::from_utf8_lossy(&stored).into_owned(),
+                    given: String::from_utf8_lossy(&this.inputs).into_owned(),
+                });
+            }
+            // The same inputs; or a version 1 checkpoint, which records
+            // none: the given ones are saved from the next step on.
+            (_, false) => {}
+        }
         let state: S = serde_json::from_slice(&checkpoint.state).map_err(|error| {
             CheckpointError::InvalidState {
                 location: location.clone(),
@@ -317,7 +495,7 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
                 });
             }
         };
-        Ok((this, resume))
+        Ok((this, Some(resume)))
     }
 
     fn location(&self) -> String {
@@ -341,6 +519,7 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             position: u32::try_from(position).unwrap_or(u32::MAX),
             phase,
             state,
+            inputs: Some(self.inputs.clone()),
         };
         self.store.save(lease, &checkpoint).await?;
         let id = &self.id;

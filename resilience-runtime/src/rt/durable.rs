@@ -1,5 +1,5 @@
-//! The checks and serde routes of a durable workflow's steps: one error, at
-//! the step's type, for an output that is not serde.
+//! The checks and serde routes of a durable workflow's steps and inputs:
+//! one error, at the type, for an output or an input that is not serde.
 
 use super::Result;
 
@@ -140,3 +140,77 @@ pub trait DeserializeStepFallback<T> {
 }
 
 impl<T> DeserializeStepFallback<T> for &StepType<T> {}
+
+/// What a durable workflow needs of every input, first: it is saved in
+/// the checkpoint, so that the run can be resumed by its id alone.
+#[diagnostic::on_unimplemented(
+    message = "a durable workflow saves its inputs in the checkpoint, but `{Self}` is not `Serialize`",
+    label = "this input of a durable workflow",
+    note = "derive both: `#[derive(serde::Serialize, serde::Deserialize)]`; for a handle (a client, a connection), mark the fields that are not data `#[serde(skip)]` so that a resume by id rebuilds them with `Default`; or write `workflow` instead of `durable workflow` if the run need not outlive the process"
+)]
+pub trait DurableInputSerialize {}
+
+impl<T: serde::Serialize> DurableInputSerialize for T {}
+
+/// What a durable workflow needs of every input, then: a resume by id
+/// reads it back from the checkpoint.
+#[diagnostic::on_unimplemented(
+    message = "a durable workflow reads its inputs back from the checkpoint to resume by id, but `{Self}` is not `Deserialize`",
+    label = "this input of a durable workflow",
+    note = "derive it beside `Serialize`: `#[derive(serde::Serialize, serde::Deserialize)]`; the type must own its data (`String`, not `&str`)"
+)]
+pub trait DurableInputDeserialize {}
+
+impl<T: serde::de::DeserializeOwned> DurableInputDeserialize for T {}
+
+/// The check, at a durable workflow's input type, that it is serde: one
+/// error for a type that is not, naming the first missing trait. Called as
+/// `(&InputCheck::<T>::new()).durable_input()`: [`CheckInputDeserialize`]
+/// by value when `T: Serialize`, else [`CheckInputSerialize`] by autoref.
+/// The input is then (de)serialized through [`StepSerde`] and [`StepType`].
+#[derive(Debug)]
+pub struct InputCheck<T>(core::marker::PhantomData<T>);
+
+impl<T> InputCheck<T> {
+    /// The check for `T`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Self(core::marker::PhantomData)
+    }
+}
+
+/// [`InputCheck`] of a `Serialize` type: requires `Deserialize`.
+pub trait CheckInputDeserialize<T> {
+    /// Requires `T: Deserialize`.
+    fn durable_input(&self)
+    where
+        T: DurableInputDeserialize,
+    {
+    }
+}
+
+impl<T: serde::Serialize> CheckInputDeserialize<T> for InputCheck<T> {}
+
+/// [`InputCheck`] of a type that is not `Serialize`: requires it.
+pub trait CheckInputSerialize<T> {
+    /// Requires `T: Serialize`.
+    fn durable_input(&self)
+    where
+        T: DurableInputSerialize,
+    {
+    }
+}
+
+impl<T> CheckInputSerialize<T> for &InputCheck<T> {}
+
+/// A durable workflow's inputs (a generated struct borrowing each one) as
+/// the JSON saved in its checkpoint, or why they cannot be serialized.
+pub fn inputs_to_json<T: serde::Serialize>(inputs: &T) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(inputs).map_err(|error| error.to_string())
+}
+
+/// The inputs read back from a checkpoint's JSON (a generated struct
+/// owning each one), or why they cannot be.
+pub fn inputs_from_json<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(json).map_err(|error| error.to_string())
+}

@@ -58,6 +58,7 @@ pub use crate::saga::{
 };
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
+pub use core::marker::PhantomData;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]
 pub use serde;
