@@ -22,6 +22,11 @@
 //!   flips one bit of it on disk, and shows the typed error that the next
 //!   run gets instead of a silent restart; then `store.discard` throws the
 //!   damaged checkpoint away.
+//! - Part 5 is a worker that finds an abandoned run and knows only its
+//!   workflow and id, not the topic it was started with: the child is
+//!   killed again, then `ResearchAgent::resume_durable(&store, id)` resumes
+//!   it with the inputs the checkpoint recorded. Before that, a resume with
+//!   another topic is refused (`DurableError::InputsDiffer`): nothing runs.
 //!
 //! The model, the search engine and the blog are simulated: they answer
 //! after a few tens of milliseconds with fixed text, so every run tells the
@@ -64,8 +69,13 @@ enum ResearchError {
 
 /// Plays every role of the research team, and records which steps it
 /// actually ran (as opposed to restored from a checkpoint).
-#[derive(Clone, Default)]
+///
+/// A durable workflow saves its inputs in the checkpoint, so the agent is
+/// serde: its record is not data (`skip`), and a resume by id alone gets a
+/// fresh one.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Agent {
+    #[serde(skip)]
     ran: Arc<Mutex<Vec<&'static str>>>,
 }
 
@@ -319,6 +329,16 @@ fn main() {
         corrupt_and_discard(&store).await;
     });
 
+    heading("Part 5: a worker that knows only the id resumes an abandoned run");
+    println!("The child is started and killed again, after checkpoint 2; the worker");
+    println!("below has the workflow's name and the id, not the topic.\n");
+    run_child_and_kill_it(&dir, 2);
+    runtime.block_on(async {
+        let _observer = observe_checkpoints();
+        let store = DirectoryStore::open(&dir).expect("open the checkpoint directory");
+        resume_by_id(&store).await;
+    });
+
     std::fs::remove_dir_all(&dir).expect("remove the checkpoint directory");
     println!("\nremoved {}", dir.display());
     println!("done in {}ms", ms());
@@ -359,6 +379,10 @@ async fn inspect(store: &DirectoryStore) {
             println!("  phase:    {}", checkpoint.phase);
             let state = String::from_utf8_lossy(&checkpoint.state);
             println!("  state:    {}", shorten(&state, 96));
+            if let Some(inputs) = &checkpoint.inputs {
+                let inputs = String::from_utf8_lossy(inputs);
+                println!("  inputs:   {}", shorten(&inputs, 96));
+            }
         }
         Ok(None) => println!("  no checkpoint: the child died before its first save"),
         Err(error) => println!("  unreadable: {error}"),
@@ -485,6 +509,60 @@ async fn corrupt_and_discard(store: &DirectoryStore) {
     );
     let left = store.list_unfinished().await.expect("list the checkpoints");
     println!("  checkpoints left: {}", left.len());
+}
+
+/// Part 5: resume by id alone; other inputs are refused.
+async fn resume_by_id(store: &DirectoryStore) {
+    let other = "Quantum Gardening".to_owned();
+    let agent = Agent::default();
+    log(
+        "main",
+        format!("ResearchAgent::new(agent, {other:?}).run_durable(&store, \"{RUN_ID}\")"),
+    );
+    match ResearchAgent::new(agent.clone(), other)
+        .run_durable(store, RUN_ID)
+        .await
+    {
+        Err(error @ DurableError::InputsDiffer { .. }) => {
+            log("main", "refused with DurableError::InputsDiffer:");
+            println!("  {error}");
+        }
+        Err(other) => log("main", format!("refused with another error: {other}")),
+        Ok(report) => log("main", format!("unexpectedly succeeded: {report}")),
+    }
+    println!(
+        "  steps run: {}",
+        if agent.ran().is_empty() {
+            "none".to_owned()
+        } else {
+            agent.ran().join(", ")
+        }
+    );
+
+    log(
+        "main",
+        format!("ResearchAgent::resume_durable(&store, \"{RUN_ID}\")"),
+    );
+    match ResearchAgent::resume_durable(store, RUN_ID).await {
+        Ok(report) => log("main", format!("report published: {report}")),
+        Err(error) => log("main", format!("failed: {error}")),
+    }
+    println!("  (the topic came from the checkpoint: the same report as part 3)");
+    let left = store.list_unfinished().await.expect("list the checkpoints");
+    println!("  checkpoints left after the success: {}", left.len());
+
+    log(
+        "main",
+        format!("ResearchAgent::resume_durable(&store, \"{RUN_ID}\") once more"),
+    );
+    match ResearchAgent::resume_durable(store, RUN_ID).await {
+        Err(error @ DurableError::NotFound { .. }) => {
+            log("main", "DurableError::NotFound:");
+            println!("  {error}");
+        }
+        Err(other) => log("main", format!("another error: {other}")),
+        Ok(report) => log("main", format!("unexpectedly succeeded: {report}")),
+    }
 }
 
 /// The directory of a checkpoint path.
