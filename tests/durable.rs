@@ -9,7 +9,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use resilience::checkpoint::{CheckpointError, CheckpointStore, MemoryStore, Phase};
+use resilience::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointStore, MemoryStore, Phase, decode, encode,
+};
 use resilience::durable::{DurableError, DurableOptions};
 use resilience::workflow;
 use tokio::time::{sleep, timeout};
@@ -413,4 +415,254 @@ async fn a_serde_step_type_is_saved_as_serde_writes_it_and_read_back_on_resume()
         "12: tea, cup"
     );
     assert_eq!(worker.log(), ["run 1", "run 2", "run 2"]);
+}
+
+// ---------------------------------------------------------------------------
+// Inputs in the checkpoint (issue 12): compared on resume, and enough to
+// resume by id alone.
+// ---------------------------------------------------------------------------
+
+thread_local! {
+    /// What `research` ran, on this test's thread (a current-thread runtime).
+    static RAN: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn ran() -> Vec<String> {
+    RAN.with(|ran| ran.borrow().clone())
+}
+
+async fn research(what: &str, about: &str) -> Result<String, JobError> {
+    RAN.with(|ran| ran.borrow_mut().push(format!("{what} {about}")));
+    sleep(Duration::from_millis(10)).await;
+    Ok(format!("{what}({about})"))
+}
+
+workflow! {
+    durable workflow Research(topic: String, depth: u32) -> Result<String, JobError> {
+        step plan: String = research("plan", topic).await;
+        step notes: String = research("notes", &format!("{plan}/{depth}")).await;
+        format!("{topic}: {notes}")
+    }
+}
+
+/// A run of `Research` dropped during its second step: step 1 is saved.
+async fn dropped_research(store: &MemoryStore, id: &str, topic: &str) {
+    let crashed = timeout(
+        Duration::from_millis(15),
+        Research::new(topic.to_owned(), 2).run_durable(store, id),
+    )
+    .await;
+    assert!(crashed.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn resuming_with_other_inputs_is_a_typed_error_and_nothing_runs() {
+    let store = MemoryStore::new();
+    dropped_research(&store, "r", "cats").await;
+    assert_eq!(ran(), ["plan cats", "notes plan(cats)/2"]);
+    let before = store.get_raw("Research", "r").unwrap();
+
+    let err = Research::new("dogs".to_owned(), 2)
+        .run_durable(&store, "r")
+        .await
+        .unwrap_err();
+    let DurableError::InputsDiffer {
+        workflow,
+        id,
+        stored,
+        given,
+    } = &err
+    else {
+        panic!("expected InputsDiffer, got {err:?}")
+    };
+    assert_eq!((workflow.as_str(), id.as_str()), ("Research", "r"));
+    assert_eq!(stored, r#"{"topic":"cats","depth":2}"#);
+    assert_eq!(given, r#"{"topic":"dogs","depth":2}"#);
+    assert_eq!(
+        err.to_string(),
+        "workflow `Research` with id `r` was started with inputs {\"topic\":\"cats\",\"depth\":2}, \
+         not {\"topic\":\"dogs\",\"depth\":2}; resume it with the same inputs or by its id alone, \
+         or discard its checkpoint to start over"
+    );
+    // Nothing ran, nothing was written, and the id is free again.
+    assert_eq!(ran(), ["plan cats", "notes plan(cats)/2"]);
+    assert_eq!(store.get_raw("Research", "r").unwrap(), before);
+
+    // Another input differing (a number) is refused the same way.
+    let err = Research::new("cats".to_owned(), 3)
+        .run_durable(&store, "r")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DurableError::InputsDiffer { .. }), "{err:?}");
+
+    // The same inputs resume it.
+    assert_eq!(
+        Research::new("cats".to_owned(), 2)
+            .run_durable(&store, "r")
+            .await
+            .unwrap(),
+        "cats: notes(plan(cats)/2)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_by_id_alone_continues_a_dropped_run_like_a_resume_with_inputs() {
+    let store = MemoryStore::new();
+    dropped_research(&store, "with-inputs", "cats").await;
+    dropped_research(&store, "by-id", "cats").await;
+    let raw = String::from_utf8(store.get_raw("Research", "by-id").unwrap()).unwrap();
+    assert!(raw.starts_with("resilience-checkpoint 2 "), "{raw}");
+    assert!(
+        raw.contains(r#""inputs": {"topic":"cats","depth":2}"#),
+        "{raw}"
+    );
+    RAN.with(|ran| ran.borrow_mut().clear());
+
+    let with_inputs = Research::new("cats".to_owned(), 2)
+        .run_durable(&store, "with-inputs")
+        .await
+        .unwrap();
+    let by_id = Research::resume_durable(&store, "by-id").await.unwrap();
+    assert_eq!(by_id, with_inputs);
+    assert_eq!(by_id, "cats: notes(plan(cats)/2)");
+    // Only step 2 ran again, in each: step 1 came from the checkpoint.
+    assert_eq!(ran(), ["notes plan(cats)/2", "notes plan(cats)/2"]);
+    assert!(store.get_raw("Research", "by-id").is_none());
+
+    // Kept on success: resumed by id again, it returns the output again
+    // without running a step.
+    dropped_research(&store, "kept", "cats").await;
+    let options = DurableOptions::new().with_checkpoint_kept();
+    let first = Research::resume_durable_with(&store, "kept", options)
+        .await
+        .unwrap();
+    let count = ran().len();
+    let again = Research::resume_durable(&store, "kept").await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(ran().len(), count);
+    assert!(store.get_raw("Research", "kept").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn resume_by_id_without_a_checkpoint_is_not_found_and_frees_the_id() {
+    let store = MemoryStore::new();
+    let err = Research::resume_durable(&store, "nope").await.unwrap_err();
+    assert!(
+        matches!(&err, DurableError::NotFound { workflow, id } if workflow == "Research" && id == "nope"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("no checkpoint of workflow `Research` with id `nope`")
+    );
+    assert!(ran().is_empty());
+    assert!(store.get_raw("Research", "nope").is_none());
+    let _lease = store.claim("Research", "nope").await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handle_input_with_skipped_fields_resumes_by_id_with_a_fresh_handle() {
+    let store = MemoryStore::new();
+    let worker = Worker::new();
+    let _ = timeout(
+        Duration::from_millis(15),
+        Job::new(worker.clone()).run_durable(&store, "j"),
+    )
+    .await;
+    assert_eq!(Job::resume_durable(&store, "j").await.unwrap(), 123);
+    // The fresh worker ran the rest; the first one only steps 1 and 2.
+    assert_eq!(worker.log(), ["run 1", "run 2"]);
+}
+
+/// The checkpoint of `Research` id `id` in `store`, decoded.
+fn stored(store: &MemoryStore, id: &str) -> Checkpoint {
+    decode(&store.get_raw("Research", id).unwrap(), "test")
+        .unwrap()
+        .1
+}
+
+/// Stores `checkpoint` as the one of `Research` id `id`, encoded.
+fn restore(store: &MemoryStore, id: &str, checkpoint: &Checkpoint) {
+    store.put_raw("Research", id, encode(id, checkpoint, "test").unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_version_1_checkpoint_resumes_with_inputs_but_not_by_id_alone() {
+    let store = MemoryStore::new();
+    dropped_research(&store, "old", "cats").await;
+    // As an older build wrote it: format version 1, no inputs.
+    let mut checkpoint = stored(&store, "old");
+    checkpoint.inputs = None;
+    restore(&store, "old", &checkpoint);
+    let old = store.get_raw("Research", "old").unwrap();
+    assert!(old.starts_with(b"resilience-checkpoint 1 "));
+    RAN.with(|ran| ran.borrow_mut().clear());
+
+    let err = Research::resume_durable(&store, "old").await.unwrap_err();
+    let DurableError::InputsNotStored { location, .. } = &err else {
+        panic!("expected InputsNotStored, got {err:?}")
+    };
+    assert_eq!(location, "memory:Research/old");
+    assert!(
+        err.to_string()
+            .contains("cannot be resumed by id alone; resume it with its inputs"),
+        "{err}"
+    );
+    assert!(ran().is_empty());
+    assert_eq!(store.get_raw("Research", "old").unwrap(), old);
+
+    // With its inputs it resumes (they cannot be checked: none are stored),
+    // and from its next save on the checkpoint records them.
+    let options = DurableOptions::new().with_checkpoint_kept();
+    let output = Research::new("cats".to_owned(), 2)
+        .run_durable_with(&store, "old", options)
+        .await
+        .unwrap();
+    assert_eq!(output, "cats: notes(plan(cats)/2)");
+    assert_eq!(ran(), ["notes plan(cats)/2"]);
+    assert_eq!(
+        stored(&store, "old").inputs.as_deref(),
+        Some(&br#"{"topic":"cats","depth":2}"#[..])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stored_inputs_that_do_not_decode_are_a_typed_error_naming_the_checkpoint() {
+    let store = MemoryStore::new();
+    dropped_research(&store, "bad", "cats").await;
+    let good = stored(&store, "bad");
+    RAN.with(|ran| ran.borrow_mut().clear());
+
+    for inputs in [
+        &br#"{"topic":5,"depth":2}"#[..],
+        br#"{"topic":"cats"}"#,
+        br#"{"topic":"cats","depth":2,"extra":1}"#,
+        br#""cats""#,
+        b"null",
+    ] {
+        let what = String::from_utf8_lossy(inputs);
+        restore(&store, "bad", &good.clone().with_inputs(inputs.to_vec()));
+        let err = Research::resume_durable(&store, "bad").await.unwrap_err();
+        let DurableError::Checkpoint(error @ CheckpointError::InvalidInputs { .. }) = &err else {
+            panic!("{what}: expected InvalidInputs, got {err:?}")
+        };
+        assert_eq!(error.location(), "memory:Research/bad", "{what}");
+        assert!(
+            error.to_string().starts_with(
+                "memory:Research/bad: invalid workflow inputs: the stored inputs do not decode as this workflow's inputs: "
+            ),
+            "{what}: {error}"
+        );
+        // With inputs: they differ from the stored ones.
+        let err = Research::new("cats".to_owned(), 2)
+            .run_durable(&store, "bad")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DurableError::InputsDiffer { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(ran().is_empty(), "{what}: nothing may run");
+        assert!(store.get_raw("Research", "bad").is_some());
+    }
 }

@@ -68,8 +68,16 @@ struct BodyIn<'a> {
     phase: PhaseRepr,
     #[serde(borrow)]
     state: &'a RawValue,
-    #[serde(borrow, default)]
+    /// Absent: `None`; present, `null` included: `Some`.
+    #[serde(borrow, default, deserialize_with = "present")]
     inputs: Option<&'a RawValue>,
+}
+
+/// A field that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -664,6 +672,14 @@ mod tests {
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn null_inputs_round_trip_as_present() {
+        let checkpoint = sample().with_inputs(b"null".to_vec());
+        let bytes = encode("id", &checkpoint, "t").unwrap();
+        assert!(bytes.starts_with(b"resilience-checkpoint 2 "));
+        assert_eq!(decode(&bytes, "t").unwrap().1, checkpoint);
     }
 
     #[test]
