@@ -666,3 +666,50 @@ async fn stored_inputs_that_do_not_decode_are_a_typed_error_naming_the_checkpoin
         assert!(store.get_raw("Research", "bad").is_some());
     }
 }
+
+workflow! {
+    durable workflow NoInputs() -> Result<String, JobError> {
+        step one: String = research("one", "none").await;
+        step two: String = research("two", one).await;
+        two
+    }
+}
+
+workflow! {
+    durable workflow RawNames(r#type: String, json: Vec<u8>) -> Result<String, JobError> {
+        step one: String = research("one", r#type).await;
+        step two: String = research("two", &format!("{one}{}", json.len())).await;
+        two
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_inputs_and_raw_input_names_are_stored_and_resumed_by_id() {
+    let store = MemoryStore::new();
+    let _ = timeout(
+        Duration::from_millis(15),
+        NoInputs::new().run_durable(&store, "n"),
+    )
+    .await;
+    let raw = String::from_utf8(store.get_raw("NoInputs", "n").unwrap()).unwrap();
+    assert!(raw.contains(r#""inputs": {}"#), "{raw}");
+    assert_eq!(
+        NoInputs::resume_durable(&store, "n").await.unwrap(),
+        "two(one(none))"
+    );
+
+    let _ = timeout(
+        Duration::from_millis(15),
+        RawNames::new("t".to_owned(), vec![1, 2]).run_durable(&store, "r"),
+    )
+    .await;
+    let raw = String::from_utf8(store.get_raw("RawNames", "r").unwrap()).unwrap();
+    assert!(
+        raw.contains(r#""inputs": {"type":"t","json":[1,2]}"#),
+        "{raw}"
+    );
+    assert_eq!(
+        RawNames::resume_durable(&store, "r").await.unwrap(),
+        "two(one(t)2)"
+    );
+}
