@@ -394,11 +394,26 @@
 //! let store = MemoryStore::new();
 //! let summary = Research::new("sagas".into()).run_durable(&store, "research-42").await.unwrap();
 //! assert_eq!(summary, "1 page(s) read");
+//!
+//! // A worker that finds an abandoned run knows only its id: the inputs are
+//! // in the checkpoint. (No checkpoint here any more: the run succeeded.)
+//! let err = Research::resume_durable(&store, "research-42").await.unwrap_err();
+//! assert!(matches!(err, resilience::durable::DurableError::NotFound { .. }));
 //! # }
 //! ```
 //!
-//! Every step type is then `serde` `Serialize + Deserialize` (a compile
-//! error at the step otherwise); non-durable workflows have no serde bound.
+//! Every step type and every input type is then `serde` `Serialize +
+//! Deserialize`, and owned (a compile error at the type otherwise);
+//! non-durable workflows have no serde bound. The inputs are saved in the
+//! checkpoint (as a JSON object keyed by input name) with every step, so
+//! `Research::resume_durable(&store, id)` resumes a run by its id alone,
+//! with the inputs it was started with. `run_durable` with inputs that differ
+//! from the stored ones is `DurableError::InputsDiffer`, and nothing runs. An
+//! input that is a handle (a client, a connection) rather than data derives
+//! serde with its connection `#[serde(skip)]`: a resume by id rebuilds it with
+//! `Default`. A checkpoint written before inputs were stored (format
+//! version 1) resumes with its inputs given, not by id alone
+//! (`DurableError::InputsNotStored`).
 //! `run_durable(&store, id)` claims the id (a second process gets
 //! `CheckpointError::Locked`), starts it or resumes it from its checkpoint,
 //! deletes the checkpoint on success (or keeps it, with

@@ -4,7 +4,9 @@
 //! A `workflow!` declared `durable` gets `run_durable(&store, id)`. It claims
 //! the id in a [`CheckpointStore`] (a second owner gets
 //! [`CheckpointError::Locked`]), loads the checkpoint if there is one, checks
-//! it belongs to this workflow and to this definition of it, and then:
+//! it belongs to this workflow and to this definition of it, checks that it
+//! was started with the same inputs ([`DurableError::InputsDiffer`]
+//! otherwise, and nothing runs), and then:
 //!
 //! - with no checkpoint, starts from the first step;
 //! - with a running checkpoint, continues after its last completed step;
@@ -18,6 +20,24 @@
 //! [`DurableOptions::with_checkpoint_kept`]. On failure the compensations run (each
 //! one recorded in the checkpoint as it completes) and the checkpoint is kept
 //! in the failed phase.
+//!
+//! # Inputs, and resuming by id alone
+//!
+//! The workflow's inputs are saved in every checkpoint, as a JSON object
+//! keyed by input name ([`Checkpoint::inputs`], checkpoint format
+//! version 2), so a worker that finds an abandoned run and knows only the
+//! workflow and the id resumes it with `Workflow::resume_durable(&store, id)`
+//! (or `resume_durable_with(&store, id, options)`): the inputs are read back
+//! from the checkpoint, then it runs as `run_durable` does. Without a
+//! checkpoint that is [`DurableError::NotFound`]; stored inputs that do not
+//! decode as the workflow's inputs are [`CheckpointError::InvalidInputs`].
+//!
+//! Given inputs are compared with the stored ones by their JSON: the same
+//! bytes, or the same JSON value (so a map serialized in another key order
+//! is the same). A checkpoint written before inputs were stored (format
+//! version 1) cannot be checked: `run_durable` with inputs accepts it and
+//! saves the inputs from the next step on; `resume_durable` refuses it with
+//! [`DurableError::InputsNotStored`].
 //!
 //! # Steps run at least once
 //!
