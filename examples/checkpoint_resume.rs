@@ -13,7 +13,8 @@
 //!   `review` has started, kills the child (SIGKILL on Unix): no destructor,
 //!   no flush, no goodbye.
 //! - Part 2 looks at what the crash left behind: the checkpoint file's
-//!   header line, and the position and phase that `store.load` reads.
+//!   header line, and the position, phase, state and inputs that
+//!   `store.load` reads.
 //! - Part 3 runs the same workflow id again, in this process. The three
 //!   steps that were checkpointed are not run again: their outputs come from
 //!   the checkpoint. `review`, which was interrupted, runs again (steps run

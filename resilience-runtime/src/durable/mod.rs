@@ -39,6 +39,9 @@
 //! saves the inputs from the next step on; `resume_durable` refuses it with
 //! [`DurableError::InputsNotStored`].
 //!
+//! The inputs are stored as plain JSON, like the step outputs: keep
+//! secrets (an API key inside a client) out of them with `#[serde(skip)]`.
+//!
 //! # Steps run at least once
 //!
 //! A step that was running when the process died runs again on resume: its
