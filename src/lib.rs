@@ -503,6 +503,13 @@ pub use resilience_runtime::{
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};
 
+/// Load tests (the guide's `stress_test`): [`load::LoadTest`] runs many
+/// tasks at a concurrency limit or a fixed arrival rate, with injected
+/// failures, and reports latency percentiles from an HDR histogram, as a
+/// table, JSON or an SVG plot. Needs the `load` feature.
+#[cfg(feature = "load")]
+pub use resilience_load as load;
+
 #[doc(hidden)]
 pub mod __private {
     pub use resilience_runtime::__private::*;
