@@ -15,8 +15,8 @@
 //! the 1M-task runs alternate ([`ROUNDS`] rounds, each timing both) and the
 //! medians give the figures. The last line is
 //! `load: ours N tasks/s, hand-written M tasks/s, ratio R` for the
-//! multi-thread runtime (what `#[tokio::main]` gives); the line before it is
-//! the same for the current-thread one.
+//! multi-thread runtime (what `#[tokio::main]` gives), preceded by one
+//! line per runtime.
 //!
 //! Run: `cargo bench --features load --bench load`.
 
@@ -65,7 +65,11 @@ async fn hand(tasks: u64) -> (u64, u64) {
         _ => failures += 1,
     };
     for i in 0..tasks {
-        let permit = semaphore.clone().acquire_owned().await.expect("never closed");
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
         let inject = rng.f64() < FAILURE_RATE;
         set.spawn(async move {
             let _permit = permit;
@@ -86,8 +90,14 @@ async fn hand(tasks: u64) -> (u64, u64) {
 }
 
 fn runtimes() -> [(&'static str, Runtime); 2] {
-    let current = Builder::new_current_thread().enable_all().build().expect("runtime");
-    let multi = Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let current = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let multi = Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     [("current-thread", current), ("multi-thread", multi)]
 }
 
@@ -123,7 +133,11 @@ fn main() {
         let (s, f) = rt.block_on(ours(TASKS));
         assert_eq!(s + f, TASKS);
         assert!((40_000..60_000).contains(&f), "{f} injected failures");
-        assert_eq!(rt.block_on(hand(TASKS)), (s, f), "the same seed fails the same tasks");
+        assert_eq!(
+            rt.block_on(hand(TASKS)),
+            (s, f),
+            "the same seed fails the same tasks"
+        );
     }
 
     let mut c = Criterion::default()
@@ -144,18 +158,16 @@ fn main() {
     let per_second = |d: Duration| TASKS as f64 / d.as_secs_f64();
     println!();
     println!("Interleaved, {TASKS} tasks, median of {ROUNDS} rounds:");
-    let mut lines = Vec::new();
+    let mut last = String::new();
     for (name, rt) in &runtimes {
         let (o, h) = interleaved(|| rt.block_on(ours(TASKS)), || rt.block_on(hand(TASKS)));
         let (o, h) = (per_second(o), per_second(h));
-        println!("{name}: ours {o:.0} tasks/s, hand-written {h:.0} tasks/s, ratio {:.2}", o / h);
-        lines.push(format!(
-            "load: ours {o:.0} tasks/s, hand-written {h:.0} tasks/s, ratio {:.2}",
+        let figures = format!(
+            "ours {o:.0} tasks/s, hand-written {h:.0} tasks/s, ratio {:.2}",
             o / h
-        ));
+        );
+        println!("{name}: {figures}");
+        last = figures; // the multi-thread runtime's, printed last
     }
-    // current-thread first, multi-thread last.
-    for line in lines {
-        println!("{line}");
-    }
+    println!("load: {last}");
 }

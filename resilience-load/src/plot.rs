@@ -57,7 +57,12 @@ impl LoadReport {
         let histogram = self.latencies();
         let mut points: Vec<(f64, f64)> = histogram
             .iter_quantiles(1)
-            .map(|v| (v.quantile_iterated_to(), v.value_iterated_to() as f64 / 1_000.0))
+            .map(|v| {
+                (
+                    v.quantile_iterated_to(),
+                    v.value_iterated_to() as f64 / 1_000.0,
+                )
+            })
             .filter(|&(q, _)| q < 1.0)
             .map(|(q, us)| (tail(q), us))
             .collect();
