@@ -34,7 +34,8 @@ fn percentile_label(x: &f64) -> String {
 }
 
 impl LoadReport {
-    /// An SVG document (800×500) of the latency (µs) by percentile, with
+    /// An SVG document (800×500) of the latency (µs, or ms past 10 ms) by
+    /// percentile, with
     /// both axes labelled and one line series. Its text is SVG `<text>`:
     /// no font is read to draw it.
     ///
@@ -55,6 +56,12 @@ impl LoadReport {
     /// ```
     pub fn plot_svg(&self) -> Result<String, PlotError> {
         let histogram = self.latencies();
+        // Milliseconds once the tail passes 10 ms, so labels stay short.
+        let (per_unit, unit) = if self.max_us >= 10_000.0 {
+            (1_000.0, "ms")
+        } else {
+            (1.0, "µs")
+        };
         let mut points: Vec<(f64, f64)> = histogram
             .iter_quantiles(1)
             .map(|v| {
@@ -68,8 +75,8 @@ impl LoadReport {
             .collect();
         // The max at the right end (q = 1 has no finite position).
         let x_max = points.last().map_or(10.0, |p| p.0 * 10.0).max(10.0);
-        points.push((x_max, self.max_us));
-        let y_max = (self.max_us * 1.1).max(1.0);
+        points.push((x_max, self.max_us / per_unit));
+        let y_max = (self.max_us / per_unit * 1.1).max(1.0);
 
         let mut svg = String::new();
         {
@@ -91,7 +98,8 @@ impl LoadReport {
             chart
                 .configure_mesh()
                 .x_desc("percentile")
-                .y_desc("latency (µs)")
+                .y_desc(format!("latency ({unit})"))
+                .y_label_formatter(&|y| format!("{y}"))
                 .x_label_formatter(&percentile_label)
                 .draw()
                 .map_err(err)?;

@@ -313,7 +313,7 @@ async fn the_svg_plot_has_axes_and_a_series() {
     assert_well_formed(&svg);
     for text in [
         "percentile",
-        "latency (µs)",
+        "latency (ms)",
         "90%",
         "99%",
         "Latency by percentile",
