@@ -138,10 +138,10 @@ impl LoadTest {
                 Err(kind) => kinds.add(kind),
             }
             done += 1;
-            if done % PROGRESS_EVERY == 0 {
-                if let Some(bar) = &progress {
-                    bar.set_position(done);
-                }
+            if done.is_multiple_of(PROGRESS_EVERY)
+                && let Some(bar) = &progress
+            {
+                bar.set_position(done);
             }
             // Calls that finish at once would otherwise keep this task busy
             // for the whole run; give the runtime its turn when the task's
