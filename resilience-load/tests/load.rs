@@ -366,3 +366,23 @@ async fn bad_settings_are_errors_and_call_nothing() {
         Err(LoadConfigError::Rate(_))
     ));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn tasks_that_finish_at_once_still_let_the_runtime_run_others() {
+    // One thread: the spawned task runs only if the run gives way.
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = ran.clone();
+    tokio::spawn(async move { flag.store(true, std::sync::atomic::Ordering::Relaxed) });
+    let seen_during_run = Cell::new(false);
+    quiet()
+        .with_tasks(100_000)
+        .run(|_| {
+            if ran.load(std::sync::atomic::Ordering::Relaxed) {
+                seen_during_run.set(true);
+            }
+            async { Ok::<_, Infallible>(()) }
+        })
+        .await
+        .unwrap();
+    assert!(seen_during_run.get());
+}
