@@ -471,6 +471,7 @@
 //! | feature | default | what it brings |
 //! |---|---|---|
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
+//! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
 //! workflows build with fewer dependencies (see the README's figures).
