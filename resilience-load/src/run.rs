@@ -20,7 +20,7 @@ use crate::report::LoadReport;
 /// The histogram's highest trackable latency: one hour, in nanoseconds
 /// (larger values are recorded as this).
 const MAX_LATENCY_NS: u64 = 3_600_000_000_000;
-/// Completions between two progress bar updates.
+/// At most this many completions between two progress bar updates.
 const PROGRESS_EVERY: u64 = 4096;
 
 impl LoadTest {
@@ -73,6 +73,9 @@ impl LoadTest {
         let mut successes = 0_u64;
         let mut done = 0_u64;
         let progress = self.progress_bar();
+        // About 200 updates over the run (indicatif redraws at most 20 times
+        // a second), none more often than every task.
+        let progress_every = (self.tasks / 200).clamp(1, PROGRESS_EVERY);
 
         // One call: `None` is an injected failure (the task is not called).
         // Latency counts from `since`: the start (closed) or the due time
@@ -138,8 +141,8 @@ impl LoadTest {
                 Err(kind) => kinds.add(kind),
             }
             done += 1;
-            if done.is_multiple_of(PROGRESS_EVERY)
-                && let Some(bar) = &progress
+            if let Some(bar) = &progress
+                && done.is_multiple_of(progress_every)
             {
                 bar.set_position(done);
             }
@@ -163,7 +166,7 @@ impl LoadTest {
         }
         let bar = ProgressBar::new(self.tasks);
         if let Ok(style) = ProgressStyle::with_template(
-            "{elapsed_precise} [{wide_bar}] {pos}/{len} tasks ({per_sec}, {eta} left)",
+            "{elapsed_precise} [{wide_bar}] {human_pos}/{human_len} tasks ({eta} left)",
         ) {
             bar.set_style(style);
         }
