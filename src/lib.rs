@@ -486,6 +486,7 @@
 //! | feature | default | what it brings |
 //! |---|---|---|
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
+//! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
 //! workflows build with fewer dependencies (see the README's figures).
@@ -517,6 +518,13 @@ pub use resilience_runtime::{
 };
 pub use resilience_runtime::{Elapsed, fmt_duration};
 pub use resilience_runtime::{FallbackPolicy, backoff, coordination, duration, events, random};
+
+/// Load tests (the guide's `stress_test`): [`load::LoadTest`] runs many
+/// tasks at a concurrency limit or a fixed arrival rate, with injected
+/// failures, and reports latency percentiles from an HDR histogram, as a
+/// table, JSON or an SVG plot. Needs the `load` feature.
+#[cfg(feature = "load")]
+pub use resilience_load as load;
 
 #[doc(hidden)]
 pub mod __private {
