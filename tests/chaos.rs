@@ -80,7 +80,10 @@ async fn injected_rates_are_within_bounds_over_100k_calls() {
     let stats = chaos.stats();
     assert_eq!(stats.calls, CALLS as u64);
     assert_eq!(stats.injected(), injected);
-    assert_eq!(stats.injected_of(ChaosKind::Timeout), count(&faults, ChaosKind::Timeout));
+    assert_eq!(
+        stats.injected_of(ChaosKind::Timeout),
+        count(&faults, ChaosKind::Timeout)
+    );
     assert_eq!(stats.succeeded, CALLS as u64 - injected);
     assert_eq!(stats.failed, 0);
 }
@@ -118,7 +121,11 @@ async fn latency_is_drawn_from_its_range_and_counted() {
     let mean = total.as_secs_f64() / CALLS as f64;
     assert!((mean - 0.030).abs() <= 0.000_237, "mean {mean}");
 
-    let fixed = Chaos::new(ChaosConfig::new().with_latency(Latency::fixed(min)).with_failure_rate(0.0));
+    let fixed = Chaos::new(
+        ChaosConfig::new()
+            .with_latency(Latency::fixed(min))
+            .with_failure_rate(0.0),
+    );
     let before = tokio::time::Instant::now();
     let _: Result<(), ChaosError> = fixed.call(|| async { Ok(()) }).await;
     assert_eq!(before.elapsed(), min);
@@ -128,7 +135,10 @@ async fn latency_is_drawn_from_its_range_and_counted() {
 async fn the_same_seed_gives_the_same_faults_in_the_same_order() {
     let config = ChaosConfig::new()
         .with_failure_rate(0.3)
-        .with_latency(Latency::between(Duration::from_millis(1), Duration::from_millis(9)))
+        .with_latency(Latency::between(
+            Duration::from_millis(1),
+            Duration::from_millis(9),
+        ))
         .with_seed(42);
     let first = faults(&Chaos::new(config), 2000).await;
     let second = faults(&Chaos::new(config), 2000).await;
@@ -152,7 +162,10 @@ async fn the_same_seed_gives_the_same_faults_in_the_same_order() {
         }
         waits
     };
-    assert_eq!(timed(Chaos::new(config)).await, timed(Chaos::new(config)).await);
+    assert_eq!(
+        timed(Chaos::new(config)).await,
+        timed(Chaos::new(config)).await
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,7 +186,11 @@ async fn concurrent_calls_get_the_faults_of_their_numbers() {
             })
         }
     });
-    let mut concurrent: Vec<_> = futures::future::join_all(calls).await.into_iter().flatten().collect();
+    let mut concurrent: Vec<_> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     concurrent.sort_by_key(|(call, _)| *call);
     let expected: Vec<_> = sequential
         .iter()
@@ -192,10 +209,17 @@ async fn it_switches_off_and_on_and_reconfigures_at_run_time() {
     // Off, the sequence did not advance: the first fault is call 0.
     let result: Result<(), ChaosError> = chaos.call(|| async { Ok(()) }).await;
     assert!(matches!(result, Err(ChaosError::Injected { call: 0, .. })));
-    assert!(chaos.set_config(chaos.config().with_failure_rate(0.0)).is_ok());
+    assert!(
+        chaos
+            .set_config(chaos.config().with_failure_rate(0.0))
+            .is_ok()
+    );
     assert!(faults(&chaos, 10).await.iter().all(Option::is_none));
     let stats = chaos.stats();
-    assert_eq!((stats.calls, stats.injected(), stats.succeeded), (21, 1, 20));
+    assert_eq!(
+        (stats.calls, stats.injected(), stats.succeeded),
+        (21, 1, 20)
+    );
     chaos.reset_stats();
     assert_eq!(chaos.stats().calls, 0);
 }
@@ -204,16 +228,29 @@ async fn it_switches_off_and_on_and_reconfigures_at_run_time() {
 fn every_bad_configuration_is_a_typed_error() {
     let ms = Duration::from_millis;
     for rate in [-0.1, 1.000_001, f64::NAN, f64::INFINITY] {
-        let error = ChaosConfig::new().with_failure_rate(rate).validate().unwrap_err();
-        assert!(matches!(error, ChaosConfigError::FailureRate { .. }), "{rate}");
+        let error = ChaosConfig::new()
+            .with_failure_rate(rate)
+            .validate()
+            .unwrap_err();
+        assert!(
+            matches!(error, ChaosConfigError::FailureRate { .. }),
+            "{rate}"
+        );
     }
     let no_weights = ChaosKind::ALL
         .iter()
-        .fold(ChaosConfig::new(), |config, &kind| config.with_weight(kind, 0));
+        .fold(ChaosConfig::new(), |config, &kind| {
+            config.with_weight(kind, 0)
+        });
     assert_eq!(no_weights.validate(), Err(ChaosConfigError::NoWeights));
     assert_eq!(
-        ChaosConfig::new().with_latency(Latency::between(ms(5), ms(5))).validate(),
-        Err(ChaosConfigError::EmptyLatency { min: ms(5), max: ms(5) })
+        ChaosConfig::new()
+            .with_latency(Latency::between(ms(5), ms(5)))
+            .validate(),
+        Err(ChaosConfigError::EmptyLatency {
+            min: ms(5),
+            max: ms(5)
+        })
     );
     let inverted = ChaosConfig::new().with_latency(Latency::between(ms(50), ms(10)));
     assert_eq!(
@@ -223,15 +260,24 @@ fn every_bad_configuration_is_a_typed_error() {
     assert!(Chaos::try_new(inverted).is_err());
     let chaos = Chaos::default();
     assert!(chaos.set_config(no_weights).is_err());
-    assert_eq!(chaos.config(), ChaosConfig::new(), "a refused configuration is not applied");
+    assert_eq!(
+        chaos.config(),
+        ChaosConfig::new(),
+        "a refused configuration is not applied"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_chaos_built_with_a_bad_configuration_fails_each_call_with_it() {
     static BAD: Chaos = Chaos::new(ChaosConfig::new().with_failure_rate(2.0));
     let result: Result<(), AgentError> = BAD.call(|| async { Ok(()) }).await;
-    let Err(AgentError::Chaos(error)) = result else { panic!("{result:?}") };
-    assert_eq!(error, ChaosError::Config(ChaosConfigError::FailureRate { rate: 2.0 }));
+    let Err(AgentError::Chaos(error)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(
+        error,
+        ChaosError::Config(ChaosConfigError::FailureRate { rate: 2.0 })
+    );
     assert_eq!(
         error.to_string(),
         "chaos is misconfigured: the failure rate 2 is not between 0 and 1"
@@ -254,7 +300,9 @@ async fn ask(task: u32) -> Result<String, AgentError> {
 #[tokio::test(start_paused = true)]
 async fn every_failure_was_injected_or_real_and_the_counts_add_up() {
     let scope = Scope::new();
-    let mut events = resilience::events::Filter::new().in_scope(&scope).subscribe_with_capacity(10_000);
+    let mut events = resilience::events::Filter::new()
+        .in_scope(&scope)
+        .subscribe_with_capacity(10_000);
     let tasks = 1000;
     let (mut succeeded, mut injected, mut real) = (0, 0, 0);
     for task in 0..tasks {
@@ -273,7 +321,10 @@ async fn every_failure_was_injected_or_real_and_the_counts_add_up() {
     let stats = ASK_CHAOS.stats();
     assert_eq!(succeeded + injected + real, u64::from(tasks));
     assert_eq!(stats.calls, u64::from(tasks));
-    assert_eq!((stats.succeeded, stats.injected(), stats.failed), (succeeded, injected, real));
+    assert_eq!(
+        (stats.succeeded, stats.injected(), stats.failed),
+        (succeeded, injected, real)
+    );
     assert!(injected > 0 && real > 0);
     let mut seen = 0;
     while let Some(event) = events.try_recv() {
@@ -317,11 +368,26 @@ impl Agent {
 
 #[tokio::test(start_paused = true)]
 async fn a_field_holds_each_agents_own_chaos() {
-    let calm = Agent { chaos: Chaos::new(ChaosConfig::new().with_failure_rate(0.0)), name: "calm" };
-    let wild = Agent { chaos: Chaos::new(ChaosConfig::new().with_failure_rate(1.0)), name: "wild" };
+    let calm = Agent {
+        chaos: Chaos::new(ChaosConfig::new().with_failure_rate(0.0)),
+        name: "calm",
+    };
+    let wild = Agent {
+        chaos: Chaos::new(ChaosConfig::new().with_failure_rate(1.0)),
+        name: "wild",
+    };
     assert_eq!(calm.process("t").await, Ok("t by calm".to_string()));
     let error = wild.process("t").await.unwrap_err();
-    assert!(matches!(error, AgentError::Chaos(ChaosError::Injected { call: 0, .. })));
-    assert!(error.to_string().starts_with("chaos injected a "), "{error}");
-    assert_eq!((calm.chaos.stats().injected(), wild.chaos.stats().injected()), (0, 1));
+    assert!(matches!(
+        error,
+        AgentError::Chaos(ChaosError::Injected { call: 0, .. })
+    ));
+    assert!(
+        error.to_string().starts_with("chaos injected a "),
+        "{error}"
+    );
+    assert_eq!(
+        (calm.chaos.stats().injected(), wild.chaos.stats().injected()),
+        (0, 1)
+    );
 }

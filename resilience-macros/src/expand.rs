@@ -19,7 +19,8 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
 use crate::args::{
-    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind, Layer,
+    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind,
+    Layer,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
@@ -599,14 +600,16 @@ impl Generator<'_> {
         let operation = self.operation;
         let inner = self.future(index + 1);
         let state = &args.state;
-        // A `state` that is no `Chaos` is reported at the user's value.
-        let state = quote_spanned!(at(state.span())=> &#state);
+        // A `state` that is no `Chaos` is reported once, at the user's value.
+        let run = quote_spanned!(at(state.span())=>
+            ::resilience::__private::chaos(&#state, #operation, #inner).await
+        );
         // A missing `From<ChaosError>` is reported at the user's error type.
         let convert = quote_spanned!(at(item::error_type_span(self.ret))=>
             ::resilience::__private::chaos_error(__resilience_error)
         );
         q! {{
-            match ::resilience::__private::chaos(#state, #operation, #inner).await {
+            match #run {
                 ::resilience::__private::Result::Ok(__resilience_result) => __resilience_result,
                 ::resilience::__private::Result::Err(__resilience_error) => {
                     ::resilience::__private::Result::Err(#convert)

@@ -88,9 +88,7 @@ pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
 #[cfg(feature = "chaos")]
-pub use chaos::{
-    Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency,
-};
+pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
 pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
