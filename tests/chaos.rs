@@ -291,7 +291,7 @@ static ASK_CHAOS: Chaos = Chaos::new(ChaosConfig::new().with_failure_rate(0.3).w
 /// Fails by itself on every seventh task, so real and injected failures mix.
 #[chaos(state = ASK_CHAOS)]
 async fn ask(task: u32) -> Result<String, AgentError> {
-    if task % 7 == 0 {
+    if task.is_multiple_of(7) {
         return Err(AgentError::Real(task));
     }
     Ok(format!("task {task} done"))
@@ -313,7 +313,7 @@ async fn every_failure_was_injected_or_real_and_the_counts_add_up() {
             }
             Err(AgentError::Chaos(_)) => injected += 1,
             Err(AgentError::Real(t)) => {
-                assert_eq!(t % 7, 0);
+                assert!(t.is_multiple_of(7));
                 real += 1;
             }
         }

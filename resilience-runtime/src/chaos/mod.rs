@@ -11,8 +11,8 @@
 //! the same order, so a failing run can be replayed. It counts what it did
 //! ([`ChaosStats`]), it can be switched on and off, reconfigured and
 //! reseeded while it is in use, and every injected fault and added latency
-//! is an event ([`EventKind::ChaosInjected`](crate::EventKind::ChaosInjected),
-//! [`EventKind::ChaosDelayed`](crate::EventKind::ChaosDelayed)).
+//! is an event ([`EventKind::ChaosInjected`],
+//! [`EventKind::ChaosDelayed`]).
 //!
 //! # The guide's code, translated
 //!
