@@ -127,6 +127,8 @@ pub(crate) struct EscalateArgs {
 /// (only with the `chaos` feature; without it the layer is dropped).
 pub(crate) struct ChaosArgs {
     pub state: Expr,
+    /// The attribute, for "duplicate" errors.
+    pub span: Span,
 }
 
 pub(crate) struct FallbackArgs {
@@ -780,7 +782,7 @@ fn parse_chaos(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<ChaosArgs> {
         return None;
     }
     match state.get() {
-        Some(state) => Some(ChaosArgs { state }),
+        Some(state) => Some(ChaosArgs { state, span }),
         None => {
             cx.syn_error(syn::Error::new(
                 span,

@@ -91,6 +91,16 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
         item::stray_tier_markers(&tier_markers, &mut cx);
         None
     };
+    let chaos_layers = layers.iter().filter_map(|layer| match layer {
+        Layer::Chaos(args) => Some(args.span),
+        _ => None,
+    });
+    for duplicate in chaos_layers.skip(1) {
+        cx.syn_error(syn::Error::new(
+            duplicate,
+            "duplicate `#[chaos]`; one `Chaos` decides each call's fault (set its rate to inject more)",
+        ));
+    }
     let only_chaos = layers.iter().all(|layer| matches!(layer, Layer::Chaos(_)));
     match (cx.check(), shape) {
         (Ok(()), Some(_)) if only_chaos && compensate.is_none() && as_written.is_some() => {
