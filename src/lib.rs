@@ -512,6 +512,10 @@
 //! }
 //! ```
 //!
+//! On a method, `state = self.chaos` gives each agent its own `Chaos`
+//! (with `&self`; a `&mut self` body cannot borrow `self` while chaos
+//! does: keep that `Chaos` in a `static` or an `Arc` outside).
+//!
 //! `tests/chaos.rs` runs this (`cargo test --features chaos --test chaos`),
 //! and `examples/chaos_test.rs` is the guide's `test_workflow_resilience`.
 //!

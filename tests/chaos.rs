@@ -121,6 +121,18 @@ async fn latency_is_drawn_from_its_range_and_counted() {
     let mean = total.as_secs_f64() / CALLS as f64;
     assert!((mean - 0.030).abs() <= 0.000_237, "mean {mean}");
 
+    // Each latency is an event too.
+    let scope = Scope::new();
+    let mut events = scope.subscribe();
+    let one = Chaos::new(
+        ChaosConfig::new()
+            .with_failure_rate(0.0)
+            .with_latency(Latency::fixed(min)),
+    );
+    let _: Result<(), ChaosError> = scope.run(one.call(|| async { Ok(()) })).await;
+    let event = events.try_recv().expect("a ChaosDelayed event");
+    assert_eq!(event.to_string(), "`chaos` chaos delayed call 0 by 10ms");
+
     let fixed = Chaos::new(
         ChaosConfig::new()
             .with_latency(Latency::fixed(min))
@@ -330,6 +342,8 @@ async fn every_failure_was_injected_or_real_and_the_counts_add_up() {
     while let Some(event) = events.try_recv() {
         assert_eq!(event.operation, "ask");
         assert!(matches!(event.kind, OwnedEventKind::ChaosInjected { .. }));
+        let text = event.to_string();
+        assert!(text.starts_with("`ask` chaos injected a "), "{text}");
         seen += 1;
     }
     assert_eq!(seen, injected);
