@@ -487,9 +487,53 @@
 //! |---|---|---|
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
 //! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
+//! | `chaos` | off | fault injection: `Chaos`, and `#[chaos]` expands (without it `#[chaos]` leaves the fn as written) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
 //! workflows build with fewer dependencies (see the README's figures).
+//!
+//! # Chaos: `#[chaos(state = PATH)]` (the `chaos` feature)
+//!
+//! Calls that fail on purpose, to test the layers above them (the guide's
+//! `ChaosAgent`). `state` names a `Chaos` (a `static`, or a field such as
+//! `self.chaos`) that holds the failure rate, the weights of the four error
+//! kinds (timeout, connection, processing, resource exhaustion), the added
+//! latency and the seed: the same seed gives the same faults in the same
+//! order. The fn's error type receives a `ChaosError` through `From`; the
+//! `Chaos` counts what it injected (`Chaos::stats`), and can be switched
+//! off, reconfigured and reseeded at run time. Stacked under `#[retry]`,
+//! each attempt goes through chaos.
+//!
+//! Without the `chaos` feature the attribute's arguments are checked and
+//! the fn is emitted exactly as written, so a production build carries none
+//! of it: declare the `Chaos` under the same feature, e.g.
+//! `#[cfg(feature = "chaos")] static CHAOS: Chaos = ...;` with a feature of
+//! your crate that turns on `resilience/chaos`.
+//!
+//! ```ignore
+//! use resilience::{Chaos, ChaosConfig, ChaosError, chaos, retry};
+//!
+//! static CHAOS: Chaos = Chaos::new(ChaosConfig::new().with_failure_rate(0.3).with_seed(42));
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Chaos(#[from] ChaosError),
+//! }
+//!
+//! #[retry(attempts = 3)]
+//! #[chaos(state = CHAOS)]
+//! async fn ask(prompt: &str) -> Result<String, AgentError> {
+//!     Ok(format!("answer to {prompt}"))
+//! }
+//! ```
+//!
+//! On a method, `state = self.chaos` gives each agent its own `Chaos`
+//! (with `&self`; a `&mut self` body cannot borrow `self` while chaos
+//! does: keep that `Chaos` in a `static` or an `Arc` outside).
+//!
+//! `tests/chaos.rs` runs this (`cargo test --features chaos --test chaos`),
+//! and `examples/chaos_test.rs` is the guide's `test_workflow_resilience`.
 //!
 //! # Randomness
 //!
@@ -499,7 +543,14 @@
 
 // `escalate` names both the attribute (macro namespace) and the runtime fn
 // (value namespace): `use resilience::escalate;` brings both.
-pub use resilience_macros::{compensate, escalate, fallback, retry, timeout, workflow};
+// `chaos` names both the attribute and, with the `chaos` feature, the
+// runtime's module.
+pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+
+#[cfg(feature = "chaos")]
+pub use resilience_runtime::{
+    Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency, chaos,
+};
 
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,

@@ -9,4 +9,8 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass/*.rs");
     t.compile_fail("tests/ui/fail/*.rs");
+    // `#[chaos]` with the `chaos` feature off (the default); with it on,
+    // `tests/ui_chaos.rs` covers the attribute.
+    #[cfg(not(feature = "chaos"))]
+    t.pass("tests/ui-chaos/off/*.rs");
 }

@@ -22,6 +22,7 @@ pub(crate) enum Kind {
     Fallback,
     Compensate,
     Escalate,
+    Chaos,
 }
 
 impl Kind {
@@ -32,6 +33,7 @@ impl Kind {
             Kind::Fallback => "fallback",
             Kind::Compensate => "compensate",
             Kind::Escalate => "escalate",
+            Kind::Chaos => "chaos",
         }
     }
 
@@ -53,6 +55,7 @@ impl Kind {
             "fallback" => Some(Kind::Fallback),
             "compensate" => Some(Kind::Compensate),
             "escalate" => Some(Kind::Escalate),
+            "chaos" => Some(Kind::Chaos),
             _ => None,
         }
     }
@@ -65,6 +68,7 @@ pub(crate) enum Layer {
     Fallback(FallbackArgs),
     Compensate(CompensateArgs),
     Escalate(EscalateArgs),
+    Chaos(ChaosArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +119,14 @@ pub(crate) struct CompensateArgs {
 pub(crate) struct EscalateArgs {
     pub tiers: Expr,
     pub when: Option<Expr>,
+    /// The attribute, for "duplicate" errors.
+    pub span: Span,
+}
+
+/// `#[chaos(state = PATH)]`: fault injection from the `Chaos` at `PATH`
+/// (only with the `chaos` feature; without it the layer is dropped).
+pub(crate) struct ChaosArgs {
+    pub state: Expr,
     /// The attribute, for "duplicate" errors.
     pub span: Span,
 }
@@ -177,6 +189,7 @@ pub(crate) fn parse_layer(
         Kind::Fallback => parse_fallback(args, span, cx).map(Layer::Fallback),
         Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
+        Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
     }
 }
 
@@ -712,6 +725,68 @@ fn parse_escalate(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<EscalateA
                 format!(
                     "`#[escalate]` needs `tiers = LIST`: the tiers to try in order, {ESCALATE_HINT}"
                 ),
+            ));
+            None
+        }
+    }
+}
+
+const CHAOS_KEYS: &[&str] = &["state"];
+
+const CHAOS_HINT: &str = "e.g. `#[chaos(state = CHAOS)]` with `static CHAOS: resilience::Chaos = \
+     resilience::Chaos::new(resilience::ChaosConfig::new().with_failure_rate(0.3));`";
+
+fn parse_chaos(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<ChaosArgs> {
+    let errors_before = cx.error_count();
+    let mut state = Once::new("chaos", "state");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!(
+                            "`state` names a `resilience::Chaos` (a `static` or a field), not a literal; the rate, the kinds and the latency are set on it, {CHAOS_HINT}"
+                        ),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field, {CHAOS_HINT}"),
+                    ),
+                },
+                // Settings written on the attribute: they belong on the `Chaos`.
+                "rate" | "failure_rate" | "seed" | "latency" | "weights" => cx.error_spanned_by(
+                    &key,
+                    format!(
+                        "`{key}` is set on the `resilience::Chaos` that `state` names, not on the attribute; {CHAOS_HINT}"
+                    ),
+                ),
+                _ => unknown_key(cx, "chaos", &key, CHAOS_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                "state" => cx.error_spanned_by(&key, "`state` needs a value: `state = CHAOS`"),
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[chaos]` takes `key = value` arguments; write `state = {name}`"),
+                ),
+                _ => unknown_key(cx, "chaos", &key, CHAOS_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[chaos]` takes `key = value` arguments, {CHAOS_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match state.get() {
+        Some(state) => Some(ChaosArgs { state, span }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[chaos]` needs `state = PATH`: the `resilience::Chaos` to draw faults from, {CHAOS_HINT}"),
             ));
             None
         }

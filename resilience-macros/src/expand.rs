@@ -19,7 +19,8 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
 use crate::args::{
-    self, BackoffKind, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind, Layer,
+    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind,
+    Layer,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
@@ -31,6 +32,9 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     if is_sibling_marker(&args) {
         return item;
     }
+    // Without the `chaos` feature a fn under `#[chaos]` alone comes back
+    // exactly as written, once its arguments are checked.
+    let as_written = (kind == Kind::Chaos && !cfg!(feature = "chaos")).then(|| item.clone());
     let mut func = match Func::parse(item) {
         Ok(func) => func,
         Err(item) => return not_a_fn(kind, item),
@@ -43,7 +47,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
             format!(
                 "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
                  write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
-                 or `resilience::…`), not through an alias, so that they expand together",
+                 `escalate`, `chaos`, or `resilience::…`), not through an alias, so that they expand together",
                 kind.name()
             ),
         ));
@@ -87,7 +91,21 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
         item::stray_tier_markers(&tier_markers, &mut cx);
         None
     };
+    let chaos_layers = layers.iter().filter_map(|layer| match layer {
+        Layer::Chaos(args) => Some(args.span),
+        _ => None,
+    });
+    for duplicate in chaos_layers.skip(1) {
+        cx.syn_error(syn::Error::new(
+            duplicate,
+            "duplicate `#[chaos]`; one `Chaos` decides each call's fault (set its rate to inject more)",
+        ));
+    }
+    let only_chaos = layers.iter().all(|layer| matches!(layer, Layer::Chaos(_)));
     match (cx.check(), shape) {
+        (Ok(()), Some(_)) if only_chaos && compensate.is_none() && as_written.is_some() => {
+            as_written.unwrap_or_default()
+        }
         (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref(), tier_index),
         (Err(error), _) => {
             let error = error.into_compile_error();
@@ -400,6 +418,7 @@ impl Generator<'_> {
             Some(Layer::Timeout(args)) => self.timeout(index, args),
             Some(Layer::Fallback(args)) => self.fallback(index, args),
             Some(Layer::Escalate(args)) => self.escalate(index, args),
+            Some(Layer::Chaos(args)) => self.chaos(index, args),
             // Split off by `split_compensate` before generating.
             Some(Layer::Compensate(_)) => self.expr(index + 1),
         }
@@ -575,6 +594,34 @@ impl Generator<'_> {
             match ::resilience::__private::timeout(__RESILIENCE_TIMEOUT.limit(), #inner).await {
                 ::resilience::__private::Result::Ok(__resilience_value) => __resilience_value,
                 ::resilience::__private::Result::Err(_) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
+    /// With the `chaos` feature: the layers below run through the `Chaos`
+    /// that `state` names. Without it: nothing (the layers below, as if
+    /// `#[chaos]` were not written).
+    fn chaos(&self, index: usize, args: &ChaosArgs) -> TokenStream {
+        if !cfg!(feature = "chaos") {
+            return self.expr(index + 1);
+        }
+        let operation = self.operation;
+        let inner = self.future(index + 1);
+        let state = &args.state;
+        // A `state` that is no `Chaos` is reported once, at the user's value.
+        let run = quote_spanned!(at(state.span())=>
+            ::resilience::__private::chaos(&#state, #operation, #inner).await
+        );
+        // A missing `From<ChaosError>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(self.ret))=>
+            ::resilience::__private::chaos_error(__resilience_error)
+        );
+        q! {{
+            match #run {
+                ::resilience::__private::Result::Ok(__resilience_result) => __resilience_result,
+                ::resilience::__private::Result::Err(__resilience_error) => {
                     ::resilience::__private::Result::Err(#convert)
                 }
             }

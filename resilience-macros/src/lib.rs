@@ -1,6 +1,6 @@
 //! Procedural macros of [`resilience`](https://docs.rs/resilience).
 //!
-//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate};`.
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
 //! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
@@ -78,4 +78,14 @@ pub fn escalate(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Fallback, args.into(), item.into()).into()
+}
+
+/// Injects faults into the decorated `async fn` from the `Chaos` that
+/// `state` names: `#[chaos(state = CHAOS)]`. Only with the `chaos` feature
+/// of `resilience`; without it the fn is emitted exactly as written.
+///
+/// See the `resilience` crate for the details.
+#[proc_macro_attribute]
+pub fn chaos(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Chaos, args.into(), item.into()).into()
 }

@@ -195,3 +195,71 @@ fn durable_workflow_without_the_feature_is_an_error_at_durable() {
         "{text}"
     );
 }
+
+/// With the facade's `chaos` feature off (the default), `#[chaos]` leaves
+/// the fn exactly as written, token for token; stacked, the expansion is
+/// that of the other attributes alone. `cargo test --workspace` runs this.
+#[cfg(not(feature = "chaos"))]
+#[test]
+fn chaos_without_the_feature_is_the_fn_as_written() {
+    let item = quote! {
+        /// Docs stay.
+        pub async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+            self.model.complete(&prompt).await
+        }
+    };
+    let output = expand::attribute(Kind::Chaos, quote!(state = CHAOS), item.clone());
+    assert_eq!(output.to_string(), item.to_string());
+
+    let with_chaos = quote! {
+        #[chaos(state = self.chaos)]
+        async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
+            model.complete(&prompt).await
+        }
+    };
+    let without = quote! {
+        async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
+            model.complete(&prompt).await
+        }
+    };
+    let stacked = expand::attribute(Kind::Retry, quote!(attempts = 3), with_chaos).to_string();
+    let alone = expand::attribute(Kind::Retry, quote!(attempts = 3), without).to_string();
+    // The sibling marker that keeps `use resilience::chaos` in use, and
+    // expands to nothing.
+    let marker = quote!(#[chaos(__resilience_sibling)]).to_string();
+    assert_eq!(stacked.replacen(&marker, "", 1).trim(), alone.trim());
+}
+
+/// Misuse is an error with the feature off too: turning it on later finds
+/// nothing new to fix.
+#[cfg(not(feature = "chaos"))]
+#[test]
+fn chaos_without_the_feature_still_checks_its_arguments() {
+    let item = quote!(
+        async fn ask() -> Result<u8, E> {
+            Ok(1)
+        }
+    );
+    let output = expand::attribute(Kind::Chaos, quote!(rate = 0.3), item).to_string();
+    assert!(output.contains("compile_error"), "{output}");
+    assert!(
+        output.contains("is set on the `resilience::Chaos`"),
+        "{output}"
+    );
+}
+
+#[cfg(feature = "chaos")]
+#[test]
+fn chaos_under_retry() {
+    snapshot(
+        "chaos_under_retry",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[chaos(state = CHAOS)]
+            async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
+                model.complete(&prompt).await
+            }
+        },
+    );
+}

@@ -25,6 +25,8 @@
 //! - [`error_ref`]: [`ErrorRef`], any error borrowed for printing.
 //! - [`duration`]: [`fmt_duration`], durations printed as `"1.5s"`.
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
+//! - `chaos` (the `chaos` feature): `Chaos`, calls that fail on purpose at a
+//!   seeded rate, with added latency, and count what they injected.
 //! - [`random`]: the one source of randomness, seedable per task with
 //!   [`random::with_seed`] so a run can be replayed.
 //!
@@ -63,6 +65,8 @@
 //! [`resilience`]: https://docs.rs/resilience
 
 mod call;
+#[cfg(feature = "chaos")]
+pub mod chaos;
 #[cfg(feature = "durable")]
 pub mod checkpoint;
 pub mod coordination;
@@ -83,6 +87,8 @@ pub use call::{backoff, error, fallback, retry, timeout};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
+#[cfg(feature = "chaos")]
+pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
 pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,

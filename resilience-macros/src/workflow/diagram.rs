@@ -102,6 +102,7 @@ fn describe(layer: &Layer) -> String {
         Layer::Fallback(_) => "fallback".to_string(),
         Layer::Compensate(_) => "compensate".to_string(),
         Layer::Escalate(_) => "escalate".to_string(),
+        Layer::Chaos(_) => "chaos".to_string(),
     }
 }
 

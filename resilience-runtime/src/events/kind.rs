@@ -86,7 +86,7 @@ macro_rules! copy_field {
         }
     )*};
 }
-copy_field!(u32 => |n: &u32| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
+copy_field!(u32 => |n: &u32| *n, u64 => |n: &u64| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -289,6 +289,25 @@ kinds! {
         /// The error replaced.
         error: ErrorRef<'a> => String,
     } => write!(f, "`{op}` failed ({error}); using the fallback");
+
+    /// Chaos (the `chaos` feature) made a call fail on purpose, before the
+    /// call ran. The event's operation is the decorated fn's name (or the
+    /// chaos's name for `Chaos::call`).
+    ChaosInjected [WARN] {
+        /// The call's number since the last (re)seed, from 0.
+        call: u64 => u64,
+        /// The fault injected, in words (`"timeout"`, `"connection error"`,
+        /// `"processing error"`, `"resource exhaustion"`).
+        fault: &'a str => String,
+    } => write!(f, "`{op}` chaos injected a {fault} at call {call}");
+
+    /// Chaos (the `chaos` feature) delayed a call before it ran.
+    ChaosDelayed [DEBUG] {
+        /// The call's number since the last (re)seed, from 0.
+        call: u64 => u64,
+        /// The latency added.
+        delay: Duration => Duration,
+    } => write!(f, "`{op}` chaos delayed call {call} by {delay}");
 
     /// A workflow step failed (or panicked): the completed steps are undone
     /// next. The event's operation is the workflow's name.

@@ -14,19 +14,24 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`): the error then says
+//!   `EscalateTier`, `TierList`, and with the `chaos` feature `FromChaos`,
+//!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
 //!   `EscalatePolicy`) are
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
+#[cfg(feature = "chaos")]
+mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
 mod escalate;
 mod fallback;
 mod retry;
 
+#[cfg(feature = "chaos")]
+pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
 pub use escalate::*;
