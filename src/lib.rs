@@ -485,6 +485,12 @@
 // (value namespace): `use resilience::escalate;` brings both.
 pub use resilience_macros::{compensate, escalate, fallback, retry, timeout, workflow};
 
+/// [`PostgresStore`] and its lease: checkpoints in PostgreSQL (the
+/// `postgres` feature).
+#[cfg(feature = "postgres")]
+pub use resilience_postgres as postgres;
+#[cfg(feature = "postgres")]
+pub use resilience_postgres::{PostgresLease, PostgresStore};
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
