@@ -73,12 +73,14 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 
 fn start() -> Option<Cluster> {
     let Some(bin) = find_bin_dir() else {
-        let message = "PostgreSQL tests skipped: initdb not found; install it with \
-                       `apt-get install postgresql` (Debian, Ubuntu) or put PostgreSQL's \
-                       bin directory on PATH";
+        let install = "install it with `apt-get install postgresql` (Debian, Ubuntu) or put \
+                       PostgreSQL's bin directory on PATH";
         if std::env::var("RESILIENCE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-            panic!("{message} (RESILIENCE_REQUIRE_POSTGRES=1 makes this a failure)");
+            panic!(
+                "RESILIENCE_REQUIRE_POSTGRES=1 but PostgreSQL is not here: initdb not found; {install}"
+            );
         }
+        let message = format!("PostgreSQL tests skipped: initdb not found; {install}");
         // Straight to stderr: the test harness captures `eprintln!`.
         let _ = writeln!(std::io::stderr(), "\n{message}\n");
         return None;
@@ -162,23 +164,26 @@ fn watchdog(bin: &Path, dir: &Path, data: &Path, as_root: bool) {
         data = data.display(),
         dir = dir.display(),
     );
-    Command::new("sh")
-        .args(["-c", &script])
+    // Detached (`&` in a shell that exits at once), so that it outlives us
+    // and is nobody's child to wait for.
+    let status = Command::new("sh")
+        .args(["-c", &format!("( {script} ) </dev/null >/dev/null 2>&1 &")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("start the cluster's watchdog");
+    assert!(status.success(), "start the cluster's watchdog: {status}");
 }
 
 /// PostgreSQL's bin directory: `initdb` on PATH, `pg_config --bindir`, or
 /// Debian's `/usr/lib/postgresql/<version>/bin` (the newest).
 fn find_bin_dir() -> Option<PathBuf> {
     let has_initdb = |dir: &Path| dir.join("initdb").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path).find(|dir| has_initdb(dir)) {
-            return Some(dir);
-        }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_initdb(dir))
+    {
+        return Some(dir);
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
