@@ -93,6 +93,9 @@ fn start() -> Option<Cluster> {
     ));
     let data = dir.join("data");
     std::fs::create_dir_all(&dir).expect("create the cluster directory");
+    // From here on the directory goes when this process does, whatever
+    // happens next.
+    watchdog(&bin, &dir, &data, as_root);
     if as_root {
         let uid = output("id", &["-u", "postgres"]).trim().parse().ok();
         let gid = output("id", &["-g", "postgres"]).trim().parse().ok();
@@ -141,7 +144,6 @@ fn start() -> Option<Cluster> {
         .arg(dir.join("log"))
         .args(["-w", "-t", "60", "start"]);
     run(start, "pg_ctl start");
-    watchdog(&bin, &dir, &data, as_root);
     Some(Cluster {
         socket_dir: dir,
         port,
