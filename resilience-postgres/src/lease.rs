@@ -95,8 +95,8 @@ impl PostgresLease {
         }
     }
 
-    /// The fencing epoch: it grows by one with every claim of the id, so a
-    /// newer owner's is higher.
+    /// The fencing epoch: every claim gets a higher one than all claims
+    /// before it (of any id), so a newer owner's is higher.
     ///
     /// # Examples
     ///

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS resilience_schema (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     version integer NOT NULL
 );
+-- Fencing epochs come from one sequence, so that no two claims ever share
+-- one, even of a row deleted and created again.
+CREATE SEQUENCE IF NOT EXISTS resilience_epochs;
 CREATE TABLE IF NOT EXISTS resilience_checkpoints (
     workflow text NOT NULL,
     id text NOT NULL,
@@ -45,13 +48,18 @@ CREATE TABLE IF NOT EXISTS resilience_checkpoints (
 
 /// Takes the lease: inserts the row, or takes it over if its lease expired
 /// or this store owns it (a lease of this store that was dropped, whose
-/// release has not reached the server yet). Bumps the epoch. No row back:
-/// a live lease of another owner holds it.
+/// release has not reached the server yet). The new epoch is higher than
+/// every one before it. No row back: a live lease of another owner holds
+/// it.
+///
+/// One statement: a concurrent claim of the same row waits only for this
+/// statement's row lock (no transaction spans a round trip), then sees the
+/// live lease and is refused.
 pub(crate) const CLAIM: &str = "
 INSERT INTO resilience_checkpoints AS c (workflow, id, owner, epoch, lease_until)
-VALUES ($1, $2, $3, 1, now() + make_interval(secs => $4))
+VALUES ($1, $2, $3, nextval('resilience_epochs'), now() + make_interval(secs => $4))
 ON CONFLICT (workflow, id) DO UPDATE
-   SET owner = EXCLUDED.owner, epoch = c.epoch + 1, lease_until = EXCLUDED.lease_until
+   SET owner = EXCLUDED.owner, epoch = EXCLUDED.epoch, lease_until = EXCLUDED.lease_until
  WHERE c.lease_until <= now() OR c.owner = EXCLUDED.owner
 RETURNING epoch";
 
