@@ -471,6 +471,7 @@
 //! | feature | default | what it brings |
 //! |---|---|---|
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
+//! | `postgres` | off | `PostgresStore`: checkpoints in PostgreSQL shared by many workers, with expiring leases and fencing epochs (tokio-postgres, deadpool-postgres; the `resilience-postgres` crate) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
 //! workflows build with fewer dependencies (see the README's figures).

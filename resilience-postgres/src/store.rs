@@ -65,7 +65,7 @@ pub struct PostgresStore {
 /// What clones of a store share.
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
-    /// This store's name in the `owner` column: `<pid>-<random>`.
+    /// This store's name in the `owner` column: `<pid>-<random>@<host>`.
     pub(crate) owner: String,
     /// The ids with a live lease of this store.
     pub(crate) claimed: Mutex<HashSet<Key>>,
@@ -156,7 +156,12 @@ impl PostgresStore {
         Ok(Self {
             shared: Arc::new(Shared {
                 pool,
-                owner: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
+                owner: format!(
+                    "{}-{:016x}@{}",
+                    std::process::id(),
+                    fastrand::u64(..),
+                    host_name()
+                ),
                 claimed: Mutex::default(),
             }),
             lease: DEFAULT_LEASE,
@@ -209,7 +214,7 @@ impl PostgresStore {
         self.lease
     }
 
-    /// This store's name in the `owner` column (`<pid>-<random hex>`).
+    /// This store's name in the `owner` column (`<pid>-<random hex>@<host>`).
     ///
     /// # Examples
     ///
@@ -278,9 +283,21 @@ pub(crate) fn location(workflow: &str, id: &str) -> String {
     format!("postgres:{TABLE}/{workflow}/{id}")
 }
 
-/// The pid in an owner name `<pid>-<random>`.
-fn holder_pid(owner: &str) -> Option<u32> {
-    owner.split_once('-')?.0.parse().ok()
+/// This machine's name, as the kernel has it (empty if unknown).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The pid in an owner name `<pid>-<random>@<host>`, if it is a process of
+/// this machine (a pid of another machine would be named as ours).
+fn holder_pid(owner: &str, this_host: &str) -> Option<u32> {
+    let (process, host) = owner.rsplit_once('@')?;
+    if host != this_host {
+        return None;
+    }
+    process.split_once('-')?.0.parse().ok()
 }
 
 /// Seconds, as `make_interval` takes them.
@@ -394,7 +411,7 @@ impl CheckpointStore for PostgresStore {
                 .await
                 .ok()
                 .flatten()
-                .and_then(|row| holder_pid(row.get(0)));
+                .and_then(|row| holder_pid(row.get(0), &host_name()));
             return Err(unclaim(locked(holder)));
         };
         let epoch: i64 = row.get(0);
@@ -522,8 +539,9 @@ mod tests {
 
     #[test]
     fn owners_name_their_process() {
-        assert_eq!(holder_pid("4242-00ff"), Some(4242));
-        assert_eq!(holder_pid("garbage"), None);
+        assert_eq!(holder_pid("4242-00ff@db-1", "db-1"), Some(4242));
+        assert_eq!(holder_pid("4242-00ff@db-2", "db-1"), None);
+        assert_eq!(holder_pid("garbage", ""), None);
         assert_eq!(fingerprint_column(u64::MAX), -1);
     }
 }

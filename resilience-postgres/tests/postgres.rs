@@ -149,6 +149,12 @@ async fn a_second_claim_is_locked_until_the_first_is_dropped() {
             "is already running workflow `Provision` id `7`",
         );
     }
+    // The holder is named: a process of this machine, this one.
+    let err = other.claim("Provision", "7").await.unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Locked { holder: Some(pid), .. } if pid == std::process::id()),
+        "{err:?}"
+    );
     // Another id is free.
     drop(store.claim("Provision", "8").await.unwrap());
 
