@@ -180,13 +180,16 @@ async fn heartbeat(
     loop {
         ticks.tick().await;
         let renewed = match shared.pool.get().await {
-            Ok(client) => client
-                .execute(
-                    schema::RENEW,
-                    &[&key.0, &key.1, &shared.owner, &epoch, &secs(duration)],
-                )
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(client) => match client.prepare_cached(schema::RENEW).await {
+                Ok(statement) => client
+                    .execute(
+                        &statement,
+                        &[&key.0, &key.1, &shared.owner, &epoch, &secs(duration)],
+                    )
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         match renewed {

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS resilience_checkpoints (
     epoch bigint NOT NULL,
     lease_until timestamptz NOT NULL,
     fingerprint bigint,
-    position integer,
+    position bigint,
     phase text,
     checkpoint bytea,
     updated_at timestamptz NOT NULL DEFAULT now(),

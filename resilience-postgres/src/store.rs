@@ -261,8 +261,12 @@ impl PostgresStore {
         let failed = |e| backend(location, "delete the checkpoint", e);
         let client = self.client(location, "delete the checkpoint").await?;
         let epoch = lease.epoch_i64();
+        let statement = client
+            .prepare_cached(schema::DELETE)
+            .await
+            .map_err(failed)?;
         let row = client
-            .query_opt(schema::DELETE, &[workflow, id, &self.shared.owner, &epoch])
+            .query_opt(&statement, &[workflow, id, &self.shared.owner, &epoch])
             .await
             .map_err(failed)?;
         let result = match row {
@@ -401,8 +405,12 @@ impl CheckpointStore for PostgresStore {
             .await
             .map_err(unclaim)?;
         let owner = &self.shared.owner;
+        let statement = client
+            .prepare_cached(schema::CLAIM)
+            .await
+            .map_err(|e| unclaim(failed(e)))?;
         let row = client
-            .query_opt(schema::CLAIM, &[&workflow, &id, owner, &secs(self.lease)])
+            .query_opt(&statement, &[&workflow, &id, owner, &secs(self.lease)])
             .await
             .map_err(|e| unclaim(failed(e)))?;
         let Some(row) = row else {
@@ -428,10 +436,12 @@ impl CheckpointStore for PostgresStore {
         let (workflow, id) = self.own(lease)?;
         let location = &lease.location;
         let client = self.client(location, "load the checkpoint").await?;
+        let failed = |e| backend(location, "load the checkpoint", e);
+        let statement = client.prepare_cached(schema::LOAD).await.map_err(failed)?;
         let row = client
-            .query_opt(schema::LOAD, &[workflow, id])
+            .query_opt(&statement, &[workflow, id])
             .await
-            .map_err(|e| backend(location, "load the checkpoint", e))?;
+            .map_err(failed)?;
         match row.and_then(|row| row.get::<_, Option<Vec<u8>>>(0)) {
             None => Ok(None),
             Some(bytes) => decode_row(location, workflow, id, &bytes).map(Some),
@@ -457,10 +467,11 @@ impl CheckpointStore for PostgresStore {
         }
         let bytes = encode(id, checkpoint, location)?;
         let client = self.client(location, "save the checkpoint").await?;
-        let position = i32::try_from(checkpoint.position).unwrap_or(i32::MAX);
+        let failed = |e| backend(location, "save the checkpoint", e);
+        let statement = client.prepare_cached(schema::SAVE).await.map_err(failed)?;
         let saved = client
             .execute(
-                schema::SAVE,
+                &statement,
                 &[
                     workflow,
                     id,
@@ -468,13 +479,13 @@ impl CheckpointStore for PostgresStore {
                     &lease.epoch_i64(),
                     &bytes,
                     &fingerprint_column(checkpoint.fingerprint),
-                    &position,
+                    &i64::from(checkpoint.position),
                     &checkpoint.phase.to_string(),
                     &secs(self.lease),
                 ],
             )
             .await
-            .map_err(|e| backend(location, "save the checkpoint", e))?;
+            .map_err(failed)?;
         if saved == 0 {
             lease.mark_lost();
             return Err(lease.lost());

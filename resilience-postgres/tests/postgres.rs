@@ -397,7 +397,7 @@ async fn a_worker_that_lost_its_lease_cannot_overwrite_the_new_owner() {
         .unwrap();
     assert_eq!(row.get::<_, &str>(0), second.owner());
     assert_eq!(row.get::<_, i64>(1), i64::try_from(fresh.epoch()).unwrap());
-    assert_eq!(row.get::<_, i32>(2), 2);
+    assert_eq!(row.get::<_, i64>(2), 2);
     second.delete(fresh).await.unwrap();
 }
 
@@ -486,6 +486,12 @@ async fn the_heartbeat_keeps_a_live_lease_alive() {
         other.load(&theirs).await.unwrap(),
         Some(running("Provision", 1))
     );
+    // Its next renewal finds the lease gone; its next save is refused.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !lease.is_lost() && Instant::now() < deadline {
+        sleep(lease_time / 10).await;
+    }
+    assert!(lease.is_lost());
     let err = store
         .save(&lease, &running("Provision", 2))
         .await
