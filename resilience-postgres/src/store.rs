@@ -40,6 +40,13 @@ const MAX_NAME: usize = 200;
 ///
 /// Errors name the row as `postgres:resilience_checkpoints/<workflow>/<id>`.
 ///
+/// Where it differs from a [`DirectoryStore`](resilience_runtime::DirectoryStore):
+/// a dropped lease is released at once, but the lease of a process that
+/// died ends only when it expires (up to the lease duration later); and a
+/// run whose lease was lost (it stalled past the expiry, or another worker
+/// took the id over) gets [`LeaseLost`](CheckpointError::LeaseLost) from its
+/// next save or delete, and must stop.
+///
 /// # Examples
 ///
 /// ```no_run
