@@ -488,6 +488,7 @@
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
 //! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
 //! | `chaos` | off | fault injection: `Chaos`, and `#[chaos]` expands (without it `#[chaos]` leaves the fn as written) |
+//! | `postgres` | off | `PostgresStore`: checkpoints in PostgreSQL shared by many workers, with expiring leases and fencing epochs (tokio-postgres, deadpool-postgres; the `resilience-postgres` crate) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
 //! workflows build with fewer dependencies (see the README's figures).
@@ -552,6 +553,12 @@ pub use resilience_runtime::{
     Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency, chaos,
 };
 
+/// [`PostgresStore`] and its lease: checkpoints in PostgreSQL (the
+/// `postgres` feature).
+#[cfg(feature = "postgres")]
+pub use resilience_postgres as postgres;
+#[cfg(feature = "postgres")]
+pub use resilience_postgres::{PostgresLease, PostgresStore};
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,

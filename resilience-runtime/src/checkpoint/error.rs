@@ -70,6 +70,29 @@ pub enum CheckpointError {
         /// The process id that holds the lock, if it could be read.
         holder: Option<u32>,
     },
+    /// The lease on this id is no longer this run's: it expired (its
+    /// renewal did not reach the store in time, say the process was paused
+    /// or cut off) or another worker has claimed the id since, with a newer
+    /// fencing epoch. The store refused the write, so the new owner's
+    /// progress is intact. The run must stop: another worker owns the id.
+    /// Returned by stores with expiring leases (a database's rows), never
+    /// by [`DirectoryStore`](super::DirectoryStore) or
+    /// [`MemoryStore`](super::MemoryStore).
+    #[error(
+        "{location}: this run's lease on workflow `{workflow}` id `{id}` (epoch {epoch}) \
+         was lost: it expired or another worker claimed the id; the write was refused, \
+         stop this run"
+    )]
+    LeaseLost {
+        /// The row (or key) of the checkpoint.
+        location: String,
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// The fencing epoch of the lost lease; the new owner's is higher.
+        epoch: u64,
+    },
     /// The file ends early: a header line without its end, or fewer body
     /// bytes than the header announces.
     #[error("{location}: truncated checkpoint: {}", truncated_text(*expected, *found))]
@@ -232,6 +255,7 @@ impl CheckpointError {
             Self::InvalidId { location, .. }
             | Self::InvalidName { location, .. }
             | Self::Locked { location, .. }
+            | Self::LeaseLost { location, .. }
             | Self::Truncated { location, .. }
             | Self::Corrupt { location, .. }
             | Self::Checksum { location, .. }
