@@ -599,9 +599,13 @@ pub enum JobError {
     Failed(u32),
 }
 
-#[derive(Clone)]
+/// A handle, not data: a durable workflow stores its inputs, so the fields
+/// that are not data are skipped (saved as `{}`).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Worker {
+    #[serde(skip)]
     log: Arc<Mutex<Vec<String>>>,
+    #[serde(skip)]
     work: Duration,
 }
 
