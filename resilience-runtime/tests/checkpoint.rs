@@ -962,3 +962,50 @@ async fn removing_lock_files_never_lets_two_owners_in() {
     assert!(claimed.load(Ordering::SeqCst) > 0);
     assert_eq!(lock_files(&store), Vec::<String>::new());
 }
+
+/// The removal protocol, step by step: a claim that opened the lock file
+/// just before its holder removed it, and locks it just after, finds it
+/// marked removed (and `claim` then opens the new file of that name).
+#[cfg(unix)]
+#[tokio::test]
+async fn a_lock_file_opened_before_its_removal_is_marked_removed() {
+    use std::io::Read;
+    let tmp = TempDir::new("tombstone");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "race").await.unwrap();
+    store.save(&lease, &running("Provision", 1)).await.unwrap();
+    let lock_path = store.path().join("Provision.race.lock");
+    // A racing claimant opened the file, but has not locked it yet.
+    let mut early = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    store.delete(lease).await.unwrap();
+    assert!(!lock_path.exists());
+    // Its lock now succeeds, on a removed file: the mark says so.
+    early.try_lock().unwrap();
+    let mut text = String::new();
+    early.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "removed");
+    // A claim meanwhile gets the file of that name, not the removed one.
+    let again = store.claim("Provision", "race").await.unwrap();
+    assert!(lock_path.exists());
+    drop(early);
+    assert!(matches!(
+        store.claim("Provision", "race").await,
+        Err(CheckpointError::Locked { .. })
+    ));
+    drop(again);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sweep_leaves_other_programs_lock_files_alone() {
+    let tmp = TempDir::new("foreign-locks");
+    let store = tmp.store();
+    std::fs::write(store.path().join("npm.lock"), b"").unwrap();
+    std::fs::write(store.path().join("no-dot-at-all.lock"), b"").unwrap();
+    assert_eq!(store.remove_stale_locks().await.unwrap(), 0);
+    assert_eq!(lock_files(&store), ["no-dot-at-all.lock", "npm.lock"]);
+}

@@ -1,7 +1,7 @@
 //! [`DirectoryStore`]: one checkpoint file per workflow id, in a directory.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,10 +41,12 @@ const MAX_FILE_NAME: usize = 255;
 ///   ([`delete`](CheckpointStore::delete), [`discard`](CheckpointStore::discard)),
 ///   and [`DirectoryStore::remove_stale_locks`] sweeps those that outlived
 ///   theirs: a lock file is only ever removed by the holder of its lock,
-///   and a claim checks, once it holds a lock, that the file it locked is
-///   still the one of that name (else it was removed meanwhile, and the
-///   claim opens the new one), so two processes never lock two files of
-///   one name. Elsewhere lock files stay.
+///   who first marks it removed; a claim that locks a file marked removed
+///   (it opened it just before the removal) opens the file of that name
+///   anew. So two processes of this version never lock two files of one
+///   name. Every process that shares the directory must run a version
+///   that knows the mark (0.1 and later of this crate); an older one could
+///   lock a removed file. Elsewhere lock files stay.
 ///
 /// Use a local file system: OS locks on network file systems are not
 /// reliable.
@@ -431,38 +433,38 @@ impl Shared {
                 ));
             }
         };
-        match fs::remove_file(&self.tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        let tmp = match fs::remove_file(&self.tmp) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => {
                 let location = self.tmp.display().to_string();
-                return Err(CheckpointError::io(
+                Err(CheckpointError::io(
                     &location,
                     "delete the temporary file",
                     e,
-                ));
+                ))
             }
-        }
-        // The lock file goes too, while this lease still holds its lock.
-        if SAFE_TO_REMOVE_LOCKS {
-            match fs::remove_file(&self.lock_path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    let location = self.lock_path.display().to_string();
-                    return Err(CheckpointError::io(&location, "delete the lock file", e));
-                }
-            }
-        }
+        };
+        // The lock file goes too, while this lease still holds its lock:
+        // marked first, so that a claim that opened it before the unlink
+        // and locks it after knows it holds a removed file. Only once the
+        // checkpoint is gone, and after a failure above, not at all.
+        let lock = if SAFE_TO_REMOVE_LOCKS && tmp.is_ok() {
+            entomb(&self._lock, &self.lock_path)
+        } else {
+            Ok(())
+        };
+        // The deletion is made durable even if a leftover could not go.
         if existed {
             sync_dir(&self.dir)?;
         }
+        tmp.and(lock)?;
         Ok(existed)
     }
 }
 
-/// Whether lock files can be removed safely: where a claim can tell that
-/// the file it locked is still the one of that name (Unix inodes).
+/// Whether lock files are removed: on Unix, where a file that another
+/// process holds open can be unlinked (see [`TOMBSTONE`]).
 const SAFE_TO_REMOVE_LOCKS: bool = cfg!(unix);
 
 /// How many times a claim reopens a lock file that was removed between its
@@ -499,7 +501,7 @@ fn lock(
                 return Err(CheckpointError::io(&location, "lock the lock file", e));
             }
         }
-        if !still_named(&file, path) {
+        if is_tombstone(&file) {
             // Its holder removed it between our open and our lock: the
             // lock we hold is on a file nobody else can find. Open anew.
             continue;
@@ -508,7 +510,8 @@ fn lock(
         // loses only that detail, not the lock.
         let _ = file
             .set_len(0)
-            .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+            .and_then(|()| (&file).seek(SeekFrom::Start(0)))
+            .and_then(|_| (&file).write_all(std::process::id().to_string().as_bytes()));
         return Ok(file);
     }
     Err(CheckpointError::io(
@@ -518,23 +521,37 @@ fn lock(
     ))
 }
 
-/// Whether the open `file` is still the file named `path` (not removed,
-/// not replaced). Where that cannot be told, lock files are never removed,
-/// so it is.
-fn still_named(file: &File, path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (file.metadata(), fs::metadata(path)) {
-            (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
-            _ => false,
-        }
+/// What a lock file holds once its holder has removed it: no pid, so a
+/// claim that locks such a file (opened before the removal) knows to open
+/// the file of that name anew. It needs no inode numbers, so it works on
+/// every file system where the OS lock works.
+const TOMBSTONE: &[u8] = b"removed";
+
+/// Marks the locked lock `file` as removed, then removes `path`. Only the
+/// holder of the file's lock calls this.
+fn entomb(file: &File, path: &Path) -> Result<(), CheckpointError> {
+    let location = || path.display().to_string();
+    file.set_len(0)
+        .and_then(|()| {
+            let mut file = file;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(TOMBSTONE)
+        })
+        .map_err(|e| CheckpointError::io(&location(), "mark the lock file removed", e))?;
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(CheckpointError::io(&location(), "delete the lock file", e)),
     }
-    #[cfg(not(unix))]
-    {
-        let _ = (file, path);
-        true
-    }
+}
+
+/// Whether the locked `file` was removed by its previous holder.
+fn is_tombstone(file: &File) -> bool {
+    let mut text = Vec::new();
+    let mut file = file;
+    file.seek(SeekFrom::Start(0)).is_ok()
+        && file.read_to_end(&mut text).is_ok()
+        && text == TOMBSTONE
 }
 
 /// See [`DirectoryStore::remove_stale_locks`].
@@ -548,24 +565,26 @@ fn remove_stale_locks(dir: &Path, location: &str) -> Result<usize, CheckpointErr
         let Some(stem) = name.to_str().and_then(|name| name.strip_suffix(LOCK)) else {
             continue;
         };
-        let lock_path = entry.path();
+        // Only this store's lock files: `<workflow>.<id>.lock` with valid
+        // names, never another program's `*.lock`.
+        let valid = stem
+            .split_once('.')
+            .is_some_and(|(workflow, id)| check_names(location, workflow, id).is_ok());
         let checkpoint = dir.join(format!("{stem}{CHECKPOINT}"));
+        if !valid || checkpoint.exists() {
+            continue;
+        }
+        let lock_path = entry.path();
         let Ok(file) = OpenOptions::new().read(true).write(true).open(&lock_path) else {
             continue; // gone meanwhile
         };
-        // Only the holder of a lock file's lock removes it, and only if it is
-        // still the file of that name and no checkpoint needs it.
-        if file.try_lock().is_err() || !still_named(&file, &lock_path) || checkpoint.exists() {
+        // Only the holder of a lock file's lock removes it, and only if no
+        // checkpoint needs it and nobody removed it already.
+        if file.try_lock().is_err() || is_tombstone(&file) || checkpoint.exists() {
             continue;
         }
-        match fs::remove_file(&lock_path) {
-            Ok(()) => removed += 1,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => {
-                let location = lock_path.display().to_string();
-                return Err(CheckpointError::io(&location, "delete the lock file", e));
-            }
-        }
+        entomb(&file, &lock_path)?;
+        removed += 1;
     }
     if removed > 0 {
         sync_dir(dir)?;

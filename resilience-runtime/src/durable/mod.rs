@@ -41,6 +41,16 @@
 //!
 //! The inputs are stored as plain JSON, like the step outputs: keep
 //! secrets (an API key inside a client) out of them with `#[serde(skip)]`.
+//! A skipped field is rebuilt with its `Default` (or serde's `default =`)
+//! by a resume by id alone: a client rebuilt that way has no key, so give
+//! such a field a default that builds a working one, or resume with the
+//! inputs given.
+//!
+//! Inputs are part of a run's identity: changing an input's type or name,
+//! or passing inputs that serialize differently each time (a timestamp, a
+//! request id), makes a run in progress refuse them (`InputsDiffer`, or
+//! `InvalidInputs` by id alone). Finish or discard runs in progress before
+//! changing a durable workflow's inputs.
 //!
 //! # Steps run at least once
 //!
@@ -398,6 +408,13 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         let (this, resume) =
             Self::claim_inner(store, workflow, fingerprint, steps, id, options, None).await?;
         let Some(resume) = resume else {
+            // Nothing to resume: give the id back, and whatever the claim
+            // created with it (a lock file, a row), so that asking for ids
+            // that do not exist leaves nothing behind.
+            let mut this = this;
+            if let Some(lease) = this.lease.take() {
+                store.delete(lease).await?;
+            }
             return Err(DurableError::NotFound {
                 workflow: workflow.to_owned(),
                 id: this.id.clone(),
@@ -421,6 +438,19 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         options: DurableOptions,
         given: Option<Result<Vec<u8>, String>>,
     ) -> Result<(Self, Option<Resume<S>>), DurableError<E>> {
+        let by_id = given.is_none();
+        // Inputs that cannot be saved are refused before the id is claimed.
+        let inputs = match given {
+            Some(Err(reason)) => {
+                return Err(CheckpointError::InvalidInputs {
+                    location: format!("{workflow}/{id}"),
+                    reason: format!("the inputs cannot be saved: {reason}"),
+                }
+                .into());
+            }
+            Some(Ok(inputs)) => inputs,
+            None => Vec::new(),
+        };
         let lease = store.claim(workflow, id).await?;
         let mut this = Self {
             store,
@@ -429,17 +459,10 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             fingerprint,
             id: id.to_owned(),
             options,
-            inputs: Vec::new(),
+            inputs,
             state: PhantomData,
         };
         let location = this.location();
-        let by_id = given.is_none();
-        if let Some(given) = given {
-            this.inputs = given.map_err(|reason| CheckpointError::InvalidInputs {
-                location: location.clone(),
-                reason: format!("the inputs cannot be saved: {reason}"),
-            })?;
-        }
         let loaded = match &this.lease {
             Some(lease) => store.load(lease).await?,
             None => None,

@@ -30,9 +30,23 @@ use crate::support::panic::catch_call;
 /// assert_eq!(events.try_recv().unwrap().to_string(), "`my_step` timed out after 5s");
 /// ```
 pub fn emit(event: &Event<'_>) {
-    event.kind.record(event.operation, event);
-    if LISTENERS.load(Ordering::Relaxed) != 0 {
-        notify(event);
+    // An event shows the user's error through its `Display` or `Debug`; if
+    // that panics, the operation still goes on (as for a panicking
+    // observer), and the panic is reported.
+    let reported = catch_call(|| {
+        event.kind.record(event.operation, event);
+        if LISTENERS.load(Ordering::Relaxed) != 0 {
+            notify(event);
+        }
+    });
+    if let Err(message) = reported {
+        tracing::error!(
+            target: "resilience",
+            operation = event.operation,
+            panic = %message,
+            "formatting an event of `{}` panicked ({message}); the operation goes on",
+            event.operation
+        );
     }
 }
 
@@ -396,8 +410,9 @@ impl Scope {
 /// [`Observer`] is dropped. To see only some events, use
 /// [`Filter::observe`] or [`Scope::observe`].
 ///
-/// `f` may itself observe, subscribe or emit. An event emitted while the
-/// guard is being dropped on another thread may still reach `f`. If `f`
+/// `f` may itself observe, subscribe or emit. Once the [`Observer`] is
+/// dropped, events emitted after that no longer reach `f`; one that another
+/// thread was already handing out may still call it, just after. If `f`
 /// panics, the panic is caught and reported as a `tracing` error, and the
 /// operation that emitted the event goes on as if nobody had been watching.
 ///
@@ -436,7 +451,7 @@ pub fn observe(f: impl Fn(&Event<'_>) + Send + Sync + 'static) -> Observer {
 /// use resilience_runtime::events::{observe, Observer};
 ///
 /// let observer: Observer = observe(|event| eprintln!("{event}"));
-/// drop(observer); // no more calls
+/// drop(observer); // no more calls for events emitted from now on
 /// ```
 #[must_use = "dropping the Observer unregisters the callback at once"]
 #[derive(Debug)]

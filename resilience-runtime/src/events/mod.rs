@@ -288,6 +288,28 @@ mod tests {
         drop((panicky, counting));
     }
 
+    #[test]
+    fn an_error_whose_display_panics_does_not_escape_emit() {
+        struct Bad;
+        impl fmt::Display for Bad {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("display bug")
+            }
+        }
+        let scope = Scope::new();
+        let mut sub = scope.subscribe();
+        scope.run_sync(|| {
+            emit(&Event::new(
+                "bad_display",
+                EventKind::Fallback {
+                    error: ErrorRef::Display(&Bad),
+                },
+            ));
+        });
+        // The operation went on; the event could not be rendered.
+        assert!(sub.try_recv().is_none());
+    }
+
     #[tokio::test]
     async fn subscription_receives_owned_events() {
         let scope = Scope::new();
