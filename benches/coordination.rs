@@ -23,10 +23,13 @@
 //!
 //! Run: `cargo bench --bench coordination`.
 
+mod common;
+
+use common::interleaved;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 use resilience::coordination::Named;
@@ -281,32 +284,6 @@ fn criterion_groups(c: &mut Criterion, rt: &Runtime, inputs: &Inputs) {
     g.finish();
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
-
-/// Times `ours` and `hand` alternately, [`ROUNDS`] times each; returns the
-/// medians.
-fn interleaved<R>(ours: impl Fn() -> R, hand: impl Fn() -> R) -> (Duration, Duration) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        let time = |f: &dyn Fn() -> R, into: &mut Vec<Duration>| {
-            let start = Instant::now();
-            black_box(f());
-            into.push(start.elapsed());
-        };
-        if round % 2 == 0 {
-            time(&ours, &mut a);
-            time(&hand, &mut b);
-        } else {
-            time(&hand, &mut b);
-            time(&ours, &mut a);
-        }
-    }
-    (median(a), median(b))
-}
-
 fn main() {
     let rt = runtime();
     let inputs = Inputs::new();
@@ -322,8 +299,16 @@ fn main() {
     criterion_groups(&mut c, &rt, &inputs);
     c.final_summary();
 
-    let (fo, fh) = interleaved(|| inputs.fanout_ours(&rt), || inputs.fanout_hand(&rt));
-    let (co, ch) = interleaved(|| inputs.consensus_ours(&rt), || inputs.consensus_hand(&rt));
+    let (fo, fh) = interleaved(
+        ROUNDS,
+        || inputs.fanout_ours(&rt),
+        || inputs.fanout_hand(&rt),
+    );
+    let (co, ch) = interleaved(
+        ROUNDS,
+        || inputs.consensus_ours(&rt),
+        || inputs.consensus_hand(&rt),
+    );
     println!();
     println!("Interleaved, median of {ROUNDS} rounds:");
     println!("fan-out of {TASKS} tasks: ours {fo:?}, by hand {fh:?}");

@@ -20,10 +20,13 @@
 //!
 //! Run: `cargo bench --features load --bench load`.
 
+mod common;
+
+use common::interleaved;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 use resilience::load::LoadTest;
@@ -101,32 +104,6 @@ fn runtimes() -> [(&'static str, Runtime); 2] {
     [("current-thread", current), ("multi-thread", multi)]
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
-
-/// Times `ours` and `hand` alternately, [`ROUNDS`] times each; returns the
-/// medians.
-fn interleaved<R>(ours: impl Fn() -> R, hand: impl Fn() -> R) -> (Duration, Duration) {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        let time = |f: &dyn Fn() -> R, into: &mut Vec<Duration>| {
-            let start = Instant::now();
-            black_box(f());
-            into.push(start.elapsed());
-        };
-        if round % 2 == 0 {
-            time(&ours, &mut a);
-            time(&hand, &mut b);
-        } else {
-            time(&hand, &mut b);
-            time(&ours, &mut a);
-        }
-    }
-    (median(a), median(b))
-}
-
 fn main() {
     let runtimes = runtimes();
     for (_, rt) in &runtimes {
@@ -160,7 +137,11 @@ fn main() {
     println!("Interleaved, {TASKS} tasks, median of {ROUNDS} rounds:");
     let mut last = String::new();
     for (name, rt) in &runtimes {
-        let (o, h) = interleaved(|| rt.block_on(ours(TASKS)), || rt.block_on(hand(TASKS)));
+        let (o, h) = interleaved(
+            ROUNDS,
+            || rt.block_on(ours(TASKS)),
+            || rt.block_on(hand(TASKS)),
+        );
         let (o, h) = (per_second(o), per_second(h));
         let figures = format!(
             "ours {o:.0} tasks/s, hand-written {h:.0} tasks/s, ratio {:.2}",
