@@ -651,7 +651,9 @@ impl Generator<'_> {
             q!(__resilience_permit.failed(::resilience::__private::error_ref!(__resilience_error)));
         let on_error = match &args.when {
             Some(when) => {
-                let counts = call(when, q!(__resilience_error));
+                // A `when` of another signature is reported at `when`.
+                let error = quote_spanned!(at(when.span())=> __resilience_error);
+                let counts = call(when, error);
                 q!(if #counts { #failed } else { __resilience_permit.succeeded() })
             }
             None => failed,

@@ -195,33 +195,34 @@ pub enum BreakerPolicyError {
 }
 
 impl BreakerPolicyError {
-    /// The error's text without its numbers, for a `const` panic (which
+    /// Panics with the error's text without its numbers (a `const` panic
     /// cannot format them): what [`CircuitBreaker::new`](super::CircuitBreaker::new)
-    /// reports at compile time.
-    pub(super) const fn message(&self) -> &'static str {
+    /// reports at compile time. One literal per error, so that the compile
+    /// error points at this crate's line rather than into `core`.
+    pub(super) const fn fail(&self) -> ! {
         match self {
             Self::NoFailures => {
-                "circuit breaker: `BreakerPolicy::consecutive` needs at least 1 failure"
+                panic!("circuit breaker: `BreakerPolicy::consecutive` needs at least 1 failure")
             }
-            Self::Ratio { .. } => {
+            Self::Ratio { .. } => panic!(
                 "circuit breaker: the failure ratio must be above 0 and at most 1 (Polly's default is 0.1)"
-            }
-            Self::NoThroughput => {
+            ),
+            Self::NoThroughput => panic!(
                 "circuit breaker: `with_min_throughput` needs at least 1 call (Polly's default is 100)"
-            }
-            Self::NoSampling => {
+            ),
+            Self::NoSampling => panic!(
                 "circuit breaker: `with_sampling` needs a window above zero (Polly's default is 30s)"
-            }
-            Self::NoBreak => {
+            ),
+            Self::NoBreak => panic!(
                 "circuit breaker: `with_break` needs a duration above zero (Polly's default is 5s)"
-            }
-            Self::NoTrials => "circuit breaker: `with_trials` needs at least 1 trial call",
+            ),
+            Self::NoTrials => panic!("circuit breaker: `with_trials` needs at least 1 trial call"),
             Self::TooManyTrials { .. } => {
-                "circuit breaker: `with_trials` takes at most 32767 trial calls"
+                panic!("circuit breaker: `with_trials` takes at most 32767 trial calls")
             }
-            Self::NotRatioMode { .. } => {
+            Self::NotRatioMode { .. } => panic!(
                 "circuit breaker: `with_min_throughput` and `with_sampling` apply to `BreakerPolicy::failure_ratio`, not to `consecutive`"
-            }
+            ),
         }
     }
 }

@@ -261,7 +261,7 @@ impl CircuitBreaker {
     /// ```
     pub const fn new(policy: BreakerPolicy) -> Self {
         if let Err(error) = policy.validate() {
-            panic!("{}", error.message());
+            error.fail();
         }
         Self {
             policy,
