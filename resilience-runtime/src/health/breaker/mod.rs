@@ -82,6 +82,7 @@
 
 use core::fmt;
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use core::time::Duration;
 
@@ -514,10 +515,7 @@ impl CircuitBreaker {
         if current & PHASE == CLOSED {
             return Ok(BreakerPermit {
                 breaker: self,
-                operation,
-                generation: generation(current),
-                trial: false,
-                done: false,
+                ticket: Ticket::new(operation, generation(current), false),
             });
         }
         self.admit_slow(current, operation)
@@ -583,10 +581,7 @@ impl CircuitBreaker {
             }
             return Ok(BreakerPermit {
                 breaker: self,
-                operation,
-                generation: generation(next),
-                trial,
-                done: false,
+                ticket: Ticket::new(operation, generation(next), trial),
             });
         }
     }
@@ -671,16 +666,20 @@ impl CircuitBreaker {
         true
     }
 
-    fn succeeded(&self, permit: &BreakerPermit<'_>) {
-        if !permit.trial {
+    /// Takes the ticket's words as scalars (in registers): a `Ticket`
+    /// argument would be copied to the stack on the inlined path too.
+    #[inline(never)]
+    fn succeeded(&self, operation: &'static str, call: u64) {
+        let ticket = Ticket { operation, call };
+        if !ticket.trial() {
             match self.policy.mode() {
                 BreakerMode::Consecutive { .. } => {
-                    if self.failures.load(Ordering::Relaxed) != 0 && self.is_current(permit) {
+                    if self.failures.load(Ordering::Relaxed) != 0 && self.is_current(ticket) {
                         self.failures.store(0, Ordering::Relaxed);
                     }
                 }
                 BreakerMode::FailureRatio { sampling, .. } => {
-                    if self.is_current(permit) {
+                    if self.is_current(ticket) {
                         let width = window::bucket_width(sampling);
                         self.window.record(false, window::now(), width);
                     }
@@ -690,7 +689,7 @@ impl CircuitBreaker {
         }
         let mut current = self.state.load(Ordering::Acquire);
         loop {
-            if current & PHASE != HALF_OPEN || generation(current) != permit.generation {
+            if current & PHASE != HALF_OPEN || generation(current) != ticket.generation() {
                 return;
             }
             let trials = self.policy.trials();
@@ -711,7 +710,7 @@ impl CircuitBreaker {
                 Ok(_) => {
                     if closes {
                         emit(&Event::new(
-                            permit.operation,
+                            ticket.operation,
                             EventKind::CircuitClosed {
                                 breaker: self.name,
                                 trials,
@@ -725,11 +724,11 @@ impl CircuitBreaker {
         }
     }
 
-    fn failed(&self, permit: &BreakerPermit<'_>, error: ErrorRef<'_>) {
-        let operation = permit.operation;
-        if permit.trial {
+    fn failed(&self, ticket: Ticket, error: ErrorRef<'_>) {
+        let operation = ticket.operation;
+        if ticket.trial() {
             let mut current = self.state.load(Ordering::Acquire);
-            while current & PHASE == HALF_OPEN && generation(current) == permit.generation {
+            while current & PHASE == HALF_OPEN && generation(current) == ticket.generation() {
                 if self.open(current, operation, TripReason::TrialFailed, error) {
                     return;
                 }
@@ -738,7 +737,7 @@ impl CircuitBreaker {
             return;
         }
         let current = self.state.load(Ordering::Acquire);
-        if current & PHASE != CLOSED || generation(current) != permit.generation {
+        if current & PHASE != CLOSED || generation(current) != ticket.generation() {
             return;
         }
         let reason = match self.policy.mode() {
@@ -770,13 +769,13 @@ impl CircuitBreaker {
 
     /// A trial call ended with no outcome (cancelled): its place goes to
     /// the next call.
-    fn cancelled(&self, permit: &BreakerPermit<'_>) {
-        if !permit.trial {
+    fn cancelled(&self, ticket: Ticket) {
+        if !ticket.trial() {
             return;
         }
         let mut current = self.state.load(Ordering::Acquire);
         while current & PHASE == HALF_OPEN
-            && generation(current) == permit.generation
+            && generation(current) == ticket.generation()
             && issued(current) > succeeded(current)
         {
             match self.state.compare_exchange_weak(
@@ -793,9 +792,9 @@ impl CircuitBreaker {
 
     /// Whether the closed generation that let `permit` through is still
     /// the state.
-    fn is_current(&self, permit: &BreakerPermit<'_>) -> bool {
+    fn is_current(&self, ticket: Ticket) -> bool {
         let current = self.state.load(Ordering::Acquire);
-        current & PHASE == CLOSED && generation(current) == permit.generation
+        current & PHASE == CLOSED && generation(current) == ticket.generation()
     }
 }
 
@@ -821,10 +820,44 @@ impl CircuitBreaker {
 #[must_use = "report the call's outcome with `succeeded` or `failed`"]
 pub struct BreakerPermit<'a> {
     breaker: &'a CircuitBreaker,
+    ticket: Ticket,
+}
+
+/// What a permit knows of its call: passed by value to the breaker's
+/// outcome paths, so that the permit itself never has to be in memory on
+/// the inlined success path.
+///
+/// Every field is a whole word: a permit is copied into and out of the
+/// caller's future, and copies of mixed-size fields defeat store
+/// forwarding (a measured 10 ns a call).
+#[derive(Clone, Copy, Debug)]
+struct Ticket {
     operation: &'static str,
-    generation: u32,
-    trial: bool,
-    done: bool,
+    /// The generation that let the call through, shifted left by one,
+    /// with bit 0 set for a half-open trial call.
+    call: u64,
+}
+
+impl Ticket {
+    #[inline]
+    const fn new(operation: &'static str, generation: u32, trial: bool) -> Self {
+        Self {
+            operation,
+            call: ((generation as u64) << 1) | trial as u64,
+        }
+    }
+
+    /// The generation that let the call through.
+    #[inline]
+    const fn generation(self) -> u32 {
+        (self.call >> 1) as u32
+    }
+
+    /// Whether it is a half-open trial call.
+    #[inline]
+    const fn trial(self) -> bool {
+        self.call & 1 == 1
+    }
 }
 
 impl BreakerPermit<'_> {
@@ -839,7 +872,7 @@ impl BreakerPermit<'_> {
     /// assert!(!breaker.admit("ask").unwrap().is_trial());
     /// ```
     pub fn is_trial(&self) -> bool {
-        self.trial
+        self.ticket.trial()
     }
 
     /// The call succeeded (or failed with an error that does not count).
@@ -854,9 +887,19 @@ impl BreakerPermit<'_> {
     /// assert_eq!(breaker.stats().consecutive_failures, 0);
     /// ```
     #[inline]
-    pub fn succeeded(mut self) {
-        self.done = true;
-        self.breaker.succeeded(&self);
+    pub fn succeeded(self) {
+        // Consumed: no `Drop`, which would count a cancelled call.
+        let permit = ManuallyDrop::new(self);
+        let (breaker, ticket) = (permit.breaker, permit.ticket);
+        // The closed success path, inlined: a consecutive-mode breaker
+        // with no failure to clear has nothing to do.
+        if !ticket.trial()
+            && matches!(breaker.policy.mode(), BreakerMode::Consecutive { .. })
+            && breaker.failures.load(Ordering::Relaxed) == 0
+        {
+            return;
+        }
+        breaker.succeeded(ticket.operation, ticket.call);
     }
 
     /// The call failed with `error` (shown in the event if it opens the
@@ -872,22 +915,20 @@ impl BreakerPermit<'_> {
     /// breaker.admit("ask").unwrap().failed(ErrorRef::Display(&"overloaded"));
     /// assert_eq!(breaker.stats().consecutive_failures, 1);
     /// ```
-    pub fn failed(mut self, error: ErrorRef<'_>) {
-        self.done = true;
-        self.breaker.failed(&self, error);
+    pub fn failed(self, error: ErrorRef<'_>) {
+        let permit = ManuallyDrop::new(self);
+        permit.breaker.failed(permit.ticket, error);
     }
 }
 
+/// Runs only for a permit whose outcome was not reported.
 impl Drop for BreakerPermit<'_> {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
         if std::thread::panicking() {
             self.breaker
-                .failed(self, ErrorRef::Display(&"the call panicked"));
+                .failed(self.ticket, ErrorRef::Display(&"the call panicked"));
         } else {
-            self.breaker.cancelled(self);
+            self.breaker.cancelled(self.ticket);
         }
     }
 }
