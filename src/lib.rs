@@ -546,7 +546,9 @@
 // (value namespace): `use resilience::escalate;` brings both.
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
-pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+pub use resilience_macros::{
+    chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{
@@ -562,6 +564,10 @@ pub use resilience_postgres::{PostgresLease, PostgresStore};
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
+};
+pub use resilience_runtime::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState, TripReason, breaker,
 };
 #[cfg(feature = "durable")]
 pub use resilience_runtime::{
