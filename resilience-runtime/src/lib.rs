@@ -15,6 +15,10 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
+//!   queue, and its [`Rejected`] error.
+//! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
+//!   the first success wins.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
@@ -73,6 +77,7 @@ pub mod coordination;
 #[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
+mod health;
 pub mod saga;
 mod support;
 
@@ -84,9 +89,12 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
+pub use health::{bulkhead, hedge};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, RejectReason, Rejected};
+pub use hedge::HedgePolicy;
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]

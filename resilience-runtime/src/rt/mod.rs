@@ -14,7 +14,7 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, and with the `chaos` feature `FromChaos`,
+//!   `EscalateTier`, `TierList`, `BulkheadState`, `FromRejected`, and with the `chaos` feature `FromChaos`,
 //!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
@@ -26,16 +26,20 @@
 mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
+mod bulkhead;
 mod escalate;
 mod fallback;
+mod hedge;
 mod retry;
 
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
+pub use bulkhead::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use hedge::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};

@@ -1,0 +1,511 @@
+//! [`HedgePolicy`]: when the first attempt is slow, start another; the
+//! first success wins. What `#[hedge]` runs.
+//!
+//! A hedged call starts one attempt. If no attempt has answered after
+//! `after`, it starts the next one beside it, and so on up to `attempts` in
+//! all; an attempt that fails while others are left starts the next at once
+//! (as Polly does). The first `Ok` is returned and every other attempt is
+//! dropped, which cancels it. If every attempt fails, the error of the last
+//! one to fail is returned. With `after` zero, every attempt starts at once
+//! (a race). Each hedge is an event ([`EventKind::Hedged`]).
+//!
+//! The attempts run inside the caller's task (no spawn): they are polled
+//! together, so they may borrow what the caller borrows. Until the first
+//! hedge starts, nothing is allocated and no timer is registered when the
+//! first attempt answers at its first poll.
+//!
+//! # Defaults (Polly's)
+//!
+//! | setting | default | Polly |
+//! |---|---|---|
+//! | `after` (the delay before each hedge) | 2 s | `Delay` = 2 s |
+//! | `attempts` (in all, the first included) | 2 | `MaxHedgedAttempts` = 1 (extra) |
+//!
+//! # Examples
+//!
+//! The code that `#[hedge(after = "50ms")]` writes, by hand:
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience_runtime::HedgePolicy;
+//!
+//! const POLICY: HedgePolicy = HedgePolicy::new("ask").with_after(Duration::from_millis(50));
+//!
+//! async fn ask(replica: u32) -> Result<String, String> {
+//!     // Replica 1 hangs; replica 2 answers in 10ms.
+//!     let delay = if replica == 1 { 10_000 } else { 10 };
+//!     tokio::time::sleep(Duration::from_millis(delay)).await;
+//!     Ok(format!("answer from replica {replica}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! let mut replica = 0;
+//! let answer = POLICY.run(|| { replica += 1; ask(replica) }).await;
+//! assert_eq!(answer.unwrap(), "answer from replica 2");
+//! assert_eq!(start.elapsed(), Duration::from_millis(60));
+//! # }
+//! ```
+
+use core::future::{Future, poll_fn};
+use core::pin::pin;
+use core::task::Poll;
+use core::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::{Instant, Sleep, sleep};
+
+use crate::events::{Event, EventKind, emit};
+
+/// A hedged call's policy: the delay before each hedge and the attempts in
+/// all; see the [module docs](self) for the rules and the defaults.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::HedgePolicy;
+///
+/// const ASK: HedgePolicy = HedgePolicy::new("ask").with_after(Duration::from_millis(300)).with_attempts(3);
+/// assert_eq!((ASK.after(), ASK.attempts()), (Duration::from_millis(300), 3));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HedgePolicy {
+    operation: &'static str,
+    after: Duration,
+    attempts: u32,
+}
+
+impl HedgePolicy {
+    /// Polly's defaults: one hedge (2 attempts in all) after 2 s, for
+    /// `operation`, the name in events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// let policy = HedgePolicy::new("ask");
+    /// assert_eq!((policy.operation(), policy.after(), policy.attempts()), ("ask", Duration::from_secs(2), 2));
+    /// ```
+    pub const fn new(operation: &'static str) -> Self {
+        Self {
+            operation,
+            after: Duration::from_secs(2),
+            attempts: 2,
+        }
+    }
+
+    /// The delay before each hedge, counted from the last start. Zero
+    /// starts every attempt at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// assert_eq!(HedgePolicy::new("ask").with_after(Duration::ZERO).after(), Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub const fn with_after(mut self, after: Duration) -> Self {
+        self.after = after;
+        self
+    }
+
+    /// The attempts in all, the first included. 1 (or 0) means no hedge:
+    /// the one attempt runs alone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// assert_eq!(HedgePolicy::new("ask").with_attempts(4).attempts(), 4);
+    /// ```
+    #[must_use]
+    pub const fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// The operation's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// assert_eq!(HedgePolicy::new("ask").operation(), "ask");
+    /// ```
+    pub const fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    /// The delay before each hedge.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// assert_eq!(HedgePolicy::new("ask").after(), Duration::from_secs(2));
+    /// ```
+    pub const fn after(&self) -> Duration {
+        self.after
+    }
+
+    /// The attempts in all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// assert_eq!(HedgePolicy::new("ask").attempts(), 2);
+    /// ```
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Runs a hedged call: `attempt()` makes each attempt's future (called
+    /// once per attempt, when it starts). See the [module docs](self).
+    ///
+    /// # Errors
+    ///
+    /// When every attempt fails: the error of the last one to fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// // Every attempt fails at once: the next starts at once, and the
+    /// // last error is returned without waiting for any delay.
+    /// let mut n = 0;
+    /// let start = tokio::time::Instant::now();
+    /// let result: Result<(), String> = HedgePolicy::new("ask")
+    ///     .with_attempts(3)
+    ///     .run(|| { n += 1; let n = n; async move { Err(format!("attempt {n} failed")) } })
+    ///     .await;
+    /// assert_eq!(result.unwrap_err(), "attempt 3 failed");
+    /// assert_eq!(start.elapsed(), Duration::ZERO);
+    /// # }
+    /// ```
+    pub async fn run<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let attempts = self.attempts.max(1);
+        let mut first = pin!(Some(attempt()));
+        // Made when the first hedge starts: until then nothing is allocated.
+        let mut hedges: Option<FuturesUnordered<Fut>> = None;
+        // Made when the first attempt is still pending: until then no timer.
+        let mut timer = pin!(None::<Sleep>);
+        let mut started = 1;
+        let mut running = 1;
+        let mut start_next = self.after.is_zero();
+        poll_fn(|cx| {
+            loop {
+                if start_next && started < attempts {
+                    start_next = self.after.is_zero();
+                    emit(&Event::new(
+                        self.operation,
+                        EventKind::Hedged {
+                            attempt: started + 1,
+                            running,
+                        },
+                    ));
+                    hedges
+                        .get_or_insert_with(FuturesUnordered::new)
+                        .push(attempt());
+                    started += 1;
+                    running += 1;
+                    if !self.after.is_zero() {
+                        let deadline = Instant::now() + self.after;
+                        match timer.as_mut().as_pin_mut() {
+                            Some(sleep) => sleep.reset(deadline),
+                            None => timer.set(Some(tokio::time::sleep_until(deadline))),
+                        }
+                    }
+                    continue;
+                }
+                if let Some(future) = first.as_mut().as_pin_mut()
+                    && let Poll::Ready(result) = future.poll(cx)
+                {
+                    first.set(None);
+                    running -= 1;
+                    match result {
+                        Ok(value) => return Poll::Ready(Ok(value)),
+                        Err(error) if running == 0 && started >= attempts => {
+                            return Poll::Ready(Err(error));
+                        }
+                        Err(_) => start_next = true,
+                    }
+                }
+                if let Some(hedges) = hedges.as_mut() {
+                    while let Poll::Ready(Some(result)) = hedges.poll_next_unpin(cx) {
+                        running -= 1;
+                        match result {
+                            Ok(value) => return Poll::Ready(Ok(value)),
+                            Err(error) if running == 0 && started >= attempts => {
+                                return Poll::Ready(Err(error));
+                            }
+                            Err(_) => start_next = true,
+                        }
+                    }
+                }
+                if start_next && started < attempts {
+                    continue;
+                }
+                if started < attempts {
+                    if timer.is_none() {
+                        timer.set(Some(sleep(self.after)));
+                    }
+                    if let Some(sleep) = timer.as_mut().as_pin_mut()
+                        && sleep.poll(cx).is_ready()
+                    {
+                        start_next = true;
+                        continue;
+                    }
+                }
+                return Poll::Pending;
+            }
+        })
+        .await
+    }
+}
+
+/// What `#[hedge]` calls: [`HedgePolicy::run`].
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::{HedgePolicy, hedge::hedge};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// const POLICY: HedgePolicy = HedgePolicy::new("ask");
+/// let answer: Result<u32, ()> = hedge(&POLICY, || async { Ok(42) }).await;
+/// assert_eq!(answer, Ok(42));
+/// # }
+/// ```
+pub async fn hedge<T, E, F, Fut>(policy: &HedgePolicy, attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    policy.run(attempt).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{OwnedEventKind, scoped};
+    use std::cell::{Cell, RefCell};
+
+    /// Attempt `n` (from 1) answers `outcomes[n - 1]` after its delay; each
+    /// start and each drop (finished or cancelled) is logged with the time.
+    struct Script {
+        outcomes: Vec<(u64, Result<u32, u32>)>,
+        started: Cell<usize>,
+        log: RefCell<Vec<String>>,
+        t0: Instant,
+    }
+
+    impl Script {
+        fn new(outcomes: &[(u64, Result<u32, u32>)]) -> Self {
+            Self {
+                outcomes: outcomes.to_vec(),
+                started: Cell::new(0),
+                log: RefCell::new(Vec::new()),
+                t0: Instant::now(),
+            }
+        }
+
+        fn ms(&self) -> u128 {
+            self.t0.elapsed().as_millis()
+        }
+
+        fn attempt(&self) -> impl Future<Output = Result<u32, u32>> + '_ {
+            let n = self.started.get() + 1;
+            self.started.set(n);
+            self.log.borrow_mut().push(format!("{}ms start {n}", self.ms()));
+            let (delay, outcome) = self.outcomes[n - 1];
+            struct Drop_<'a>(&'a Script, usize);
+            impl Drop for Drop_<'_> {
+                fn drop(&mut self) {
+                    let ms = self.0.ms();
+                    self.0.log.borrow_mut().push(format!("{ms}ms drop {}", self.1));
+                }
+            }
+            async move {
+                let _guard = Drop_(self, n);
+                sleep(Duration::from_millis(delay)).await;
+                outcome
+            }
+        }
+
+        fn log(&self) -> Vec<String> {
+            self.log.borrow().clone()
+        }
+    }
+
+    fn policy(after_ms: u64, attempts: u32) -> HedgePolicy {
+        HedgePolicy::new("hedge::test")
+            .with_after(Duration::from_millis(after_ms))
+            .with_attempts(attempts)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fast_first_attempt_starts_no_hedge() {
+        let (scope, mut events) = scoped();
+        let script = Script::new(&[(10, Ok(1)), (10, Ok(2))]);
+        let result = scope.run(policy(100, 2).run(|| script.attempt())).await;
+        assert_eq!(result, Ok(1));
+        assert_eq!(script.log(), ["0ms start 1", "10ms drop 1"]);
+        assert!(events.try_recv().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_first_attempt_is_hedged_after_the_delay_and_cancelled() {
+        let (scope, mut events) = scoped();
+        let script = Script::new(&[(1000, Ok(1)), (30, Ok(2))]);
+        let result = scope.run(policy(100, 2).run(|| script.attempt())).await;
+        assert_eq!(result, Ok(2));
+        assert_eq!(
+            script.log(),
+            ["0ms start 1", "100ms start 2", "130ms drop 2", "130ms drop 1"]
+        );
+        let event = events.try_recv().unwrap();
+        assert_eq!(
+            event.kind,
+            OwnedEventKind::Hedged {
+                attempt: 2,
+                running: 1
+            }
+        );
+        assert_eq!(
+            event.to_string(),
+            "`hedge::test` starts hedged attempt 2 (1 still running)"
+        );
+        assert!(events.try_recv().is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_first_attempt_may_still_win() {
+        let script = Script::new(&[(150, Ok(1)), (100, Ok(2))]);
+        let result = policy(100, 2).run(|| script.attempt()).await;
+        assert_eq!(result, Ok(1));
+        assert_eq!(
+            script.log(),
+            ["0ms start 1", "100ms start 2", "150ms drop 1", "150ms drop 2"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_delay_counts_from_the_last_start() {
+        let script = Script::new(&[(1000, Ok(1)), (1000, Ok(2)), (1000, Ok(3)), (5, Ok(4))]);
+        let result = policy(100, 4).run(|| script.attempt()).await;
+        assert_eq!(result, Ok(4));
+        assert_eq!(
+            script.log()[..4],
+            ["0ms start 1", "100ms start 2", "200ms start 3", "300ms start 4"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_starts_the_next_attempt_at_once() {
+        let script = Script::new(&[(20, Err(1)), (1000, Ok(2)), (30, Ok(3))]);
+        let result = policy(100, 3).run(|| script.attempt()).await;
+        assert_eq!(result, Ok(3));
+        // Attempt 2 starts when 1 fails (20ms), attempt 3 after the delay
+        // counted from that start (120ms).
+        assert_eq!(
+            script.log(),
+            [
+                "0ms start 1",
+                "20ms drop 1",
+                "20ms start 2",
+                "120ms start 3",
+                "150ms drop 3",
+                "150ms drop 2"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn all_failing_returns_the_last_error_to_fail() {
+        // Attempt 2 fails last in time, though it started before attempt 3.
+        let script = Script::new(&[(1000, Err(1)), (1500, Err(2)), (10, Err(3))]);
+        let start = Instant::now();
+        let result = policy(100, 3).run(|| script.attempt()).await;
+        assert_eq!(result, Err(2));
+        assert_eq!(start.elapsed(), Duration::from_millis(1600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn zero_delay_races_every_attempt() {
+        let (scope, mut events) = scoped();
+        let script = Script::new(&[(50, Ok(1)), (20, Ok(2)), (40, Ok(3))]);
+        let result = scope.run(policy(0, 3).run(|| script.attempt())).await;
+        assert_eq!(result, Ok(2));
+        assert_eq!(
+            script.log()[..3],
+            ["0ms start 1", "0ms start 2", "0ms start 3"]
+        );
+        let running: Vec<_> = core::iter::from_fn(|| events.try_recv())
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            running,
+            [
+                OwnedEventKind::Hedged {
+                    attempt: 2,
+                    running: 1
+                },
+                OwnedEventKind::Hedged {
+                    attempt: 3,
+                    running: 2
+                }
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_attempt_is_no_hedge() {
+        let script = Script::new(&[(500, Err(7))]);
+        let result = policy(100, 1).run(|| script.attempt()).await;
+        assert_eq!(result, Err(7));
+        assert_eq!(script.log(), ["0ms start 1", "500ms drop 1"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dropping_the_call_cancels_every_attempt() {
+        let script = Script::new(&[(1000, Ok(1)), (1000, Ok(2))]);
+        let policy = policy(100, 2);
+        let call = policy.run(|| script.attempt());
+        let _ = tokio::time::timeout(Duration::from_millis(150), call).await;
+        assert_eq!(
+            script.log(),
+            ["0ms start 1", "100ms start 2", "150ms drop 2", "150ms drop 1"]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_future_is_send_when_attempts_are() {
+        fn assert_send<T: Send>(t: T) -> T {
+            t
+        }
+        let policy = HedgePolicy::new("ask");
+        let result: Result<u32, ()> = assert_send(policy.run(|| async { Ok(1) })).await;
+        assert_eq!(result, Ok(1));
+    }
+}
