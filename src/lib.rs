@@ -547,6 +547,11 @@
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
 pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+// `bulkhead` and `hedge` name both an attribute and a runtime module.
+pub use resilience_macros::{bulkhead, hedge};
+pub use resilience_runtime::{
+    Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
+};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{

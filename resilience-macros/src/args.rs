@@ -14,6 +14,12 @@ use syn::{Expr, Ident, Lit, Token};
 use crate::ctxt::Ctxt;
 use crate::duration::Dur;
 
+mod bulkhead;
+mod hedge;
+
+pub(crate) use bulkhead::{BulkheadArgs, BulkheadLimit};
+pub(crate) use hedge::HedgeArgs;
+
 /// The resilience attributes, in the order they can be stacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -23,6 +29,8 @@ pub(crate) enum Kind {
     Compensate,
     Escalate,
     Chaos,
+    Bulkhead,
+    Hedge,
 }
 
 impl Kind {
@@ -34,6 +42,8 @@ impl Kind {
             Kind::Compensate => "compensate",
             Kind::Escalate => "escalate",
             Kind::Chaos => "chaos",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Hedge => "hedge",
         }
     }
 
@@ -56,6 +66,8 @@ impl Kind {
             "compensate" => Some(Kind::Compensate),
             "escalate" => Some(Kind::Escalate),
             "chaos" => Some(Kind::Chaos),
+            "bulkhead" => Some(Kind::Bulkhead),
+            "hedge" => Some(Kind::Hedge),
             _ => None,
         }
     }
@@ -69,6 +81,8 @@ pub(crate) enum Layer {
     Compensate(CompensateArgs),
     Escalate(EscalateArgs),
     Chaos(ChaosArgs),
+    Bulkhead(BulkheadArgs),
+    Hedge(HedgeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,6 +204,8 @@ pub(crate) fn parse_layer(
         Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
         Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
+        Kind::Bulkhead => bulkhead::parse_bulkhead(args, span, cx).map(Layer::Bulkhead),
+        Kind::Hedge => hedge::parse_hedge(args, span, cx).map(Layer::Hedge),
     }
 }
 

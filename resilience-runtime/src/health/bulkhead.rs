@@ -302,9 +302,13 @@ impl Bulkhead {
         if self.queue == 0 {
             return self.reject(operation, RejectReason::Full { max: self.max });
         }
-        let before = self.waiting.fetch_add(1, Ordering::AcqRel);
-        if before >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
+        // Never counts past the bound, even for a moment.
+        let joined = self
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |waiting| {
+                (waiting < self.queue).then_some(waiting + 1)
+            });
+        if joined.is_err() {
             let reason = RejectReason::QueueFull {
                 max: self.max,
                 queue: self.queue,
