@@ -81,10 +81,17 @@ pub(crate) fn parse_hedge(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<H
                 }
                 _ => unknown_key(cx, "hedge", &key, HEDGE_KEYS),
             },
-            Arg::Value(value) => cx.error_spanned_by(
-                &value,
-                "`#[hedge]` takes `key = value` arguments, e.g. `#[hedge(after = \"2s\", attempts = 2)]`",
-            ),
+            Arg::Value(value) => {
+                let message = match lit_of(&value) {
+                    // `#[hedge("2s")]`: the delay without its key.
+                    Some(lit @ (Lit::Str(_) | Lit::Int(_) | Lit::Float(_))) => format!(
+                        "`#[hedge]` takes `key = value` arguments; write `after = {}`",
+                        quote::ToTokens::to_token_stream(lit)
+                    ),
+                    _ => "`#[hedge]` takes `key = value` arguments, e.g. `#[hedge(after = \"2s\", attempts = 2)]`".to_owned(),
+                };
+                cx.error_spanned_by(&value, message);
+            }
         }
     }
     if cx.error_count() > errors_before {

@@ -305,6 +305,47 @@ where
     policy.run(attempt).await
 }
 
+/// Arguments that a `#[hedge]` fn takes by value: each attempt gets its own
+/// clone. It exists to explain, when `Clone` is missing, what to do.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::hedge::{HedgeArg, clone_hedge_arg};
+///
+/// let prompt = String::from("hi");
+/// assert_eq!(clone_hedge_arg(&prompt), "hi");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[hedge]` clones each owned argument for every attempt, but `{Self}` is not `Clone`",
+    label = "this argument is moved into every attempt",
+    note = "borrow it instead (`&{Self}`) or make it `Clone`"
+)]
+pub trait HedgeArg {
+    /// The attempt's own copy.
+    fn clone_for_attempt(&self) -> Self;
+}
+
+impl<T: Clone> HedgeArg for T {
+    fn clone_for_attempt(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// Clones an owned argument for one attempt of a `#[hedge]` fn; called by
+/// the generated code.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::hedge::clone_hedge_arg;
+///
+/// assert_eq!(clone_hedge_arg(&vec![1, 2]), [1, 2]);
+/// ```
+pub fn clone_hedge_arg<T: HedgeArg>(value: &T) -> T {
+    value.clone_for_attempt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
