@@ -93,7 +93,7 @@ pub use health::{bulkhead, hedge};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
-pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, RejectReason, Rejected};
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
 pub use hedge::HedgePolicy;
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};

@@ -2,9 +2,17 @@
 //!
 //! ```text
 //! static __RESILIENCE_BULKHEAD: Bulkhead = Bulkhead::new(8).with_name("ask");  // `max = 8` only
-//! match bulkhead(&STATE, "ask").await {
-//!     Ok(slot) => { let result: Ret = inner; drop(slot); result }
-//!     Err(rejected) => Err(bulkhead_error(rejected)),
+//! 'bulkhead: {
+//!     let slot = match bulkhead(&STATE, "ask") {       // a free slot, at once
+//!         Ok(slot) => slot,
+//!         Err(contended) => match contended.await {    // queued, or turned away
+//!             Ok(slot) => slot,
+//!             Err(rejected) => break 'bulkhead Err(bulkhead_error(rejected)),
+//!         },
+//!     };
+//!     let result: Ret = inner;
+//!     drop(slot);
+//!     result
 //! }
 //! ```
 
@@ -50,17 +58,25 @@ impl Generator<'_> {
         let convert = quote_spanned!(at(item::error_type_span(ret))=>
             ::resilience::__private::bulkhead_error(__resilience_error)
         );
+        // The uncontended path awaits nothing; only a call that found every
+        // slot taken awaits its place in the queue (or its rejection).
         q! {{
             #decl
-            match #enter.await {
-                ::resilience::__private::Result::Ok(__resilience_slot) => {
-                    let __resilience_result: #ret = #inner;
-                    ::resilience::__private::drop(__resilience_slot);
-                    __resilience_result
-                }
-                ::resilience::__private::Result::Err(__resilience_error) => {
-                    ::resilience::__private::Result::Err(#convert)
-                }
+            '__resilience_bulkhead: {
+                let __resilience_slot = match #enter {
+                    ::resilience::__private::Result::Ok(__resilience_slot) => __resilience_slot,
+                    ::resilience::__private::Result::Err(__resilience_contended) => {
+                        match __resilience_contended.await {
+                            ::resilience::__private::Result::Ok(__resilience_slot) => __resilience_slot,
+                            ::resilience::__private::Result::Err(__resilience_error) => {
+                                break '__resilience_bulkhead ::resilience::__private::Result::Err(#convert);
+                            }
+                        }
+                    }
+                };
+                let __resilience_result: #ret = #inner;
+                ::resilience::__private::drop(__resilience_slot);
+                __resilience_result
             }
         }}
     }

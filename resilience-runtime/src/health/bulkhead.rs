@@ -54,7 +54,7 @@
 //! ```
 
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
@@ -296,6 +296,41 @@ impl Bulkhead {
         Acquire { state }
     }
 
+    /// Takes a free slot at once, or says that there was none: what
+    /// `#[bulkhead]` does first, so that the uncontended path is one
+    /// compare-and-swap and no future. Awaiting the [`Contended`] then
+    /// queues the call or turns it away, as [`acquire`](Self::acquire)
+    /// does.
+    ///
+    /// # Errors
+    ///
+    /// [`Contended`] when every slot is taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::{Bulkhead, RejectReason};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = Bulkhead::new(1);
+    /// let slot = pool.try_acquire("ask").unwrap();
+    /// let contended = pool.try_acquire("ask").unwrap_err();
+    /// assert_eq!(contended.await.unwrap_err().reason(), RejectReason::Full { max: 1 });
+    /// # drop(slot);
+    /// # }
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self, operation: &'static str) -> Result<BulkheadPermit<'_>, Contended<'_>> {
+        match self.slots.try_acquire() {
+            Ok(slot) => Ok(BulkheadPermit { _slot: slot }),
+            Err(_) => Err(Contended {
+                bulkhead: self,
+                operation,
+            }),
+        }
+    }
+
     /// Every slot was taken: queue the call, or turn it away.
     #[cold]
     fn contended(&self, operation: &'static str) -> State<'_> {
@@ -362,6 +397,40 @@ fn report(rejected: Rejected) -> Rejected {
         },
     ));
     rejected
+}
+
+/// A call that found every slot of a [`Bulkhead`] taken (see
+/// [`Bulkhead::try_acquire`]); awaiting it queues the call or turns it away.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::Bulkhead;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = Bulkhead::new(1).with_queue(1);
+/// let held = pool.try_acquire("ask").unwrap();
+/// let waiting = pool.try_acquire("ask").unwrap_err();
+/// drop(held);
+/// assert!(waiting.await.is_ok());
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "the call is queued or turned away only when this is awaited"]
+pub struct Contended<'a> {
+    bulkhead: &'a Bulkhead,
+    operation: &'static str,
+}
+
+impl<'a> IntoFuture for Contended<'a> {
+    type Output = Result<BulkheadPermit<'a>, Rejected>;
+    type IntoFuture = Acquire<'a>;
+
+    fn into_future(self) -> Acquire<'a> {
+        // A slot may have come free since.
+        self.bulkhead.acquire(self.operation)
+    }
 }
 
 /// One call in the queue; leaves it when dropped (the wait ended or was
@@ -644,8 +713,9 @@ pub fn bulkhead_error<E: FromRejected>(rejected: Rejected) -> E {
     E::from_rejected(rejected)
 }
 
-/// What `#[bulkhead]` calls: [`Bulkhead::acquire`] on the bulkhead that
-/// `state` names (or the fn's own).
+/// What `#[bulkhead]` calls: [`Bulkhead::try_acquire`] on the bulkhead
+/// that `state` names (or the fn's own); it awaits the [`Contended`] only
+/// when every slot was taken.
 ///
 /// # Examples
 ///
@@ -655,14 +725,17 @@ pub fn bulkhead_error<E: FromRejected>(rejected: Rejected) -> E {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// static POOL: Bulkhead = Bulkhead::new(1);
-/// let slot = enter(&POOL, "ask").await.unwrap();
+/// let slot = enter(&POOL, "ask").unwrap();
 /// assert_eq!(POOL.running(), 1);
 /// # drop(slot);
 /// # }
 /// ```
 #[inline]
-pub fn enter<'a, S: BulkheadState + ?Sized>(state: &'a S, operation: &'static str) -> Acquire<'a> {
-    state.bulkhead_state().acquire(operation)
+pub fn enter<'a, S: BulkheadState + ?Sized>(
+    state: &'a S,
+    operation: &'static str,
+) -> Result<BulkheadPermit<'a>, Contended<'a>> {
+    state.bulkhead_state().try_acquire(operation)
 }
 
 #[cfg(test)]
