@@ -152,7 +152,10 @@ where
     let mut sum = 0;
     for i in 0..BATCH {
         let ready = svc.ready().await.expect("ready");
-        sum += ready.call(black_box(i)).await.expect("the operation succeeds");
+        sum += ready
+            .call(black_box(i))
+            .await
+            .expect("the operation succeeds");
     }
     sum
 }

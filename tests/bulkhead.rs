@@ -369,9 +369,7 @@ async fn never_more_than_max_inside_nor_queue_waiting() {
             }
         })
     };
-    let tasks: Vec<_> = (0..400)
-        .map(|i| tokio::spawn(crowded(1 + i % 7)))
-        .collect();
+    let tasks: Vec<_> = (0..400).map(|i| tokio::spawn(crowded(1 + i % 7))).collect();
     let (mut ok, mut queue_full) = (0, 0);
     for task in tasks {
         match task.await.unwrap() {
@@ -391,7 +389,57 @@ async fn never_more_than_max_inside_nor_queue_waiting() {
     assert_eq!(ok + queue_full, 400);
     assert!(ok >= 4, "{ok} calls ran");
     let most_inside = MOST_INSIDE.load(Ordering::SeqCst);
-    assert!((1..=4).contains(&most_inside), "{most_inside} inside at once");
+    assert!(
+        (1..=4).contains(&most_inside),
+        "{most_inside} inside at once"
+    );
     assert!(MOST_WAITING.load(Ordering::SeqCst) <= 8);
-    assert_eq!((CROWD.running(), CROWD.waiting(), INSIDE.load(Ordering::SeqCst)), (0, 0, 0));
+    assert_eq!(
+        (
+            CROWD.running(),
+            CROWD.waiting(),
+            INSIDE.load(Ordering::SeqCst)
+        ),
+        (0, 0, 0)
+    );
+}
+
+// --- Size ----------------------------------------------------------------
+
+static HAND_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(8);
+static HAND_WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// `#[bulkhead(max = 8, queue = 16, wait = "100ms")]` by hand: a free slot
+/// at once, else a place in a bounded queue and a bounded wait.
+async fn hand_bulkhead(work: u64) -> Result<u64, AgentError> {
+    let _slot = match HAND_SLOTS.try_acquire() {
+        Ok(slot) => slot,
+        Err(_) => {
+            if HAND_WAITING.fetch_add(1, Ordering::AcqRel) >= 16 {
+                HAND_WAITING.fetch_sub(1, Ordering::AcqRel);
+                return Err(AgentError::Failed);
+            }
+            let waited = tokio::time::timeout(ms(100), HAND_SLOTS.acquire()).await;
+            HAND_WAITING.fetch_sub(1, Ordering::AcqRel);
+            match waited {
+                Ok(Ok(slot)) => slot,
+                _ => return Err(AgentError::Failed),
+            }
+        }
+    };
+    sleep(ms(work)).await;
+    Ok(work)
+}
+
+#[bulkhead(max = 8, queue = 16, wait = "100ms")]
+async fn decorated_bulkhead(work: u64) -> Result<u64, AgentError> {
+    sleep(ms(work)).await;
+    Ok(work)
+}
+
+#[test]
+fn a_bulkhead_future_is_no_larger_than_by_hand() {
+    let ours = std::mem::size_of_val(&decorated_bulkhead(1));
+    let hand = std::mem::size_of_val(&hand_bulkhead(1));
+    assert!(ours <= hand, "ours {ours} bytes, by hand {hand}");
 }

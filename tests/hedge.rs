@@ -69,7 +69,11 @@ impl Replicas {
         let _end = End(self, n);
         let (delay, ok) = self.plan[n as usize - 1];
         sleep(ms(delay)).await;
-        if ok { Ok(n) } else { Err(AgentError::Failed(n)) }
+        if ok {
+            Ok(n)
+        } else {
+            Err(AgentError::Failed(n))
+        }
     }
 }
 
@@ -87,7 +91,12 @@ async fn polly_defaults_one_hedge_after_two_seconds() {
     assert_eq!(result, Ok(2));
     assert_eq!(
         replicas.log(),
-        ["0ms start 1", "2000ms start 2", "2100ms end 2", "2100ms end 1"]
+        [
+            "0ms start 1",
+            "2000ms start 2",
+            "2100ms end 2",
+            "2100ms end 1"
+        ]
     );
     let event = events.try_recv().unwrap();
     assert_eq!(event.operation, "polly_defaults");
@@ -131,8 +140,8 @@ async fn each_delay_counts_from_the_last_start() {
             "100ms start 2",
             "200ms start 3",
             "250ms end 3",
-            "250ms end 2",
-            "250ms end 1"
+            "250ms end 1",
+            "250ms end 2"
         ]
     );
 }
@@ -179,15 +188,19 @@ async fn after_zero_races_every_attempt_at_once() {
             "0ms start 2",
             "0ms start 3",
             "20ms end 2",
-            "20ms end 3",
-            "20ms end 1"
+            "20ms end 1",
+            "20ms end 3"
         ]
     );
 }
 
 /// Owned arguments: each attempt gets its own clone.
 #[hedge(after = "10ms", attempts = 3)]
-async fn owned(mut prompt: String, seen: &Mutex<Vec<String>>, replicas: &Replicas) -> Result<u32, AgentError> {
+async fn owned(
+    mut prompt: String,
+    seen: &Mutex<Vec<String>>,
+    replicas: &Replicas,
+) -> Result<u32, AgentError> {
     prompt.push('!');
     seen.lock().unwrap().push(prompt);
     replicas.call().await
@@ -267,7 +280,7 @@ async fn timeout_over_hedge_bounds_every_attempt_together() {
     assert!(matches!(result, Err(AgentError::Timeout(_))));
     assert_eq!(
         replicas.log(),
-        ["0ms start 1", "100ms start 2", "150ms end 2", "150ms end 1"]
+        ["0ms start 1", "100ms start 2", "150ms end 1", "150ms end 2"]
     );
 }
 
@@ -380,4 +393,53 @@ async fn a_hedged_call_is_send() {
     }
     let replicas = Replicas::new(&[(0, true)]);
     assert_eq!(send(three(&replicas)).await, Ok(1));
+}
+
+// --- Size ----------------------------------------------------------------
+
+async fn op(replicas: &Replicas) -> Result<u32, AgentError> {
+    replicas.call().await
+}
+
+/// `#[hedge(after = "2s", attempts = 2)]` by hand: the first attempt or
+/// the delay, then both raced.
+async fn hand_hedge(replicas: &Replicas) -> Result<u32, AgentError> {
+    let first = op(replicas);
+    tokio::pin!(first);
+    let delay = sleep(Duration::from_secs(2));
+    tokio::pin!(delay);
+    tokio::select! {
+        biased;
+        result = &mut first => match result {
+            Ok(value) => return Ok(value),
+            Err(_) => return op(replicas).await,
+        },
+        () = &mut delay => {}
+    }
+    let second = op(replicas);
+    tokio::pin!(second);
+    tokio::select! {
+        biased;
+        result = &mut first => match result {
+            Ok(value) => Ok(value),
+            Err(_) => second.await,
+        },
+        result = &mut second => match result {
+            Ok(value) => Ok(value),
+            Err(_) => first.await,
+        },
+    }
+}
+
+#[hedge(after = "2s", attempts = 2)]
+async fn decorated_hedge(replicas: &Replicas) -> Result<u32, AgentError> {
+    op(replicas).await
+}
+
+#[test]
+fn a_hedged_future_is_no_larger_than_by_hand() {
+    let replicas = Replicas::new(&[]);
+    let ours = std::mem::size_of_val(&decorated_hedge(&replicas));
+    let hand = std::mem::size_of_val(&hand_hedge(&replicas));
+    assert!(ours <= hand, "ours {ours} bytes, by hand {hand}");
 }

@@ -400,7 +400,10 @@ pub(crate) struct Generator<'a> {
 /// A layer that runs what is below it more than once (so each run gets
 /// its own clone of the owned arguments).
 fn is_repeating(layer: &Layer) -> bool {
-    matches!(layer, Layer::Retry(_) | Layer::Escalate(_) | Layer::Hedge(_))
+    matches!(
+        layer,
+        Layer::Retry(_) | Layer::Escalate(_) | Layer::Hedge(_)
+    )
 }
 
 impl Generator<'_> {

@@ -94,7 +94,6 @@ pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
 pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
-pub use hedge::HedgePolicy;
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -115,6 +114,7 @@ pub use events::{
     Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

@@ -32,7 +32,8 @@ impl Generator<'_> {
         let (decl, enter) = match &args.limit {
             BulkheadLimit::Own { max, queue, wait } => {
                 let max = proc_macro2::Literal::usize_unsuffixed(*max);
-                let mut ctor = q!(::resilience::__private::Bulkhead::new(#max).with_name(#operation));
+                let mut ctor =
+                    q!(::resilience::__private::Bulkhead::new(#max).with_name(#operation));
                 if *queue > 0 {
                     let queue = proc_macro2::Literal::usize_unsuffixed(*queue);
                     ctor.extend(q!(.with_queue(#queue)));

@@ -28,7 +28,8 @@ impl Generator<'_> {
             .iter()
             .map(|c| {
                 let (pat, source) = (&c.pat, &c.source);
-                let clone = quote_spanned!(c.span=> ::resilience::__private::clone_hedge_arg(&#source));
+                let clone =
+                    quote_spanned!(c.span=> ::resilience::__private::clone_hedge_arg(&#source));
                 q!(let #pat = #clone;)
             })
             .collect();

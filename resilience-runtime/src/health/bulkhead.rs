@@ -321,7 +321,10 @@ impl Bulkhead {
     /// # }
     /// ```
     #[inline]
-    pub fn try_acquire(&self, operation: &'static str) -> Result<BulkheadPermit<'_>, Contended<'_>> {
+    pub fn try_acquire(
+        &self,
+        operation: &'static str,
+    ) -> Result<BulkheadPermit<'_>, Contended<'_>> {
         match self.slots.try_acquire() {
             Ok(slot) => Ok(BulkheadPermit { _slot: slot }),
             Err(_) => Err(Contended {
@@ -465,7 +468,8 @@ pub struct BulkheadPermit<'a> {
     _slot: SemaphorePermit<'a>,
 }
 
-type Wait<'a> = Pin<Box<dyn Future<Output = Result<BulkheadPermit<'a>, Rejected>> + Send + Sync + 'a>>;
+type Wait<'a> =
+    Pin<Box<dyn Future<Output = Result<BulkheadPermit<'a>, Rejected>> + Send + Sync + 'a>>;
 
 enum State<'a> {
     /// Decided at once: a free slot, or a rejection (taken when polled).
@@ -563,7 +567,11 @@ impl Rejected {
     /// let err = Rejected::new("ask", "llm", RejectReason::QueueFull { max: 2, queue: 3 });
     /// assert_eq!(err.to_string(), "`ask` rejected by bulkhead `llm`: all 2 slots are taken and the queue of 3 is full");
     /// ```
-    pub const fn new(operation: &'static str, bulkhead: &'static str, reason: RejectReason) -> Self {
+    pub const fn new(
+        operation: &'static str,
+        bulkhead: &'static str,
+        reason: RejectReason,
+    ) -> Self {
         Self {
             operation,
             bulkhead,
@@ -755,7 +763,11 @@ mod tests {
         let pool = Bulkhead::new(1);
         let acquire = pool.acquire("ask");
         assert_send_sync(&acquire);
-        assert!(size_of::<Acquire<'_>>() <= 80, "{}", size_of::<Acquire<'_>>());
+        assert!(
+            size_of::<Acquire<'_>>() <= 80,
+            "{}",
+            size_of::<Acquire<'_>>()
+        );
         drop(acquire.await);
     }
 
@@ -770,7 +782,10 @@ mod tests {
             .run(async { pool.acquire("ask").await })
             .await
             .unwrap_err();
-        assert_eq!(err, Rejected::new("ask", "pool", RejectReason::Full { max: 2 }));
+        assert_eq!(
+            err,
+            Rejected::new("ask", "pool", RejectReason::Full { max: 2 })
+        );
         let event = events.try_recv().unwrap();
         assert_eq!(event.operation, "ask");
         assert_eq!(
@@ -833,7 +848,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_wait_is_bounded_exactly() {
         let (scope, mut events) = scoped();
-        let pool = Bulkhead::new(1).with_queue(1).with_wait(Duration::from_millis(100));
+        let pool = Bulkhead::new(1)
+            .with_queue(1)
+            .with_wait(Duration::from_millis(100));
         let held = pool.acquire("ask").await.unwrap();
         let start = tokio::time::Instant::now();
         let err = scope
@@ -883,7 +900,10 @@ mod tests {
     #[test]
     fn reasons_read_well() {
         let cases = [
-            (RejectReason::Full { max: 1 }, "all 1 slot is taken and there is no queue"),
+            (
+                RejectReason::Full { max: 1 },
+                "all 1 slot is taken and there is no queue",
+            ),
             (
                 RejectReason::QueueFull { max: 4, queue: 1 },
                 "all 4 slots are taken and the queue of 1 is full",

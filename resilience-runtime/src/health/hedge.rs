@@ -48,13 +48,15 @@
 //! # }
 //! ```
 
-use core::future::{Future, poll_fn};
-use core::pin::pin;
-use core::task::Poll;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use core::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::time::{Instant, Sleep, sleep};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep, sleep, sleep_until};
 
 use crate::events::{Event, EventKind, emit};
 
@@ -198,88 +200,151 @@ impl HedgePolicy {
     /// assert_eq!(start.elapsed(), Duration::ZERO);
     /// # }
     /// ```
-    pub async fn run<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
+    pub fn run<T, E, F, Fut>(&self, attempt: F) -> Hedging<'_, F, Fut>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let attempts = self.attempts.max(1);
-        let mut first = pin!(Some(attempt()));
+        Hedging {
+            policy: self,
+            attempt,
+            first: None,
+            hedges: None,
+            timer: None,
+            started: 0,
+            running: 0,
+            start_next: false,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`HedgePolicy::run`]: the attempts, polled together
+    /// in the caller's task. Dropping it cancels every attempt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::HedgePolicy;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = HedgePolicy::new("ask");
+    /// let hedging = policy.run(|| async { Ok::<_, ()>(1) });
+    /// assert_eq!(hedging.await, Ok(1));
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Hedging<'p, F, Fut> {
+        policy: &'p HedgePolicy,
+        attempt: F,
+        // The first attempt, made at the first poll.
+        #[pin]
+        first: Option<Fut>,
         // Made when the first hedge starts: until then nothing is allocated.
-        let mut hedges: Option<FuturesUnordered<Fut>> = None;
+        hedges: Option<FuturesUnordered<Fut>>,
         // Made when the first attempt is still pending: until then no timer.
-        let mut timer = pin!(None::<Sleep>);
-        let mut started = 1;
-        let mut running = 1;
-        let mut start_next = self.after.is_zero();
-        poll_fn(|cx| {
-            loop {
-                if start_next && started < attempts {
-                    start_next = self.after.is_zero();
-                    emit(&Event::new(
-                        self.operation,
-                        EventKind::Hedged {
-                            attempt: started + 1,
-                            running,
-                        },
-                    ));
-                    hedges
-                        .get_or_insert_with(FuturesUnordered::new)
-                        .push(attempt());
-                    started += 1;
-                    running += 1;
-                    if !self.after.is_zero() {
-                        let deadline = Instant::now() + self.after;
-                        match timer.as_mut().as_pin_mut() {
-                            Some(sleep) => sleep.reset(deadline),
-                            None => timer.set(Some(tokio::time::sleep_until(deadline))),
-                        }
+        #[pin]
+        timer: Option<Sleep>,
+        started: u32,
+        running: u32,
+        start_next: bool,
+    }
+}
+
+impl<F, Fut> fmt::Debug for Hedging<'_, F, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hedging")
+            .field("policy", self.policy)
+            .field("started", &self.started)
+            .field("running", &self.running)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T, E, F, Fut> Future for Hedging<'_, F, Fut>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        let mut this = self.project();
+        let policy = *this.policy;
+        let attempts = policy.attempts.max(1);
+        if *this.started == 0 {
+            this.first.set(Some((this.attempt)()));
+            *this.started = 1;
+            *this.running = 1;
+            *this.start_next = policy.after.is_zero();
+        }
+        loop {
+            if *this.start_next && *this.started < attempts {
+                *this.start_next = policy.after.is_zero();
+                emit(&Event::new(
+                    policy.operation,
+                    EventKind::Hedged {
+                        attempt: *this.started + 1,
+                        running: *this.running,
+                    },
+                ));
+                this.hedges
+                    .get_or_insert_with(FuturesUnordered::new)
+                    .push((this.attempt)());
+                *this.started += 1;
+                *this.running += 1;
+                if !policy.after.is_zero() {
+                    let deadline = Instant::now() + policy.after;
+                    match this.timer.as_mut().as_pin_mut() {
+                        Some(sleep) => sleep.reset(deadline),
+                        None => this.timer.set(Some(sleep_until(deadline))),
                     }
-                    continue;
                 }
-                if let Some(future) = first.as_mut().as_pin_mut()
-                    && let Poll::Ready(result) = future.poll(cx)
-                {
-                    first.set(None);
-                    running -= 1;
+                continue;
+            }
+            if let Some(future) = this.first.as_mut().as_pin_mut()
+                && let Poll::Ready(result) = future.poll(cx)
+            {
+                this.first.set(None);
+                *this.running -= 1;
+                match result {
+                    Ok(value) => return Poll::Ready(Ok(value)),
+                    // The last attempt to fail: its error is the call's.
+                    Err(error) if *this.running == 0 && *this.started >= attempts => {
+                        return Poll::Ready(Err(error));
+                    }
+                    Err(_) => *this.start_next = true,
+                }
+            }
+            if let Some(hedges) = this.hedges.as_mut() {
+                while let Poll::Ready(Some(result)) = hedges.poll_next_unpin(cx) {
+                    *this.running -= 1;
                     match result {
                         Ok(value) => return Poll::Ready(Ok(value)),
-                        Err(error) if running == 0 && started >= attempts => {
+                        Err(error) if *this.running == 0 && *this.started >= attempts => {
                             return Poll::Ready(Err(error));
                         }
-                        Err(_) => start_next = true,
+                        Err(_) => *this.start_next = true,
                     }
                 }
-                if let Some(hedges) = hedges.as_mut() {
-                    while let Poll::Ready(Some(result)) = hedges.poll_next_unpin(cx) {
-                        running -= 1;
-                        match result {
-                            Ok(value) => return Poll::Ready(Ok(value)),
-                            Err(error) if running == 0 && started >= attempts => {
-                                return Poll::Ready(Err(error));
-                            }
-                            Err(_) => start_next = true,
-                        }
-                    }
+            }
+            if *this.start_next && *this.started < attempts {
+                continue;
+            }
+            if *this.started < attempts {
+                if this.timer.is_none() {
+                    this.timer.set(Some(sleep(policy.after)));
                 }
-                if start_next && started < attempts {
+                if let Some(sleep) = this.timer.as_mut().as_pin_mut()
+                    && sleep.poll(cx).is_ready()
+                {
+                    *this.start_next = true;
                     continue;
                 }
-                if started < attempts {
-                    if timer.is_none() {
-                        timer.set(Some(sleep(self.after)));
-                    }
-                    if let Some(sleep) = timer.as_mut().as_pin_mut()
-                        && sleep.poll(cx).is_ready()
-                    {
-                        start_next = true;
-                        continue;
-                    }
-                }
-                return Poll::Pending;
             }
-        })
-        .await
+            return Poll::Pending;
+        }
     }
 }
 
@@ -297,12 +362,13 @@ impl HedgePolicy {
 /// assert_eq!(answer, Ok(42));
 /// # }
 /// ```
-pub async fn hedge<T, E, F, Fut>(policy: &HedgePolicy, attempt: F) -> Result<T, E>
+#[inline]
+pub fn hedge<T, E, F, Fut>(policy: &HedgePolicy, attempt: F) -> Hedging<'_, F, Fut>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
-    policy.run(attempt).await
+    policy.run(attempt)
 }
 
 /// Arguments that a `#[hedge]` fn takes by value: each attempt gets its own
@@ -378,13 +444,18 @@ mod tests {
         fn attempt(&self) -> impl Future<Output = Result<u32, u32>> + '_ {
             let n = self.started.get() + 1;
             self.started.set(n);
-            self.log.borrow_mut().push(format!("{}ms start {n}", self.ms()));
+            self.log
+                .borrow_mut()
+                .push(format!("{}ms start {n}", self.ms()));
             let (delay, outcome) = self.outcomes[n - 1];
             struct Drop_<'a>(&'a Script, usize);
             impl Drop for Drop_<'_> {
                 fn drop(&mut self) {
                     let ms = self.0.ms();
-                    self.0.log.borrow_mut().push(format!("{ms}ms drop {}", self.1));
+                    self.0
+                        .log
+                        .borrow_mut()
+                        .push(format!("{ms}ms drop {}", self.1));
                 }
             }
             async move {
@@ -423,7 +494,12 @@ mod tests {
         assert_eq!(result, Ok(2));
         assert_eq!(
             script.log(),
-            ["0ms start 1", "100ms start 2", "130ms drop 2", "130ms drop 1"]
+            [
+                "0ms start 1",
+                "100ms start 2",
+                "130ms drop 2",
+                "130ms drop 1"
+            ]
         );
         let event = events.try_recv().unwrap();
         assert_eq!(
@@ -447,7 +523,12 @@ mod tests {
         assert_eq!(result, Ok(1));
         assert_eq!(
             script.log(),
-            ["0ms start 1", "100ms start 2", "150ms drop 1", "150ms drop 2"]
+            [
+                "0ms start 1",
+                "100ms start 2",
+                "150ms drop 1",
+                "150ms drop 2"
+            ]
         );
     }
 
@@ -458,7 +539,12 @@ mod tests {
         assert_eq!(result, Ok(4));
         assert_eq!(
             script.log()[..4],
-            ["0ms start 1", "100ms start 2", "200ms start 3", "300ms start 4"]
+            [
+                "0ms start 1",
+                "100ms start 2",
+                "200ms start 3",
+                "300ms start 4"
+            ]
         );
     }
 
@@ -536,7 +622,12 @@ mod tests {
         let _ = tokio::time::timeout(Duration::from_millis(150), call).await;
         assert_eq!(
             script.log(),
-            ["0ms start 1", "100ms start 2", "150ms drop 2", "150ms drop 1"]
+            [
+                "0ms start 1",
+                "100ms start 2",
+                "150ms drop 1",
+                "150ms drop 2"
+            ]
         );
     }
 

@@ -22,21 +22,21 @@
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
+mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
-mod bulkhead;
 mod escalate;
 mod fallback;
 mod hedge;
 mod retry;
 
+pub use bulkhead::*;
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
-pub use bulkhead::*;
 pub use escalate::*;
 pub use fallback::*;
 pub use hedge::*;
