@@ -50,7 +50,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
             format!(
                 "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
                  write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
-                 `escalate`, `chaos`, `bulkhead`, `hedge`, or `resilience::…`), not through an alias, so that they expand together",
+                 `escalate`, `chaos`, or `resilience::…`), not through an alias, so that they expand together",
                 kind.name()
             ),
         ));
