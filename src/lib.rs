@@ -460,6 +460,129 @@
 //! # }
 //! ```
 //!
+//! # Contention: `#[bulkhead(...)]` and `#[hedge(...)]`
+//!
+//! ## `#[bulkhead(...)]`
+//!
+//! At most `max` calls at once; a call that finds every slot taken waits in
+//! a bounded queue, or is turned away: the fn returns
+//! `Err(Rejected.into())`, so its error type implements `From<Rejected>`.
+//! A [`Rejected`] names the operation, the bulkhead and why
+//! ([`RejectReason`]: full, queue full, waited too long), and emits an event.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `max` | integer ≥ 1: calls at once, a limit of this fn's own (a hidden `static`) | `max` or `state` is required |
+//! | `queue` | integer: calls that may wait for a slot, first come first served; 0 turns a call away at once | 0 |
+//! | `wait` | the longest wait in the queue (a duration; needs `queue`) | until a slot is free |
+//! | `state` | a path or field naming a [`Bulkhead`] (a `static`, `self.slots`, an `Arc<Bulkhead>`): a limit shared by every fn that names it, its queue and wait set on it | |
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{Bulkhead, RejectReason, Rejected, bulkhead};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Rejected(#[from] Rejected),
+//! }
+//!
+//! /// Every fn that names it shares these 2 slots and this queue.
+//! static LLM: Bulkhead = Bulkhead::new(2).with_name("llm").with_queue(8).with_wait(Duration::from_secs(5));
+//!
+//! #[bulkhead(state = LLM)]
+//! async fn summarise(text: &str) -> Result<String, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(format!("summary of {text}"))
+//! }
+//!
+//! /// Its own limit: one search at a time, none waiting.
+//! #[bulkhead(max = 1)]
+//! async fn search(query: &str) -> Result<Vec<String>, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(vec![query.to_owned()])
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let (a, b) = tokio::join!(search("rust"), search("tokio"));
+//! assert!(a.is_ok());
+//! let AgentError::Rejected(rejected) = b.unwrap_err();
+//! assert_eq!(rejected.reason(), RejectReason::Full { max: 1 });
+//!
+//! // Three summaries on two slots: the third waits its turn.
+//! let start = tokio::time::Instant::now();
+//! let (x, y, z) = tokio::join!(summarise("a"), summarise("b"), summarise("c"));
+//! assert!(x.is_ok() && y.is_ok() && z.is_ok());
+//! assert_eq!(start.elapsed(), Duration::from_secs(2));
+//! # }
+//! ```
+//!
+//! An uncontended call costs a compare-and-swap to enter and the release
+//! of a `tokio::sync::Semaphore` to leave, and allocates nothing (see the
+//! README's figures). On a method, `state = self.slots` gives each agent its
+//! own limit (with `&self`; a `&mut self` body cannot borrow `self` while the
+//! slot does: use `max`, a `static` or an `Arc` outside).
+//!
+//! ## `#[hedge(...)]`
+//!
+//! When the first attempt has not answered after `after`, another starts
+//! beside it, up to `attempts` in all; an attempt that fails starts the
+//! next at once. The first `Ok` wins and the other attempts are dropped
+//! (cancelled); if every attempt fails, the error of the last one to fail
+//! is returned. The attempts run inside the caller's task (no spawn), so
+//! they may borrow; owned arguments are cloned per attempt, as for
+//! `#[retry]`, and `&mut` ones are a compile error (the attempts run at
+//! once). Each hedge emits an event.
+//!
+//! | key | value | default (Polly's) |
+//! |---|---|---|
+//! | `after` | the delay before each hedge, from the last start (a duration); `0` races every attempt at once | `"2s"` |
+//! | `attempts` | integer ≥ 2: every attempt, the first included | 2 |
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use resilience::hedge;
+//!
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//!
+//! /// The first replica asked hangs; the second answers in 100ms.
+//! #[hedge(after = "300ms")]
+//! async fn ask(prompt: String) -> Result<String, String> {
+//!     let replica = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+//!     let delay = if replica == 1 { 60_000 } else { 100 };
+//!     tokio::time::sleep(Duration::from_millis(delay)).await;
+//!     Ok(format!("replica {replica}: {prompt}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! assert_eq!(ask("hello".into()).await.unwrap(), "replica 2: hello");
+//! assert_eq!(start.elapsed(), Duration::from_millis(400));
+//! # }
+//! ```
+//!
+//! Hedge only what is safe to run twice at once (a read, an idempotent
+//! call): a cancelled attempt may already have done its work.
+//!
+//! ## Stacking them
+//!
+//! In written order, as the others: `#[retry] #[bulkhead]` takes a slot per
+//! attempt and frees it during the backoff, `#[bulkhead] #[retry]` holds one
+//! slot through every attempt; `#[timeout] #[bulkhead]` counts the wait in
+//! the queue, `#[bulkhead] #[timeout]` starts the limit with the slot;
+//! `#[hedge] #[timeout]` gives each attempt its own limit (a timed-out
+//! attempt is a failed one, so the next starts at once), `#[timeout]
+//! #[hedge]` bounds them all; `#[hedge] #[bulkhead]` makes each attempt
+//! take a slot (a hedge finding the bulkhead full is a failed attempt),
+//! `#[bulkhead] #[hedge]` takes one slot for the whole hedged call;
+//! `#[fallback]` above either catches a rejection or the last error.
+//! `tests/bulkhead.rs` and `tests/hedge.rs` check each of these on tokio's
+//! paused clock. Neither attribute is a `workflow!` step attribute: put it
+//! on an `async fn` that the step calls.
+//!
 //! # Multi-agent coordination
 //!
 //! The guide's patterns for many agents, as building blocks that take your
@@ -538,7 +661,7 @@
 //!
 //! # Randomness
 //!
-//! Jitter (and, as they come, chaos and hedging) draw from one source that
+//! Jitter (and, as they come, chaos) draw from one source that
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
@@ -548,6 +671,11 @@
 // runtime's module.
 pub use resilience_macros::{
     chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+};
+// `bulkhead` and `hedge` name both an attribute and a runtime module.
+pub use resilience_macros::{bulkhead, hedge};
+pub use resilience_runtime::{
+    Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
 };
 
 #[cfg(feature = "chaos")]

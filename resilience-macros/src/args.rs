@@ -15,6 +15,12 @@ use syn::{Expr, Ident, Lit, Token};
 use crate::ctxt::Ctxt;
 use crate::duration::Dur;
 
+mod bulkhead;
+mod hedge;
+
+pub(crate) use bulkhead::{BulkheadArgs, BulkheadLimit};
+pub(crate) use hedge::HedgeArgs;
+
 /// The resilience attributes, in the order they can be stacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -25,6 +31,8 @@ pub(crate) enum Kind {
     Escalate,
     Chaos,
     CircuitBreaker,
+    Bulkhead,
+    Hedge,
 }
 
 impl Kind {
@@ -37,6 +45,8 @@ impl Kind {
             Kind::Escalate => "escalate",
             Kind::Chaos => "chaos",
             Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Hedge => "hedge",
         }
     }
 
@@ -60,6 +70,8 @@ impl Kind {
             "escalate" => Some(Kind::Escalate),
             "chaos" => Some(Kind::Chaos),
             "circuit_breaker" => Some(Kind::CircuitBreaker),
+            "bulkhead" => Some(Kind::Bulkhead),
+            "hedge" => Some(Kind::Hedge),
             _ => None,
         }
     }
@@ -74,6 +86,8 @@ pub(crate) enum Layer {
     Escalate(EscalateArgs),
     Chaos(ChaosArgs),
     CircuitBreaker(BreakerArgs),
+    Bulkhead(BulkheadArgs),
+    Hedge(HedgeArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -203,6 +217,8 @@ pub(crate) fn parse_layer(
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
         Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
         Kind::CircuitBreaker => parse_breaker(args, span, cx).map(Layer::CircuitBreaker),
+        Kind::Bulkhead => bulkhead::parse_bulkhead(args, span, cx).map(Layer::Bulkhead),
+        Kind::Hedge => hedge::parse_hedge(args, span, cx).map(Layer::Hedge),
     }
 }
 

@@ -27,6 +27,9 @@ use crate::body;
 use crate::ctxt::Ctxt;
 use crate::item::{self, Cloned, Func, Shape, TierParam};
 
+mod bulkhead;
+mod hedge;
+
 /// Entry point of every attribute: parse, validate, expand; on error, the
 /// item is emitted unchanged (minus the resilience attributes) with the errors.
 pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
@@ -86,6 +89,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     func.attrs.extend(markers);
 
     let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
+    hedge::check(&func, &layers, &mut cx);
     let tier_index = if escalates {
         check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx)
     } else {
@@ -397,7 +401,10 @@ pub(crate) struct Generator<'a> {
 /// A layer that runs what is below it more than once (so each run gets
 /// its own clone of the owned arguments).
 fn is_repeating(layer: &Layer) -> bool {
-    matches!(layer, Layer::Retry(_) | Layer::Escalate(_))
+    matches!(
+        layer,
+        Layer::Retry(_) | Layer::Escalate(_) | Layer::Hedge(_)
+    )
 }
 
 impl Generator<'_> {
@@ -421,6 +428,8 @@ impl Generator<'_> {
             Some(Layer::Escalate(args)) => self.escalate(index, args),
             Some(Layer::Chaos(args)) => self.chaos(index, args),
             Some(Layer::CircuitBreaker(args)) => self.circuit_breaker(index, args),
+            Some(Layer::Bulkhead(args)) => self.bulkhead(index, args),
+            Some(Layer::Hedge(args)) => self.hedge(index, args),
             // Split off by `split_compensate` before generating.
             Some(Layer::Compensate(_)) => self.expr(index + 1),
         }

@@ -1,6 +1,6 @@
 //! Procedural macros of [`resilience`](https://docs.rs/resilience).
 //!
-//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos, circuit_breaker};`.
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos, circuit_breaker, bulkhead, hedge};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
 //! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
@@ -78,6 +78,26 @@ pub fn escalate(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Fallback, args.into(), item.into()).into()
+}
+
+/// At most `max` calls of the decorated `async fn` at once (its own limit),
+/// or through the shared `Bulkhead` that `state` names; a call turned away
+/// returns `Rejected` through `From`.
+///
+/// See the `resilience` crate for the keys and examples.
+#[proc_macro_attribute]
+pub fn bulkhead(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Bulkhead, args.into(), item.into()).into()
+}
+
+/// Hedges the decorated `async fn`: when no attempt has answered after
+/// `after`, another starts beside it, up to `attempts` in all; the first
+/// success wins and the others are cancelled.
+///
+/// See the `resilience` crate for the keys and examples.
+#[proc_macro_attribute]
+pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Hedge, args.into(), item.into()).into()
 }
 
 /// Injects faults into the decorated `async fn` from the `Chaos` that

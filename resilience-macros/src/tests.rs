@@ -353,3 +353,61 @@ fn circuit_breaker_misuse_is_reported_at_the_token() {
         assert!(output.contains("async fn ask"), "{args}: {output}");
     }
 }
+
+#[test]
+fn bulkhead_own_limit() {
+    snapshot(
+        "bulkhead_own_limit",
+        Kind::Bulkhead,
+        quote!(max = 8, queue = 16, wait = "100ms"),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn bulkhead_shared_under_retry() {
+    snapshot(
+        "bulkhead_shared_under_retry",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[bulkhead(state = self.slots)]
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_defaults() {
+    snapshot(
+        "hedge_defaults",
+        Kind::Hedge,
+        quote!(),
+        quote! {
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_race_over_timeout() {
+    snapshot(
+        "hedge_race_over_timeout",
+        Kind::Hedge,
+        quote!(after = 0, attempts = 3),
+        quote! {
+            #[timeout("30s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}

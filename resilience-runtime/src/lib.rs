@@ -15,6 +15,10 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
+//!   queue, and its [`Rejected`] error.
+//! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
+//!   the first success wins.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
@@ -85,7 +89,7 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
-pub use health::breaker;
+pub use health::{breaker, bulkhead, hedge};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
@@ -93,6 +97,7 @@ pub use breaker::{
     BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
     CircuitOpen, CircuitState,
 };
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -114,6 +119,7 @@ pub use events::{
     Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

@@ -104,6 +104,9 @@ fn describe(layer: &Layer) -> String {
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
         Layer::CircuitBreaker(_) => "circuit breaker".to_string(),
+        // Refused on steps (`validate`); named for completeness.
+        Layer::Bulkhead(_) => "bulkhead".to_string(),
+        Layer::Hedge(_) => "hedge".to_string(),
     }
 }
 

@@ -109,6 +109,64 @@ impl fmt::Display for Circuit<'_> {
     }
 }
 
+/// Why a bulkhead turned a call away (see [`Bulkhead`](crate::Bulkhead)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::RejectReason;
+///
+/// assert_eq!(RejectReason::Full { max: 8 }.to_string(), "all 8 slots are taken and there is no queue");
+/// assert_eq!(
+///     RejectReason::WaitedTooLong { wait: Duration::from_millis(100) }.to_string(),
+///     "no slot came free within 100ms"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Every slot was taken and the bulkhead has no queue.
+    Full {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+    },
+    /// Every slot was taken and the queue was full too.
+    QueueFull {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+        /// The most calls that may wait.
+        queue: usize,
+    },
+    /// The call waited in the queue for the longest wait allowed.
+    WaitedTooLong {
+        /// The longest wait allowed.
+        wait: Duration,
+    },
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Full { max } => write!(
+                f,
+                "all {max} slot{} {} taken and there is no queue",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::QueueFull { max, queue } => write!(
+                f,
+                "all {max} slot{} {} taken and the queue of {queue} is full",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::WaitedTooLong { wait } => {
+                write!(f, "no slot came free within {}", fmt_duration(wait))
+            }
+        }
+    }
+}
+
 /// A field of an event kind, in its borrowed form: how it becomes owned,
 /// how it is borrowed back, how it reads and how `tracing` records it.
 trait Field<'a>: Copy {
@@ -153,6 +211,7 @@ macro_rules! copy_field {
 }
 copy_field!(u32 => |n: &u32| *n, u64 => |n: &u64| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
 copy_field!(TripReason => tracing::field::display);
+copy_field!(RejectReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -613,4 +672,24 @@ kinds! {
         /// The breaker's name (empty if it has none).
         breaker: &'a str => String,
     } => write!(f, "`{op}` {} reset by hand: closed", Circuit(breaker.0));
+
+    /// A bulkhead turned a call away: the call did not run, and its error
+    /// type received [`Rejected`](crate::Rejected) (see
+    /// [`Bulkhead`](crate::Bulkhead)). The event's operation is the call's.
+    BulkheadRejected [WARN] {
+        /// The bulkhead's name.
+        bulkhead: &'a str => String,
+        /// Why: full, queue full, or waited too long.
+        reason: RejectReason => RejectReason,
+    } => write!(f, "`{op}` rejected by bulkhead `{bulkhead}`: {reason}");
+
+    /// A hedged call started another attempt, since no attempt had
+    /// answered within the delay or one had failed (see
+    /// [`HedgePolicy`](crate::HedgePolicy)). Attempts count from 1.
+    Hedged [INFO] {
+        /// The attempt that starts (2 for the first hedge).
+        attempt: u32 => u32,
+        /// The attempts still running beside it.
+        running: u32 => u32,
+    } => write!(f, "`{op}` starts hedged attempt {attempt} ({running} still running)");
 }

@@ -6,3 +6,5 @@
 //! never `coordination/`.
 
 pub mod breaker;
+pub mod bulkhead;
+pub mod hedge;

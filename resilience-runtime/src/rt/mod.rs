@@ -14,8 +14,9 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`, and with
-//!   the `chaos` feature `FromChaos`, `ChaosState`): the error then says
+//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`,
+//!   `BulkheadState`, `FromRejected`, and with the `chaos` feature
+//!   `FromChaos`, `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
 //!   `EscalatePolicy`) are
@@ -23,21 +24,25 @@
 //!   run-time parsing.
 
 mod breaker;
+mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
 mod escalate;
 mod fallback;
+mod hedge;
 mod retry;
 
 pub use breaker::*;
+pub use bulkhead::*;
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use hedge::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
