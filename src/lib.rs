@@ -547,6 +547,9 @@
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
 pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+// `agent` is the attribute only; the name type is `AgentName`.
+pub use resilience_macros::{agent, self_healing};
+pub use resilience_runtime::{Abandoned, AgentName, HealingPolicy, Health};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{

@@ -19,8 +19,8 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
 use crate::args::{
-    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind,
-    Layer,
+    self, AgentArgs, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction,
+    JitterKind, Kind, Layer, SelfHealingArgs,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
@@ -47,7 +47,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
             format!(
                 "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
                  write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
-                 `escalate`, `chaos`, or `resilience::…`), not through an alias, so that they expand together",
+                 `escalate`, `chaos`, `self_healing`, `agent`, or `resilience::…`), not through an alias, so that they expand together",
                 kind.name()
             ),
         ));
@@ -85,6 +85,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     func.attrs.extend(markers);
 
     let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
+    let (layers, agent) = split_agent(layers, &mut cx);
     let tier_index = if escalates {
         check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx)
     } else {
@@ -103,10 +104,21 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     }
     let only_chaos = layers.iter().all(|layer| matches!(layer, Layer::Chaos(_)));
     match (cx.check(), shape) {
-        (Ok(()), Some(_)) if only_chaos && compensate.is_none() && as_written.is_some() => {
+        (Ok(()), Some(_))
+            if only_chaos && compensate.is_none() && agent.is_none() && as_written.is_some() =>
+        {
             as_written.unwrap_or_default()
         }
-        (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref(), tier_index),
+        (Ok(()), Some(shape)) => expand(
+            func,
+            shape,
+            &layers,
+            Wrappers {
+                compensate: compensate.as_ref(),
+                agent: agent.as_ref(),
+            },
+            tier_index,
+        ),
         (Err(error), _) => {
             let error = error.into_compile_error();
             quote!(#error #func)
@@ -269,6 +281,52 @@ pub(crate) fn split_compensate(
     (rest, compensate)
 }
 
+/// `#[agent]` is not a layer either: the name covers every event of the
+/// call, wherever the attribute is written. At most one per fn.
+fn split_agent(layers: Vec<Layer>, cx: &mut Ctxt) -> (Vec<Layer>, Option<AgentArgs>) {
+    let mut agent: Option<AgentArgs> = None;
+    let mut rest = Vec::new();
+    for layer in layers {
+        match layer {
+            Layer::Agent(args) => {
+                if agent.is_some() {
+                    cx.syn_error(syn::Error::new(
+                        args.span,
+                        "duplicate `#[agent]`; a call runs for one agent",
+                    ));
+                } else {
+                    agent = Some(args);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    (rest, agent)
+}
+
+/// Runs the whole call (its layers and its compensation's registration)
+/// as the agent `#[agent(name = ..)]` names: every event it emits carries
+/// the name. The name is evaluated once, before the call.
+fn as_agent(expr: TokenStream, ret: &Type, args: &AgentArgs) -> TokenStream {
+    let name = &args.name;
+    // A name of another type is reported at the user's expression.
+    let named = quote_spanned!(at(name.span())=> ::resilience::__private::agent_name(&#name));
+    q!({
+        let __resilience_agent = #named;
+        ::resilience::__private::as_agent(__resilience_agent, async {
+            let __resilience_output: #ret = #expr;
+            __resilience_output
+        }).await
+    })
+}
+
+/// What wraps the whole stack, wherever it is written.
+#[derive(Clone, Copy)]
+struct Wrappers<'a> {
+    compensate: Option<&'a CompensateArgs>,
+    agent: Option<&'a AgentArgs>,
+}
+
 /// Registers the compensation of a successful call with the enclosing saga,
 /// or records the failed step. Outside a saga it costs one task-local check.
 fn compensated(
@@ -311,7 +369,7 @@ fn expand(
     mut func: Func,
     shape: Shape,
     layers: &[Layer],
-    compensate: Option<&CompensateArgs>,
+    wrappers: Wrappers<'_>,
     tier_index: Option<usize>,
 ) -> TokenStream {
     let needs_clones = layers.iter().any(is_repeating);
@@ -339,10 +397,7 @@ fn expand(
                 cloned: &cloned,
                 tier: tier.as_ref(),
             };
-            let mut expr = generator.expr(0);
-            if let Some(args) = compensate {
-                expr = compensated(expr, &ret, &operation, args);
-            }
+            let expr = wrappers.wrap(generator.expr(0), &ret, &operation);
             // Every layer is a `{ .. }` block: its statements become the fn's.
             func.block.stmts = match syn::parse2::<Block>(expr.clone()) {
                 Ok(block) => block.stmts,
@@ -372,14 +427,23 @@ fn expand(
                     cloned: &cloned,
                     tier: tier.as_ref(),
                 };
-                let mut expr = generator.expr(0);
-                if let Some(args) = compensate {
-                    expr = compensated(expr, &ret, &operation, args);
-                }
+                let expr = wrappers.wrap(generator.expr(0), &ret, &operation);
                 *init.expr = Expr::Verbatim(quote!({ #expr }));
             }
             func.into_token_stream()
         }
+    }
+}
+
+impl Wrappers<'_> {
+    fn wrap(self, mut expr: TokenStream, ret: &Type, operation: &str) -> TokenStream {
+        if let Some(args) = self.compensate {
+            expr = compensated(expr, ret, operation, args);
+        }
+        if let Some(args) = self.agent {
+            expr = as_agent(expr, ret, args);
+        }
+        expr
     }
 }
 
@@ -419,8 +483,9 @@ impl Generator<'_> {
             Some(Layer::Fallback(args)) => self.fallback(index, args),
             Some(Layer::Escalate(args)) => self.escalate(index, args),
             Some(Layer::Chaos(args)) => self.chaos(index, args),
-            // Split off by `split_compensate` before generating.
-            Some(Layer::Compensate(_)) => self.expr(index + 1),
+            Some(Layer::SelfHealing(args)) => self.self_healing(index, args),
+            // Split off by `split_compensate` and `split_agent` before generating.
+            Some(Layer::Compensate(_) | Layer::Agent(_)) => self.expr(index + 1),
         }
     }
 
@@ -621,6 +686,52 @@ impl Generator<'_> {
         q! {{
             match #run {
                 ::resilience::__private::Result::Ok(__resilience_result) => __resilience_result,
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
+    /// Refuses the call if the supervisor gave up; else runs the layers
+    /// below and counts the outcome in the `Health`. `state` is evaluated
+    /// before and after the call, never borrowed across it, so that the
+    /// body may use `&mut self`.
+    fn self_healing(&self, index: usize, args: &SelfHealingArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let max_failures = proc_macro2::Literal::u32_unsuffixed(args.max_failures);
+        let inner = self.expr(index + 1);
+        let state = &args.state;
+        // A `state` that is no `Health` is reported at the user's value
+        // (once: rustc merges the same error at the same token).
+        let enter = quote_spanned!(at(state.span())=>
+            ::resilience::__private::healing_enter(&#state, &__RESILIENCE_HEALING)
+        );
+        // A missing `From<Abandoned>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(ret))=>
+            ::resilience::__private::abandoned_error(__resilience_error)
+        );
+        q! {{
+            const __RESILIENCE_HEALING: ::resilience::__private::HealingPolicy =
+                ::resilience::__private::HealingPolicy::new(#operation, #max_failures);
+            match #enter {
+                ::resilience::__private::Result::Ok(()) => {
+                    let __resilience_result: #ret = #inner;
+                    match &__resilience_result {
+                        ::resilience::__private::Result::Ok(_) => {
+                            ::resilience::__private::healing_succeeded(&#state, &__RESILIENCE_HEALING);
+                        }
+                        ::resilience::__private::Result::Err(__resilience_error) => {
+                            ::resilience::__private::healing_failed(
+                                &#state,
+                                &__RESILIENCE_HEALING,
+                                ::resilience::__private::error_ref!(__resilience_error),
+                            );
+                        }
+                    }
+                    __resilience_result
+                }
                 ::resilience::__private::Result::Err(__resilience_error) => {
                     ::resilience::__private::Result::Err(#convert)
                 }

@@ -73,6 +73,7 @@ pub mod coordination;
 #[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
+mod health;
 pub mod saga;
 mod support;
 
@@ -104,9 +105,11 @@ pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;
 pub use events::{
-    Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
+    AgentName, Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe,
+    subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use health::{Abandoned, HealingPolicy, Health};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

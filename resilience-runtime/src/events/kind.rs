@@ -222,7 +222,7 @@ macro_rules! kinds {
             }
 
             /// Records the `tracing` event: target `resilience`, the
-            /// operation and every field, the text as the message.
+            /// operation, the agent if any, and every field, the text as the message.
             pub(super) fn record(&self, operation: &str, event: &super::Event<'_>) {
                 match *self {
                     $( Self::$name { $($field),* } => {
@@ -230,6 +230,7 @@ macro_rules! kinds {
                             target: "resilience",
                             tracing::Level::$level,
                             operation,
+                            agent = event.agent,
                             $( $field = Field::traced(&$field), )*
                             "{event}"
                         );
@@ -478,4 +479,25 @@ kinds! {
         /// Why the tier failed: its error, its time limit or its panic.
         reason: ErrorRef<'a> => String,
     } => write!(f, "`{op}` tier {from} failed ({reason}); escalating to tier {to}");
+
+    /// A self-healing agent's calls failed `failures` times in a row (each
+    /// after its retries, if `#[retry]` is below `#[self_healing]`): it needs
+    /// help, which its supervisor can give through its
+    /// [`Health`](crate::Health). Asked once per streak of failures; the
+    /// event's agent says which agent (see [`Event::agent`](super::Event::agent)).
+    NeedsHelp [ERROR] {
+        /// The failed calls in a row.
+        failures: u32 => u32,
+        /// The last call's error.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` needs help: {failures} call{} in a row failed, the last with: {error}",
+        plural(*failures.0)
+    );
+
+    /// A self-healing call was not made: its supervisor gave up on the agent
+    /// ([`Health::give_up`](crate::Health::give_up)); the caller gets
+    /// [`Abandoned`](crate::Abandoned).
+    Abandoned [WARN] {} => write!(f, "`{op}` not run: the supervisor gave up on this agent");
 }

@@ -76,9 +76,12 @@
 
 use core::fmt;
 
+mod agent;
 mod bus;
 mod kind;
 
+pub(crate) use agent::with_agent_or_current;
+pub use agent::{AgentName, current_agent, with_agent};
 pub use bus::{Filter, Observer, Scope, Subscription, emit, observe, subscribe};
 pub(crate) use bus::{current_scopes, within_scopes};
 pub use kind::{EventKind, GiveUpReason, OwnedEventKind};
@@ -110,6 +113,10 @@ pub struct Event<'a> {
     /// `Workflow::step`. Borrowed, so a name known only at run time (a
     /// worker's workflow) costs nothing to emit.
     pub operation: &'a str,
+    /// The agent the call ran for: the name `#[agent(name = ..)]` gave it
+    /// (or [`with_agent`]), filled in by [`emit`] from the running task; in
+    /// a workflow's compensation, the workflow's name. `None` outside any.
+    pub agent: Option<&'a str>,
     /// What happened.
     pub kind: EventKind<'a>,
 }
@@ -126,7 +133,29 @@ impl<'a> Event<'a> {
     /// assert_eq!(event.operation, "ask");
     /// ```
     pub const fn new(operation: &'a str, kind: EventKind<'a>) -> Self {
-        Self { operation, kind }
+        Self {
+            operation,
+            agent: None,
+            kind,
+        }
+    }
+
+    /// The event, for the agent `agent` (which [`emit`] then keeps, instead
+    /// of the running task's agent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::{Event, EventKind};
+    ///
+    /// let event = Event::new("ask", EventKind::Timeout { limit: Duration::from_secs(3) }).with_agent("critic");
+    /// assert_eq!(event.to_string(), "critic: `ask` timed out after 3s");
+    /// ```
+    #[must_use]
+    pub const fn with_agent(mut self, agent: &'a str) -> Self {
+        self.agent = Some(agent);
+        self
     }
 
     /// The event with its error rendered to a `String`, to keep or send.
@@ -142,6 +171,7 @@ impl<'a> Event<'a> {
     pub fn into_owned(self) -> OwnedEvent {
         OwnedEvent {
             operation: self.operation.to_owned(),
+            agent: self.agent.map(str::to_owned),
             kind: self.kind.to_owned_kind(),
         }
     }
@@ -149,6 +179,9 @@ impl<'a> Event<'a> {
 
 impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(agent) = self.agent {
+            write!(f, "{agent}: ")?;
+        }
         self.kind.write(self.operation, f)
     }
 }
@@ -169,6 +202,8 @@ impl fmt::Display for Event<'_> {
 pub struct OwnedEvent {
     /// The operation; see [`Event::operation`].
     pub operation: String,
+    /// The agent; see [`Event::agent`].
+    pub agent: Option<String>,
     /// What happened.
     pub kind: OwnedEventKind,
 }
@@ -186,7 +221,11 @@ impl OwnedEvent {
     /// assert_eq!(owned.as_event().operation, "ask");
     /// ```
     pub fn as_event(&self) -> Event<'_> {
-        Event::new(&self.operation, self.kind.as_kind())
+        Event {
+            operation: &self.operation,
+            agent: self.agent.as_deref(),
+            kind: self.kind.as_kind(),
+        }
     }
 }
 

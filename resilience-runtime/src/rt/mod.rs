@@ -14,7 +14,8 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, and with the `chaos` feature `FromChaos`,
+//!   `EscalateTier`, `TierList`, `HealthState`, `FromAbandoned`,
+//!   `IntoAgentName`, and with the `chaos` feature `FromChaos`,
 //!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
@@ -28,6 +29,7 @@ mod chaos;
 mod durable;
 mod escalate;
 mod fallback;
+mod healing;
 mod retry;
 
 #[cfg(feature = "chaos")]
@@ -36,6 +38,7 @@ pub use chaos::*;
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use healing::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
@@ -53,6 +56,7 @@ pub use crate::call::retry::{
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::health::HealingPolicy;
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
