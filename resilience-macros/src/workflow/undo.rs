@@ -29,11 +29,11 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
             mut compensations: ::resilience::__private::Vec<::resilience::__private::CompensationReport>,
             hooks: &mut __ResilienceHooks,
         ) -> ::resilience::__private::UndoOutcome<#err_ty, __ResilienceHooks::Error> {
+            let completed = state.completed();
+            Self::__resilience_report(failed_step, &failure);
           // The undo runs as the workflow (unless the run is an agent's
           // call): its events, the compensations' own included, carry its name.
           ::resilience::__private::as_workflow(#workflow_name, async {
-            let completed = state.completed();
-            Self::__resilience_report(failed_step, &failure);
             let failure_text = if __ResilienceHooks::DURABLE {
                 ::resilience::__private::failure_text(&failure, |__resilience_error| {
                     ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(__resilience_error))
