@@ -703,11 +703,19 @@ impl Generator<'_> {
         let max_failures = proc_macro2::Literal::u32_unsuffixed(args.max_failures);
         let inner = self.expr(index + 1);
         let state = &args.state;
-        // A `state` that is no `Health` is reported at the user's value
-        // (once: rustc merges the same error at the same token).
-        let enter = quote_spanned!(at(state.span())=>
-            ::resilience::__private::healing_enter(&#state, &__RESILIENCE_HEALING)
-        );
+        // A `state` that is no `Health` is reported at the user's value,
+        // once: the three calls are the same error at the same token,
+        // which rustc merges.
+        let healing = |step: TokenStream| {
+            quote_spanned!(at(state.span())=>
+                ::resilience::__private::healing(&#state, &__RESILIENCE_HEALING, #step)
+            )
+        };
+        let enter = healing(q!(::resilience::__private::Healing::Enter));
+        let succeeded = healing(q!(::resilience::__private::Healing::Succeeded));
+        let failed = healing(q!(::resilience::__private::Healing::Failed(
+            ::resilience::__private::error_ref!(__resilience_error)
+        )));
         // A missing `From<Abandoned>` is reported at the user's error type.
         let convert = quote_spanned!(at(item::error_type_span(ret))=>
             ::resilience::__private::abandoned_error(__resilience_error)
@@ -718,18 +726,10 @@ impl Generator<'_> {
             match #enter {
                 ::resilience::__private::Result::Ok(()) => {
                     let __resilience_result: #ret = #inner;
-                    match &__resilience_result {
-                        ::resilience::__private::Result::Ok(_) => {
-                            ::resilience::__private::healing_succeeded(&#state, &__RESILIENCE_HEALING);
-                        }
-                        ::resilience::__private::Result::Err(__resilience_error) => {
-                            ::resilience::__private::healing_failed(
-                                &#state,
-                                &__RESILIENCE_HEALING,
-                                ::resilience::__private::error_ref!(__resilience_error),
-                            );
-                        }
-                    }
+                    let _ = match &__resilience_result {
+                        ::resilience::__private::Result::Ok(_) => #succeeded,
+                        ::resilience::__private::Result::Err(__resilience_error) => #failed,
+                    };
                     __resilience_result
                 }
                 ::resilience::__private::Result::Err(__resilience_error) => {

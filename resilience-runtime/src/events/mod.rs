@@ -483,6 +483,38 @@ mod tests {
         assert_eq!(drain(&mut kept).len(), 1);
     }
 
+    #[tokio::test]
+    async fn emit_names_the_running_agent_unless_the_event_names_one() {
+        let (scope, mut sub) = scoped();
+        scope
+            .run(with_agent("outer", async {
+                emit(&timeout("agent_a", 1));
+                emit(&timeout("agent_b", 2).with_agent("explicit"));
+                with_agent(AgentName::from(String::from("inner")), async {
+                    emit(&timeout("agent_c", 3));
+                })
+                .await;
+                emit(&timeout("agent_d", 4));
+            }))
+            .await;
+        scope.run(async { emit(&timeout("agent_e", 5)) }).await;
+        let agents: Vec<_> = drain(&mut sub).into_iter().map(|e| e.agent).collect();
+        assert_eq!(
+            agents,
+            [
+                Some("outer".to_owned()),
+                Some("explicit".to_owned()),
+                Some("inner".to_owned()),
+                Some("outer".to_owned()),
+                None
+            ]
+        );
+        // Owned and back keeps the agent.
+        let owned = timeout("agent_f", 6).with_agent("x").into_owned();
+        assert_eq!(owned.as_event().into_owned(), owned);
+        assert_eq!(owned.to_string(), "x: `agent_f` timed out after 6s");
+    }
+
     #[test]
     fn display_of_each_kind() {
         let err = "boom";
@@ -624,6 +656,24 @@ mod tests {
                 },
                 "`op` tier 1 failed (boom); escalating to tier 2",
             ),
+            (
+                EventKind::NeedsHelp {
+                    failures: 3,
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` needs help: 3 calls in a row failed, the last with: boom",
+            ),
+            (
+                EventKind::NeedsHelp {
+                    failures: 1,
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` needs help: 1 call in a row failed, the last with: boom",
+            ),
+            (
+                EventKind::Abandoned {},
+                "`op` not run: the supervisor gave up on this agent",
+            ),
         ];
         for (kind, want) in cases.into_iter().chain(coordination) {
             let event = Event::new("op", kind);
@@ -711,12 +761,22 @@ mod tests {
             for kind in kinds {
                 emit(&Event::new("traced", kind));
             }
+            let help = EventKind::NeedsHelp {
+                failures: 3,
+                error: ErrorRef::Display(&err),
+            };
+            emit(&Event::new("traced", help).with_agent("critic"));
             std::thread::sleep(Duration::from_millis(10));
             tracing::callsite::rebuild_interest_cache();
             recorder.0.lock().unwrap().clear();
             for kind in kinds {
                 emit(&Event::new("traced", kind));
             }
+            let help = EventKind::NeedsHelp {
+                failures: 3,
+                error: ErrorRef::Display(&err),
+            };
+            emit(&Event::new("traced", help).with_agent("critic"));
         });
         use tracing::Level;
         assert_eq!(
@@ -750,6 +810,10 @@ mod tests {
                 (
                     Level::DEBUG,
                     "resilience operation=\"traced\" id=\"run-1\" position=3".into()
+                ),
+                (
+                    Level::ERROR,
+                    "resilience operation=\"traced\" agent=\"critic\" failures=3 error=boom".into()
                 ),
             ]
         );

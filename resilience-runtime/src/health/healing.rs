@@ -539,3 +539,91 @@ impl HealingPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{OwnedEventKind, scoped, with_agent};
+
+    #[test]
+    fn the_count_asks_once_per_streak_and_answers_reset_it() {
+        let health = Health::<u8>::new();
+        assert_eq!(health.failed(3), None);
+        assert_eq!(health.failed(3), None);
+        assert_eq!(health.failed(3), Some(3));
+        assert_eq!(health.failed(3), None);
+        assert_eq!(health.failures(), 4);
+        assert!(health.needs_help());
+        health.succeeded();
+        assert_eq!((health.failures(), health.needs_help()), (0, false));
+        // A cure resets the streak and takes back an agent given up.
+        for _ in 0..3 {
+            health.failed(3);
+        }
+        health.give_up();
+        health.heal(9);
+        assert_eq!(
+            (
+                health.failures(),
+                health.needs_help(),
+                health.is_abandoned()
+            ),
+            (0, false, false)
+        );
+        assert_eq!(health.failed(1), Some(1));
+        // `reset` keeps the cure.
+        health.reset();
+        assert_eq!(health.cure().as_deref(), Some(&9));
+        assert_eq!(health.remove_cure().as_deref(), Some(&9));
+        assert_eq!(health.cure(), None);
+        assert_eq!(
+            format!("{health:?}"),
+            "Health { failures: 0, needs_help: false, abandoned: false, cured: false }"
+        );
+    }
+
+    #[test]
+    fn the_count_saturates_without_touching_the_flags() {
+        let health = Health::<()>::new();
+        health.state.store(COUNT - 1, Ordering::Relaxed);
+        health.failed(u32::MAX);
+        health.failed(u32::MAX);
+        assert_eq!(health.failures(), COUNT);
+        assert!(!health.is_abandoned());
+        assert!(health.cure().is_none());
+    }
+
+    #[test]
+    fn success_on_a_healthy_agent_writes_nothing() {
+        let health = Health::<()>::new();
+        health.give_up();
+        let before = health.state.load(Ordering::Relaxed);
+        health.succeeded();
+        assert_eq!(health.state.load(Ordering::Relaxed), before);
+    }
+
+    #[tokio::test]
+    async fn the_events_name_the_agent() {
+        let (scope, mut sub) = scoped();
+        let policy = HealingPolicy::new("healing::events", 1);
+        let health = Health::<()>::new();
+        scope
+            .run(with_agent("solver", async {
+                policy.record(&health, &Err::<(), _>("no answer"));
+                health.give_up();
+                assert!(policy.enter(&health).is_err());
+            }))
+            .await;
+        let seen: Vec<_> = core::iter::from_fn(|| sub.try_recv()).collect();
+        assert_eq!(seen.len(), 2);
+        assert!(seen.iter().all(|e| e.agent.as_deref() == Some("solver")));
+        assert_eq!(
+            seen[0].kind,
+            OwnedEventKind::NeedsHelp {
+                failures: 1,
+                error: "no answer".into()
+            }
+        );
+        assert_eq!(seen[1].kind, OwnedEventKind::Abandoned {});
+    }
+}

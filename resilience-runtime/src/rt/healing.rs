@@ -66,28 +66,38 @@ pub fn abandoned_error<E: FromAbandoned>(error: Abandoned) -> E {
     E::from_abandoned(error)
 }
 
-/// Before a self-healing call: `Err` if the supervisor gave up.
+/// Where a self-healing call is.
+#[derive(Clone, Copy, Debug)]
+pub enum Healing<'a> {
+    /// Before the call.
+    Enter,
+    /// The call succeeded.
+    Succeeded,
+    /// The call failed with this error.
+    Failed(ErrorRef<'a>),
+}
+
+/// Before a self-healing call: `Err` if the supervisor gave up; after it:
+/// counts the outcome (and returns `Ok`). One fn for the three, so that a
+/// `state` that is no `Health` is one error at the user's token, not three.
 #[inline]
-pub fn healing_enter<S: HealthState + ?Sized>(
+pub fn healing<S: HealthState + ?Sized>(
     state: &S,
     policy: &HealingPolicy,
+    at: Healing<'_>,
 ) -> Result<(), Abandoned> {
-    policy.enter(state.health_state())
-}
-
-/// After a successful self-healing call.
-#[inline]
-pub fn healing_succeeded<S: HealthState + ?Sized>(state: &S, policy: &HealingPolicy) {
-    policy.succeeded(state.health_state());
-}
-
-/// After a failed self-healing call.
-pub fn healing_failed<S: HealthState + ?Sized>(
-    state: &S,
-    policy: &HealingPolicy,
-    error: ErrorRef<'_>,
-) {
-    policy.failed(state.health_state(), error);
+    let health = state.health_state();
+    match at {
+        Healing::Enter => policy.enter(health),
+        Healing::Succeeded => {
+            policy.succeeded(health);
+            Ok(())
+        }
+        Healing::Failed(error) => {
+            policy.failed(health, error);
+            Ok(())
+        }
+    }
 }
 
 /// A value `#[agent(name = ..)]` can take.
