@@ -118,7 +118,10 @@ impl Agent {
     #[retry(attempts = 3, backoff = exponential, delay = "20ms")]
     #[timeout("60ms")]
     async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
-        let model = self.health.cure().unwrap_or_else(|| Arc::clone(&self.model));
+        let model = self
+            .health
+            .cure()
+            .unwrap_or_else(|| Arc::clone(&self.model));
         log(self.start, &self.name, format!("  asking {}", model.name));
         model.complete(prompt).await
     }
@@ -213,7 +216,9 @@ fn plural(n: u32, word: &str) -> String {
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     use Step::*;
-    println!("Self-healing agents: two agents, one supervisor, scripted flaky models (no network).");
+    println!(
+        "Self-healing agents: two agents, one supervisor, scripted flaky models (no network)."
+    );
     println!(
         "Each call: #[agent] #[self_healing(max_failures = 2)] #[retry(attempts = 3)] #[timeout(\"60ms\")]\n"
     );
@@ -260,7 +265,11 @@ async fn main() {
     for (round, task) in tasks.iter().enumerate() {
         for agent in &agents {
             let prompt = format!("{task} ticket #{}", 101 + round);
-            log(start, &agent.name, format!("task {}: '{prompt}'", round + 1));
+            log(
+                start,
+                &agent.name,
+                format!("task {}: '{prompt}'", round + 1),
+            );
             let result = agent.ask(&prompt).await;
             // Let the supervisor report (and answer) before going on.
             let (done, wait) = oneshot::channel();

@@ -5,7 +5,8 @@
 //! through [`emit`], which
 //!
 //! 1. records a [`tracing`] event with target `"resilience"` and structured
-//!    fields (`operation`, and `attempt`, `attempts`, `delay`, `limit`,
+//!    fields (`operation`, `agent` when the call runs as one, and
+//!    `attempt`, `attempts`, `delay`, `limit`,
 //!    `reason`, `step`, `error`, `id`, `position` as they apply): WARN for a
 //!    retry, a timeout, a fallback and a compensation, ERROR for a give-up,
 //!    a failed step and a compensation that failed, DEBUG for a saved
@@ -23,6 +24,14 @@
 //! of its own agents only runs their calls in a [`Scope`] and subscribes to
 //! that scope: events of other tasks never reach it. A [`Filter`] can also
 //! keep one operation.
+//!
+//! # Which agent
+//!
+//! A call decorated with `#[agent(name = ..)]` (or run in [`with_agent`])
+//! runs as that agent: [`emit`] puts the name on every event emitted while
+//! it runs ([`Event::agent`]), whatever emits it, and
+//! [`Filter::agent`] keeps one agent's events. The name lives in a
+//! task-local that `emit` reads; a call without a name pays nothing.
 //!
 //! # Bounded subscriptions
 //!

@@ -4,7 +4,7 @@
 //! # What `#[self_healing(state = self.health, max_failures = 3)]` writes, by hand
 //!
 //! ```
-//! use resilience_runtime::{Abandoned, Health, HealingPolicy};
+//! use resilience_runtime::{Abandoned, ErrorRef, Health, HealingPolicy};
 //!
 //! #[derive(Debug)]
 //! enum AgentError { Abandoned(Abandoned), Model(&'static str) }
@@ -20,7 +20,10 @@
 //!     }
 //!     let model = health.cure().map_or("primary", |backup| *backup);
 //!     let result: Result<String, AgentError> = Err(AgentError::Model(model)); // the body
-//!     POLICY.record(health, &result); // count, reset, or ask for help
+//!     match &result { // count, reset, or ask for help
+//!         Ok(_) => POLICY.succeeded(health),
+//!         Err(error) => POLICY.failed(health, ErrorRef::Debug(error)),
+//!     }
 //!     result
 //! }
 //! # #[tokio::main(flavor = "current_thread")]
@@ -192,7 +195,7 @@ impl<C> Health<C> {
     /// ```
     /// use resilience_runtime::Health;
     ///
-    /// let health = Health::new();
+    /// let health = Health::<String>::new();
     /// health.heal(String::from("backup-model"));
     /// assert_eq!(health.cure().unwrap().as_str(), "backup-model");
     /// assert_eq!(health.failures(), 0);
@@ -491,10 +494,11 @@ impl HealingPolicy {
     ///
     /// let policy = HealingPolicy::new("ask", 2);
     /// let health = Health::<()>::new();
-    /// policy.failed(&health, ErrorRef::Display(&"overloaded"));
-    /// policy.failed(&health, ErrorRef::Display(&"overloaded")); // asks for help
+    /// let failed: Result<(), &str> = Err("overloaded");
+    /// policy.record(&health, &failed);
+    /// policy.record(&health, &failed); // asks for help
     /// assert!(health.needs_help());
-    /// policy.succeeded(&health);
+    /// policy.record(&health, &Ok::<(), &str>(()));
     /// assert_eq!(health.failures(), 0);
     /// ```
     pub fn record<C, T, E: fmt::Display>(&self, health: &Health<C>, result: &Result<T, E>) {
