@@ -510,3 +510,99 @@ async fn many_tasks_count_every_failure_and_ask_once_per_streak() {
     assert!(!shared.health.needs_help());
     assert!(drain(&mut events).is_empty());
 }
+
+/// A decorated future is no larger than the same logic written by hand
+/// (measured in the same build), and the two do the same work.
+mod size {
+    use std::mem::size_of_val;
+
+    use resilience::events::with_agent;
+    use resilience::{Abandoned, ErrorRef, HealingPolicy, Health, agent, self_healing};
+
+    #[derive(Debug)]
+    enum Error {
+        Failed,
+        #[allow(dead_code)]
+        Abandoned(Abandoned),
+    }
+
+    impl From<Abandoned> for Error {
+        fn from(error: Abandoned) -> Self {
+            Error::Abandoned(error)
+        }
+    }
+
+    static DECORATED: Health = Health::new();
+    static HAND: Health = Health::new();
+
+    async fn work(x: &u64) -> Result<u64, Error> {
+        tokio::task::yield_now().await;
+        if *x == 0 { Err(Error::Failed) } else { Ok(*x) }
+    }
+
+    #[self_healing(state = DECORATED)]
+    async fn decorated(x: &u64) -> Result<u64, Error> {
+        work(x).await
+    }
+
+    async fn hand(x: &u64) -> Result<u64, Error> {
+        const POLICY: HealingPolicy = HealingPolicy::new("hand", 3);
+        if let Err(error) = POLICY.enter(&HAND) {
+            return Err(error.into());
+        }
+        let result = work(x).await;
+        match &result {
+            Ok(_) => POLICY.succeeded(&HAND),
+            Err(error) => POLICY.failed(&HAND, ErrorRef::Debug(error)),
+        }
+        result
+    }
+
+    #[agent(name = "a")]
+    async fn decorated_agent(x: &u64) -> Result<u64, Error> {
+        work(x).await
+    }
+
+    async fn hand_agent(x: &u64) -> Result<u64, Error> {
+        with_agent("a", work(x)).await
+    }
+
+    #[test]
+    fn decorated_futures_are_no_larger_than_hand_written() {
+        let x = 1;
+        let pairs = [
+            (
+                "self_healing",
+                size_of_val(&decorated(&x)),
+                size_of_val(&hand(&x)),
+            ),
+            (
+                "agent",
+                size_of_val(&decorated_agent(&x)),
+                size_of_val(&hand_agent(&x)),
+            ),
+        ];
+        for (name, ours, theirs) in pairs {
+            assert!(
+                ours <= theirs,
+                "{name}: decorated {ours} bytes > hand-written {theirs}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_compared_futures_do_the_same_work() {
+        for x in [1, 0, 0, 0, 2] {
+            assert_eq!(
+                format!("{:?}", decorated(&x).await),
+                format!("{:?}", hand(&x).await)
+            );
+            assert_eq!(
+                format!("{:?}", decorated_agent(&x).await),
+                format!("{:?}", hand_agent(&x).await)
+            );
+        }
+        assert_eq!(DECORATED.failures(), 0);
+        assert_eq!(HAND.failures(), 0);
+    }
+}

@@ -307,16 +307,13 @@ fn split_agent(layers: Vec<Layer>, cx: &mut Ctxt) -> (Vec<Layer>, Option<AgentAr
 /// Runs the whole call (its layers and its compensation's registration)
 /// as the agent `#[agent(name = ..)]` names: every event it emits carries
 /// the name. The name is evaluated once, before the call.
-fn as_agent(expr: TokenStream, ret: &Type, args: &AgentArgs) -> TokenStream {
+fn as_agent(future: TokenStream, args: &AgentArgs) -> TokenStream {
     let name = &args.name;
     // A name of another type is reported at the user's expression.
     let named = quote_spanned!(at(name.span())=> ::resilience::__private::agent_name(&#name));
     q!({
         let __resilience_agent = #named;
-        ::resilience::__private::as_agent(__resilience_agent, async {
-            let __resilience_output: #ret = #expr;
-            __resilience_output
-        }).await
+        ::resilience::__private::as_agent(__resilience_agent, #future).await
     })
 }
 
@@ -397,7 +394,7 @@ fn expand(
                 cloned: &cloned,
                 tier: tier.as_ref(),
             };
-            let expr = wrappers.wrap(generator.expr(0), &ret, &operation);
+            let expr = wrappers.wrap(&generator);
             // Every layer is a `{ .. }` block: its statements become the fn's.
             func.block.stmts = match syn::parse2::<Block>(expr.clone()) {
                 Ok(block) => block.stmts,
@@ -427,7 +424,7 @@ fn expand(
                     cloned: &cloned,
                     tier: tier.as_ref(),
                 };
-                let expr = wrappers.wrap(generator.expr(0), &ret, &operation);
+                let expr = wrappers.wrap(&generator);
                 *init.expr = Expr::Verbatim(quote!({ #expr }));
             }
             func.into_token_stream()
@@ -436,14 +433,21 @@ fn expand(
 }
 
 impl Wrappers<'_> {
-    fn wrap(self, mut expr: TokenStream, ret: &Type, operation: &str) -> TokenStream {
-        if let Some(args) = self.compensate {
-            expr = compensated(expr, ret, operation, args);
+    /// The whole call: the generator's layers, then the compensation's
+    /// registration, all run as the agent.
+    fn wrap(self, generator: &Generator<'_>) -> TokenStream {
+        let (ret, operation) = (generator.ret, generator.operation);
+        match (self.compensate, self.agent) {
+            (None, None) => generator.expr(0),
+            (Some(args), None) => compensated(generator.expr(0), ret, operation, args),
+            // The layers' own future (the body's, if it is `f(..).await`
+            // alone): no extra `async` block to store.
+            (None, Some(agent)) => as_agent(generator.future(0), agent),
+            (Some(args), Some(agent)) => {
+                let expr = compensated(generator.expr(0), ret, operation, args);
+                as_agent(q!(async { #expr }), agent)
+            }
         }
-        if let Some(args) = self.agent {
-            expr = as_agent(expr, ret, args);
-        }
-        expr
     }
 }
 
@@ -490,7 +494,7 @@ impl Generator<'_> {
     }
 
     /// A future whose output is the return type and that runs layers `index..`.
-    fn future(&self, index: usize) -> TokenStream {
+    pub(crate) fn future(&self, index: usize) -> TokenStream {
         if index < self.layers.len() {
             let expr = self.expr(index);
             return q!(async { #expr });
@@ -718,23 +722,24 @@ impl Generator<'_> {
         )));
         // A missing `From<Abandoned>` is reported at the user's error type.
         let convert = quote_spanned!(at(item::error_type_span(ret))=>
-            ::resilience::__private::abandoned_error(__resilience_error)
+            ::resilience::__private::abandoned_error(
+                ::resilience::__private::abandoned(&__RESILIENCE_HEALING),
+            )
         );
+        // An `if`, not a `match`: its condition is dropped before the call
+        // runs, so the future keeps nothing of it.
         q! {{
             const __RESILIENCE_HEALING: ::resilience::__private::HealingPolicy =
                 ::resilience::__private::HealingPolicy::new(#operation, #max_failures);
-            match #enter {
-                ::resilience::__private::Result::Ok(()) => {
-                    let __resilience_result: #ret = #inner;
-                    let _ = match &__resilience_result {
-                        ::resilience::__private::Result::Ok(_) => #succeeded,
-                        ::resilience::__private::Result::Err(__resilience_error) => #failed,
-                    };
-                    __resilience_result
-                }
-                ::resilience::__private::Result::Err(__resilience_error) => {
-                    ::resilience::__private::Result::Err(#convert)
-                }
+            if #enter {
+                let __resilience_result: #ret = #inner;
+                match &__resilience_result {
+                    ::resilience::__private::Result::Ok(_) => #succeeded,
+                    ::resilience::__private::Result::Err(__resilience_error) => #failed,
+                };
+                __resilience_result
+            } else {
+                ::resilience::__private::Result::Err(#convert)
             }
         }}
     }

@@ -158,8 +158,13 @@ impl From<Arc<str>> for AgentName {
 /// assert_eq!(event.to_string(), "planner: `ask` timed out after 5s");
 /// # }
 /// ```
-pub async fn with_agent<F: Future>(name: impl Into<AgentName>, future: F) -> F::Output {
-    AGENT.scope(name.into(), future).await
+pub fn with_agent<F: Future>(
+    name: impl Into<AgentName>,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    // The task-local's own future, no `async` wrapper around it: it costs
+    // the name and the future's slot, nothing more.
+    AGENT.scope(name.into(), future)
 }
 
 /// The agent the current task's call runs for, if any.

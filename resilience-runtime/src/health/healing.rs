@@ -470,17 +470,29 @@ impl HealingPolicy {
         if health.state.load(Ordering::Relaxed) & ABANDONED == 0 {
             return Ok(());
         }
-        self.refused()
+        Err(self.refuse())
     }
 
+    /// A call refused: emits the [`Abandoned`](crate::EventKind::Abandoned)
+    /// event and returns the error, which names the running agent (see
+    /// [`enter`](Self::enter), which calls it once the supervisor gave up).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::HealingPolicy;
+    ///
+    /// let error = HealingPolicy::new("ask", 3).refuse();
+    /// assert_eq!(error.to_string(), "`ask` was not run: the supervisor gave up on this agent");
+    /// ```
     #[cold]
     #[inline(never)]
-    fn refused(&self) -> Result<(), Abandoned> {
+    pub fn refuse(&self) -> Abandoned {
         emit(&Event::new(self.operation, EventKind::Abandoned {}));
-        Err(Abandoned {
+        Abandoned {
             operation: self.operation,
             agent: current_agent(),
-        })
+        }
     }
 
     /// After a call: a success ends the streak; a failure counts, and the

@@ -77,27 +77,35 @@ pub enum Healing<'a> {
     Failed(ErrorRef<'a>),
 }
 
-/// Before a self-healing call: `Err` if the supervisor gave up; after it:
-/// counts the outcome (and returns `Ok`). One fn for the three, so that a
-/// `state` that is no `Health` is one error at the user's token, not three.
+/// Before a self-healing call: whether it may run (`false` once the
+/// supervisor gave up); after it: counts the outcome (and returns `true`).
+/// One fn for the three, so that a `state` that is no `Health` is one
+/// error at the user's token, not three. A `bool`, so that nothing of it is
+/// kept in the future while the call runs.
 #[inline]
 pub fn healing<S: HealthState + ?Sized>(
     state: &S,
     policy: &HealingPolicy,
     at: Healing<'_>,
-) -> Result<(), Abandoned> {
+) -> bool {
     let health = state.health_state();
     match at {
-        Healing::Enter => policy.enter(health),
+        Healing::Enter => !health.is_abandoned(),
         Healing::Succeeded => {
             policy.succeeded(health);
-            Ok(())
+            true
         }
         Healing::Failed(error) => {
             policy.failed(health, error);
-            Ok(())
+            true
         }
     }
+}
+
+/// The error of a call refused because the supervisor gave up (and its
+/// event).
+pub fn abandoned(policy: &HealingPolicy) -> Abandoned {
+    policy.refuse()
 }
 
 /// A value `#[agent(name = ..)]` can take.
@@ -147,8 +155,8 @@ pub fn agent_name<N: IntoAgentName + ?Sized>(name: &N) -> AgentName {
 }
 
 /// Runs the call as the agent `name`.
-pub async fn as_agent<F: Future>(name: AgentName, future: F) -> F::Output {
-    with_agent(name, future).await
+pub fn as_agent<F: Future>(name: AgentName, future: F) -> impl Future<Output = F::Output> {
+    with_agent(name, future)
 }
 
 /// Runs a workflow's undo as the workflow, unless the run is already an
