@@ -606,3 +606,87 @@ mod size {
         assert_eq!(HAND.failures(), 0);
     }
 }
+
+/// A workflow's undo runs as the workflow: its compensation events, and the
+/// events of the compensations' own calls, carry the workflow's name.
+mod workflow_compensation {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use resilience::events::Scope;
+    use resilience::{agent, retry, workflow};
+
+    #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+    enum BookingError {
+        #[error("no seats")]
+        NoSeats,
+        #[error("the payment service is busy")]
+        Busy,
+    }
+
+    static REFUND_CALLS: AtomicU32 = AtomicU32::new(0);
+
+    async fn reserve() -> Result<u32, BookingError> {
+        Ok(7)
+    }
+
+    /// Fails once, then undoes: its retry is an event of the undo.
+    #[retry(attempts = 2, delay = "1ms")]
+    async fn release(seat: u32) -> Result<(), BookingError> {
+        let _ = seat;
+        if REFUND_CALLS.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            Err(BookingError::Busy)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn pay() -> Result<(), BookingError> {
+        Err(BookingError::NoSeats)
+    }
+
+    workflow! {
+        workflow Booking() -> Result<u32, BookingError> {
+            #[compensate(with = release)]
+            step seat: u32 = reserve().await;
+            step paid: () = pay().await;
+            { let () = paid; seat }
+        }
+    }
+
+    struct Travel;
+
+    impl Travel {
+        #[agent(name = "travel-agent")]
+        async fn book(&self) -> Result<u32, BookingError> {
+            Booking::new()
+                .run()
+                .await
+                .map_err(|_| BookingError::NoSeats)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn compensation_events_carry_the_workflow_or_the_running_agent() {
+        let scope = Scope::new();
+        let mut events = scope.subscribe();
+        scope.run(Booking::new().run()).await.unwrap_err();
+        let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "`Booking` step `paid` failed (no seats); undoing the completed steps",
+                "Booking: `release` attempt 1 failed (the payment service is busy); retrying in 1ms",
+                "Booking: `seat` undone by its compensation",
+            ]
+        );
+
+        // Run by an agent: the undo is that agent's.
+        scope.run(Travel.book()).await.unwrap_err();
+        let agents: Vec<Option<String>> = std::iter::from_fn(|| events.try_recv())
+            .map(|e| e.agent)
+            .collect();
+        assert_eq!(agents, vec![Some("travel-agent".to_owned()); 3]);
+    }
+}
