@@ -633,7 +633,10 @@ mod workflow_compensation {
     #[retry(attempts = 2, delay = "1ms")]
     async fn release(seat: u32) -> Result<(), BookingError> {
         let _ = seat;
-        if REFUND_CALLS.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+        if REFUND_CALLS
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(2)
+        {
             Err(BookingError::Busy)
         } else {
             Ok(())

@@ -131,6 +131,7 @@ impl<C> Health<C> {
     ///
     /// assert_eq!(Health::<()>::new().failures(), 0);
     /// ```
+    #[inline]
     pub fn failures(&self) -> u32 {
         self.state.load(Ordering::Relaxed) & COUNT
     }
@@ -144,6 +145,7 @@ impl<C> Health<C> {
     ///
     /// assert!(!Health::<()>::new().needs_help());
     /// ```
+    #[inline]
     pub fn needs_help(&self) -> bool {
         self.state.load(Ordering::Relaxed) & ASKED != 0
     }
@@ -159,6 +161,7 @@ impl<C> Health<C> {
     /// health.give_up();
     /// assert!(health.is_abandoned());
     /// ```
+    #[inline]
     pub fn is_abandoned(&self) -> bool {
         self.state.load(Ordering::Relaxed) & ABANDONED != 0
     }
@@ -261,6 +264,7 @@ impl<C> Health<C> {
     }
 
     /// A successful call: the streak ends. Writes only if one was running.
+    #[inline]
     fn succeeded(&self) {
         if self.state.load(Ordering::Relaxed) & (COUNT | ASKED) != 0 {
             self.state.fetch_and(!(COUNT | ASKED), Ordering::Relaxed);
@@ -466,6 +470,7 @@ impl HealingPolicy {
     /// let health = Health::<()>::new();
     /// assert!(HealingPolicy::new("ask", 3).enter(&health).is_ok());
     /// ```
+    #[inline]
     pub fn enter<C>(&self, health: &Health<C>) -> Result<(), Abandoned> {
         if health.state.load(Ordering::Relaxed) & ABANDONED == 0 {
             return Ok(());
