@@ -224,6 +224,10 @@
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
 //! together; `#[fallback]` above both catches what is left. `#[escalate]`
 //! stacks the same way: what is below it runs once per tier.
+//! `#[self_healing]` above `#[retry]` counts calls, below it attempts; a
+//! `#[fallback]` above it still counts the failure, below it hides it.
+//! `#[agent]` and `#[compensate]` apply to the whole call wherever they are
+//! written.
 //!
 //! # Sagas: `#[compensate]` and [`saga()`]
 //!
@@ -583,6 +587,98 @@
 //! paused clock. Neither attribute is a `workflow!` step attribute: put it
 //! on an `async fn` that the step calls.
 //!
+//! # Agent health: `#[self_healing]` and `#[agent]`
+//!
+//! `#[self_healing(state = PATH, max_failures = N)]` counts an agent's failed
+//! calls in a row in the [`Health`] that `state` names (a field such as
+//! `self.health`, an `Arc<Health<_>>` shared with a supervisor, or a
+//! `static`), and resets the count on success. At `N` (default 3, as in the
+//! guide) it emits a [`NeedsHelp`](EventKind::NeedsHelp) event with the
+//! operation, the last error and the count: once per streak, until a success
+//! or the supervisor's answer starts a new one. A time-out below it counts
+//! as a failure. Written above `#[retry]` it counts calls (each after its
+//! retries); below it, attempts.
+//!
+//! A supervisor answers in code through the same `Health`:
+//! [`heal(cure)`](Health::heal) hands the agent a cure (a backup model, a
+//! smaller prompt...) that its calls read with [`cure()`](Health::cure);
+//! [`reset()`](Health::reset) lets it try again as it is;
+//! [`give_up()`](Health::give_up) makes its calls return [`Abandoned`]
+//! (through the error type's `From<Abandoned>`) without running.
+//!
+//! `#[agent(name = EXPR)]` names the agent a call runs for: every event the
+//! call emits, whatever layer emits it (retry, time-out, self-healing, a
+//! nested call's), carries the name in [`Event::agent`], and
+//! [`events::Filter::agent`] watches one agent. `EXPR` is a `&'static str`,
+//! a `String`, an `Arc<str>` or an [`AgentName`] (keep one in the agent: it
+//! is cloned per call without allocating). It wraps the whole call wherever
+//! it is written; a fn without it pays nothing. Inside a `workflow!`, the
+//! undo runs as the workflow, so compensation events carry its name.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use resilience::events::Filter;
+//! use resilience::{Abandoned, AgentName, Elapsed, Health, OwnedEventKind};
+//! use resilience::{agent, retry, self_healing, timeout};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error("{0} is overloaded")]
+//!     Overloaded(&'static str),
+//!     #[error(transparent)]
+//!     Timeout(#[from] Elapsed),
+//!     #[error(transparent)]
+//!     Abandoned(#[from] Abandoned),
+//! }
+//!
+//! struct Agent {
+//!     name: AgentName,
+//!     health: Arc<Health<&'static str>>, // the cure: a backup model's name
+//! }
+//!
+//! impl Agent {
+//!     #[agent(name = self.name)]
+//!     #[self_healing(state = self.health, max_failures = 2)]
+//!     #[retry(attempts = 3, delay = "10ms")]
+//!     #[timeout("30s")]
+//!     async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
+//!         match self.health.cure() {
+//!             Some(backup) => Ok(format!("{backup} answers {prompt}")),
+//!             None => Err(AgentError::Overloaded("primary")),
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let agent = Agent { name: AgentName::new("planner"), health: Arc::new(Health::new()) };
+//!
+//! // The supervisor watches the planner and heals it when it asks.
+//! let mut help = Filter::new().agent("planner").subscribe();
+//! let health = Arc::clone(&agent.health);
+//! let supervisor = tokio::spawn(async move {
+//!     while let Some(event) = help.recv().await {
+//!         if let OwnedEventKind::NeedsHelp { .. } = event.kind {
+//!             health.heal("backup-model");
+//!             return event.to_string();
+//!         }
+//!     }
+//!     String::new()
+//! });
+//!
+//! agent.ask("plan").await.unwrap_err(); // three attempts, one failed call
+//! agent.ask("plan").await.unwrap_err(); // the second in a row: help
+//! assert_eq!(
+//!     supervisor.await.unwrap(),
+//!     "planner: `ask` needs help: 2 calls in a row failed, the last with: primary is overloaded"
+//! );
+//! assert_eq!(agent.ask("plan").await.unwrap(), "backup-model answers plan");
+//!
+//! agent.health.give_up();
+//! assert!(matches!(agent.ask("plan").await, Err(AgentError::Abandoned(_))));
+//! # }
+//! ```
+//!
 //! # Multi-agent coordination
 //!
 //! The guide's patterns for many agents, as building blocks that take your
@@ -677,6 +773,9 @@ pub use resilience_macros::{bulkhead, hedge};
 pub use resilience_runtime::{
     Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
 };
+// `agent` is the attribute only; the name type is `AgentName`.
+pub use resilience_macros::{agent, self_healing};
+pub use resilience_runtime::{Abandoned, AgentName, HealingPolicy, Health};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{

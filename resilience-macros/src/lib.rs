@@ -1,6 +1,7 @@
 //! Procedural macros of [`resilience`](https://docs.rs/resilience).
 //!
-//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos, circuit_breaker, bulkhead, hedge};`.
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos,
+//! circuit_breaker, bulkhead, hedge, self_healing, agent};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
 //! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
@@ -120,4 +121,26 @@ pub fn chaos(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::CircuitBreaker, args.into(), item.into()).into()
+}
+
+/// Counts the failed calls in a row of the decorated `async fn` in the
+/// `resilience::Health` that `state` names, and asks for help (a "needs
+/// help" event) when `max_failures` (default 3) calls in a row have failed:
+/// `#[self_healing(state = self.health, max_failures = 3)]`. After the
+/// supervisor gave up, calls return `resilience::Abandoned` without running.
+///
+/// See the `resilience` crate for the details.
+#[proc_macro_attribute]
+pub fn self_healing(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::SelfHealing, args.into(), item.into()).into()
+}
+
+/// Names the agent the decorated `async fn` runs for: every event its call
+/// emits (retries, time-outs, self-healing, ...) carries the name.
+/// `#[agent(name = self.name)]`.
+///
+/// See the `resilience` crate for the details.
+#[proc_macro_attribute]
+pub fn agent(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::Agent, args.into(), item.into()).into()
 }

@@ -411,3 +411,65 @@ fn hedge_race_over_timeout() {
         },
     );
 }
+
+#[test]
+fn self_healing_over_retry() {
+    snapshot(
+        "self_healing_over_retry",
+        Kind::SelfHealing,
+        quote!(state = self.health, max_failures = 3),
+        quote! {
+            #[retry(attempts = 3, delay = "20ms")]
+            #[timeout("60ms")]
+            async fn ask(&mut self, prompt: String) -> Result<Answer, AgentError> {
+                let model = self.health.cure().unwrap_or_else(|| self.primary.clone());
+                model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_defaults() {
+    snapshot(
+        "self_healing_defaults",
+        Kind::SelfHealing,
+        quote!(state = HEALTH),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_over_self_healing() {
+    snapshot(
+        "agent_over_self_healing",
+        Kind::Agent,
+        quote!(name = self.name),
+        quote! {
+            #[self_healing(state = self.health)]
+            #[timeout("30s")]
+            async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_only() {
+    snapshot(
+        "agent_only",
+        Kind::Agent,
+        quote!(name = "planner"),
+        quote! {
+            async fn plan(&self, goal: &str) -> Result<Plan, AgentError> {
+                let draft = self.model.complete(goal).await?;
+                Ok(Plan::from(draft))
+            }
+        },
+    );
+}

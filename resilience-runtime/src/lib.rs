@@ -25,7 +25,11 @@
 //!   the stores that keep it ([`DirectoryStore`], [`MemoryStore`]).
 //! - [`events`]: every retry, give-up, timeout, fallback and compensation is
 //!   a `tracing` event and an [`Event`] that code can [`observe`] or
-//!   [`subscribe`] to.
+//!   [`subscribe`] to; [`events::with_agent`] names the agent a call runs
+//!   for, on every event it emits.
+//! - health: [`Health`], an agent's failed calls in a row, which ask a
+//!   supervisor for help ([`HealingPolicy`]) and take its answer (a cure, or
+//!   giving up: [`Abandoned`]).
 //! - [`error_ref`]: [`ErrorRef`], any error borrowed for printing.
 //! - [`duration`]: [`fmt_duration`], durations printed as `"1.5s"`.
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
@@ -55,6 +59,7 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
+//! | `health/` | one agent over many calls, lock-free state | self-healing |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver |
@@ -63,8 +68,7 @@
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
 //!
-//! Next to come: `health/` (one agent over many calls: breaker, bulkhead,
-//! hedging, self-healing), between `call/` and `coordination/`.
+//! Next to come in `health/`: breaker, bulkhead, hedging.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
@@ -116,9 +120,11 @@ pub use error::PolicyError;
 pub use error_ref::ErrorRef;
 pub use events::TripReason;
 pub use events::{
-    Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
+    AgentName, Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe,
+    subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use health::{Abandoned, HealingPolicy, Health};
 pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};

@@ -107,6 +107,8 @@ fn describe(layer: &Layer) -> String {
         // Refused on steps (`validate`); named for completeness.
         Layer::Bulkhead(_) => "bulkhead".to_string(),
         Layer::Hedge(_) => "hedge".to_string(),
+        Layer::SelfHealing(args) => format!("self-healing ×{}", args.max_failures),
+        Layer::Agent(_) => "agent".to_string(),
     }
 }
 

@@ -347,7 +347,7 @@ macro_rules! kinds {
             }
 
             /// Records the `tracing` event: target `resilience`, the
-            /// operation and every field, the text as the message.
+            /// operation, the agent if any, and every field, the text as the message.
             pub(super) fn record(&self, operation: &str, event: &super::Event<'_>) {
                 match *self {
                     $( Self::$name { $($field),* } => {
@@ -355,6 +355,7 @@ macro_rules! kinds {
                             target: "resilience",
                             tracing::Level::$level,
                             operation,
+                            agent = event.agent,
                             $( $field = Field::traced(&$field), )*
                             "{event}"
                         );
@@ -692,4 +693,25 @@ kinds! {
         /// The attempts still running beside it.
         running: u32 => u32,
     } => write!(f, "`{op}` starts hedged attempt {attempt} ({running} still running)");
+
+    /// A self-healing agent's calls failed `failures` times in a row (each
+    /// after its retries, if `#[retry]` is below `#[self_healing]`): it needs
+    /// help, which its supervisor can give through its
+    /// [`Health`](crate::Health). Asked once per streak of failures; the
+    /// event's agent says which agent (see [`Event::agent`](super::Event::agent)).
+    NeedsHelp [ERROR] {
+        /// The failed calls in a row.
+        failures: u32 => u32,
+        /// The last call's error.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` needs help: {failures} call{} in a row failed, the last with: {error}",
+        plural(*failures.0)
+    );
+
+    /// A self-healing call was not made: its supervisor gave up on the agent
+    /// ([`Health::give_up`](crate::Health::give_up)); the caller gets
+    /// [`Abandoned`](crate::Abandoned).
+    Abandoned [WARN] {} => write!(f, "`{op}` not run: the supervisor gave up on this agent");
 }

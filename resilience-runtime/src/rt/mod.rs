@@ -15,8 +15,9 @@
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
 //!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`,
-//!   `BulkheadState`, `FromRejected`, and with the `chaos` feature
-//!   `FromChaos`, `ChaosState`): the error then says
+//!   `BulkheadState`, `FromRejected`, `HealthState`, `FromAbandoned`,
+//!   `IntoAgentName`, and with the `chaos` feature `FromChaos`,
+//!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
 //!   `EscalatePolicy`) are
@@ -31,6 +32,7 @@ mod chaos;
 mod durable;
 mod escalate;
 mod fallback;
+mod healing;
 mod hedge;
 mod retry;
 
@@ -42,6 +44,7 @@ pub use chaos::*;
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use healing::*;
 pub use hedge::*;
 pub use retry::*;
 
@@ -60,6 +63,7 @@ pub use crate::call::retry::{
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::health::HealingPolicy;
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
