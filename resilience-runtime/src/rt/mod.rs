@@ -28,6 +28,7 @@ mod chaos;
 mod durable;
 mod escalate;
 mod fallback;
+mod rate;
 mod retry;
 
 #[cfg(feature = "chaos")]
@@ -36,6 +37,7 @@ pub use chaos::*;
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use rate::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
@@ -47,12 +49,13 @@ pub use crate::__resilience_error_ref as error_ref;
 pub use crate::call::backoff::{Backoff, Jitter};
 pub use crate::call::fallback::FallbackPolicy;
 pub use crate::call::retry::{
-    CloneArg, RetryAfter, RetryPolicy, RetryState, clone_arg, retry_after,
+    CloneArg, RetryAfter, RetryAfterJitter, RetryPolicy, RetryState, clone_arg, retry_after,
 };
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };

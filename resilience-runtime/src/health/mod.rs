@@ -1,0 +1,3 @@
+//! One agent over many calls: lock-free state shared by the calls.
+
+pub mod rate;
