@@ -103,6 +103,12 @@ fn describe(layer: &Layer) -> String {
         Layer::Compensate(_) => "compensate".to_string(),
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
+        Layer::RateLimit(args) => match &args.source {
+            crate::args::RateSource::Own { count, per, .. } => {
+                format!("rate limit {count} {}", per.replace('_', " "))
+            }
+            crate::args::RateSource::State(_) => "rate limit".to_string(),
+        },
     }
 }
 

@@ -169,7 +169,7 @@ fn error_is_unnamed(plan: &Plan<'_>) -> bool {
             args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
         }
         Layer::Escalate(args) => args.when.is_some(),
-        Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) => false,
+        Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) | Layer::RateLimit(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)
 }

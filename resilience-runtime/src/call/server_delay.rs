@@ -28,6 +28,7 @@
 //! use http::{HeaderMap, HeaderValue, StatusCode};
 //! use resilience_runtime::server_delay;
 //!
+//! #[derive(Debug)]
 //! struct Response { status: StatusCode, headers: HeaderMap }
 //! #[derive(Debug)]
 //! struct StatusError(StatusCode);
