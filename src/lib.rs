@@ -54,6 +54,7 @@
 //! | `max_elapsed` | give up once this long has passed since the first call | none |
 //! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts are retried | all errors |
 //! | `retry_after` | path to `fn(&E) -> Option<Duration>`, or a closure: a delay the error asks for overrides the backoff | none |
+//! | `retry_after_jitter` | `"10%"` (up to 10% more, at most `"100%"`) or a duration (`"250ms"`: up to that much more) added at random to a `retry_after` delay, never taken from it | none |
 //!
 //! The delay before retry n (n = 1, 2, …) without jitter is `delay` (constant),
 //! `delay × n` (linear) or `delay × factor^(n-1)` (exponential), capped by
@@ -61,7 +62,11 @@
 //! unchanged. `max_elapsed` is checked after each failed attempt (it costs
 //! one clock read per call); a `retry_after` delay is used as given (not
 //! capped by `max_delay`), unless it would end past `max_elapsed`: then the
-//! call gives up at once.
+//! call gives up at once. `retry_after_jitter` spreads clients that a server
+//! told the same delay (200 concurrent calls told "1 s" otherwise return
+//! within the same few milliseconds): each waits the delay plus a random
+//! extra, drawn from [`random`] (seedable). `jitter` applies to the
+//! backoff's own delays only.
 //!
 //! Each attempt gets its own clone of every argument taken by value
 //! (`self: Arc<Self>` included); references are reused, so `&self` and
@@ -165,6 +170,109 @@
 //! each failed tier, use [`Escalation::run_with`]). Not on a workflow step,
 //! nor on a method already rewritten by `#[async_trait]` (native `async fn`
 //! in traits work).
+//!
+//! ## `#[rate_limit(...)]`
+//!
+//! A client-side rate limit: the call waits for a permit before it runs.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `per_second`, `per_minute`, `per_hour` | integer ≥ 1: calls per period, evenly spaced (one of them) | required, unless `state` |
+//! | `burst` | integer ≥ 1: calls allowed at once after a quiet spell | the count per period |
+//! | `state` | a [`RateLimiter`] shared with other fns: a `static`, or a field such as `self.limiter` (also `Arc<RateLimiter>`); its [`RateLimit`] sets the rate | a hidden limiter per fn |
+//! | `wait` | `false`: refuse at once when no permit is free | `true` |
+//! | `max_wait` | refuse when the next permit is further away than this duration | wait as long as it takes |
+//!
+//! A refused call does not run: the fn returns `Err(RateLimited.into())`, so
+//! with `wait = false` or `max_wait` its error type implements
+//! `From<`[`RateLimited`]`>` (a compile error at the error type otherwise);
+//! a fn that waits needs nothing of its error type. The limiter is GCRA on
+//! tokio's clock, lock-free: each call reserves the next slot and sleeps
+//! until it, so waiting calls run in the order they came, and a waiting call
+//! that is cancelled (a `#[timeout]` above) gives its slot back. Waits and
+//! refusals emit [`EventKind::RateLimitWait`] and
+//! [`EventKind::RateLimitRejected`]. See [`rate_limit`](mod@rate_limit) for
+//! why it is not `governor` (whose waiting does not follow tokio's clock).
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{RateLimit, RateLimited, RateLimiter, rate_limit, retry};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum ApiError {
+//!     #[error("model overloaded")]
+//!     Overloaded,
+//!     #[error(transparent)]
+//!     RateLimited(#[from] RateLimited),
+//! }
+//!
+//! // Every fn that names it shares the provider's 500 requests a minute.
+//! static OPENAI: RateLimiter = RateLimiter::new(RateLimit::per_minute(500).with_burst(10));
+//!
+//! #[rate_limit(state = OPENAI)]
+//! async fn embed(text: &str) -> Result<Vec<f32>, ApiError> {
+//!     Ok(vec![text.len() as f32])
+//! }
+//!
+//! // Each attempt takes a permit; one that would wait more than 2s is refused,
+//! // and the retry waits as long as the refusal says.
+//! #[retry(attempts = 3, retry_after = |e: &ApiError| match e {
+//!     ApiError::RateLimited(refused) => Some(refused.retry_in()),
+//!     _ => None,
+//! })]
+//! #[rate_limit(state = OPENAI, max_wait = "2s")]
+//! async fn complete(prompt: &str) -> Result<String, ApiError> {
+//!     if prompt.is_empty() { return Err(ApiError::Overloaded); }
+//!     Ok(format!("answer to {prompt}"))
+//! }
+//!
+//! // A limit of this fn's own: 10 a second, 20 at once.
+//! #[rate_limit(per_second = 10, burst = 20)]
+//! async fn search(query: &str) -> Result<String, ApiError> {
+//!     Ok(query.to_uppercase())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! for _ in 0..11 {
+//!     embed("hi").await.unwrap(); // the burst of 10, then one every 120ms
+//! }
+//! assert_eq!(start.elapsed(), Duration::from_millis(120));
+//! assert_eq!(complete("2 + 2").await.unwrap(), "answer to 2 + 2");
+//! assert_eq!(search("rust").await.unwrap(), "RUST");
+//! # }
+//! ```
+//!
+//! Stacked, it follows the written order like the others: `#[retry]
+//! #[rate_limit]` takes a permit for every attempt (what an API's limit
+//! counts); `#[rate_limit] #[retry]` one for the whole call; `#[timeout]
+//! #[rate_limit]` counts the wait against the time limit; `#[fallback]`
+//! above catches a refusal. A limiter's state follows one clock: in tests
+//! on tokio's paused clock, give each test its own limiter (its own fn, or
+//! a field) rather than a `static` that several tests' runtimes share.
+//!
+//! ## Server delays: `server_delay` (the `http` feature)
+//!
+//! A 429 or 503 from an LLM API carries the delay to wait in
+//! `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+//! `server_delay::from_headers(response.headers())` reads it from an
+//! `http::HeaderMap` (reqwest's is `http`'s): milliseconds first, junk
+//! ignored, capped at one day, never a panic. Read it *before*
+//! `error_for_status()`, which consumes the response, and keep it in your
+//! error for `retry_after`:
+//!
+//! ```ignore
+//! let response = client.post(url).json(&body).send().await?;
+//! let retry_after = resilience::server_delay::from_headers(response.headers());
+//! let response = response
+//!     .error_for_status()
+//!     .map_err(|source| ApiError::Status { source, retry_after })?;
+//! ```
+//!
+//! with `#[retry(retry_after = ApiError::retry_after, retry_after_jitter =
+//! "10%")]` on the fn. `tests/server_delay.rs` runs this against a stand-in
+//! with reqwest's shape (`cargo test --features http --test server_delay`).
 //!
 //! ## Closures: `with`, `when`, `retry_after`
 //!
@@ -707,6 +815,7 @@
 //! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
 //! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
 //! | `chaos` | off | fault injection: `Chaos`, and `#[chaos]` expands (without it `#[chaos]` leaves the fn as written) |
+//! | `http` | off | `server_delay`: the delay a server asks for, read from an `http::HeaderMap` (http, httpdate) |
 //! | `postgres` | off | `PostgresStore`: checkpoints in PostgreSQL shared by many workers, with expiring leases and fencing epochs (tokio-postgres, deadpool-postgres; the `resilience-postgres` crate) |
 //!
 //! With `default-features = false`, the attributes, sagas and in-memory
@@ -766,8 +875,15 @@
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
 pub use resilience_macros::{
-    chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+    chaos, circuit_breaker, compensate, escalate, fallback, rate_limit, retry, timeout, workflow,
 };
+/// [`RateLimiter`] and its parts; `#[rate_limit]` is the attribute.
+pub use resilience_runtime::rate_limit;
+/// The delay a server asks for, read from an `http::HeaderMap`
+/// (`retry-after-ms`, `Retry-After`): the `http` feature.
+#[cfg(feature = "http")]
+pub use resilience_runtime::server_delay;
+pub use resilience_runtime::{RateLimit, RateLimited, RateLimiter};
 // `bulkhead` and `hedge` name both an attribute and a runtime module.
 pub use resilience_macros::{bulkhead, hedge};
 pub use resilience_runtime::{

@@ -35,6 +35,7 @@ pub(crate) enum Kind {
     Hedge,
     SelfHealing,
     Agent,
+    RateLimit,
 }
 
 impl Kind {
@@ -51,6 +52,7 @@ impl Kind {
             Kind::Hedge => "hedge",
             Kind::SelfHealing => "self_healing",
             Kind::Agent => "agent",
+            Kind::RateLimit => "rate_limit",
         }
     }
 
@@ -78,6 +80,7 @@ impl Kind {
             "hedge" => Some(Kind::Hedge),
             "self_healing" => Some(Kind::SelfHealing),
             "agent" => Some(Kind::Agent),
+            "rate_limit" => Some(Kind::RateLimit),
             _ => None,
         }
     }
@@ -96,6 +99,7 @@ pub(crate) enum Layer {
     Hedge(HedgeArgs),
     SelfHealing(SelfHealingArgs),
     Agent(AgentArgs),
+    RateLimit(RateLimitArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +127,15 @@ pub(crate) struct RetryArgs {
     pub max_elapsed: Option<Dur>,
     pub when: Option<Expr>,
     pub retry_after: Option<Expr>,
+    pub retry_after_jitter: Option<ServerJitter>,
+}
+
+/// `retry_after_jitter = "10%"` or `= "250ms"`: a random extra on a delay
+/// the error asks for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ServerJitter {
+    Percent(f64),
+    UpTo(Dur),
 }
 
 pub(crate) struct TimeoutArgs {
@@ -229,6 +242,7 @@ pub(crate) fn parse_layer(
         Kind::Hedge => hedge::parse_hedge(args, span, cx).map(Layer::Hedge),
         Kind::SelfHealing => parse_self_healing(args, span, cx).map(Layer::SelfHealing),
         Kind::Agent => parse_agent(args, span, cx).map(Layer::Agent),
+        Kind::RateLimit => parse_rate_limit(args, span, cx).map(Layer::RateLimit),
     }
 }
 
@@ -297,6 +311,7 @@ const RETRY_KEYS: &[&str] = &[
     "max_elapsed",
     "when",
     "retry_after",
+    "retry_after_jitter",
 ];
 
 fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
@@ -310,6 +325,7 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
     let mut max_elapsed = Once::new("retry", "max_elapsed");
     let mut when = Once::new("retry", "when");
     let mut retry_after = Once::new("retry", "retry_after");
+    let mut retry_after_jitter = Once::new("retry", "retry_after_jitter");
 
     for arg in args {
         match arg {
@@ -364,6 +380,10 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
                     Ok(value) => retry_after.set(&key, value, cx),
                     Err(e) => cx.syn_error(e),
                 },
+                "retry_after_jitter" => match parse_server_jitter(&value) {
+                    Ok(j) => retry_after_jitter.set(&key, j, cx),
+                    Err(e) => cx.syn_error(e),
+                },
                 _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
             },
             Arg::Flag(key) => match key.to_string().as_str() {
@@ -406,6 +426,14 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
         }
     }
 
+    if let (Some(at), None) = (retry_after_jitter.span(), retry_after.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`retry_after_jitter` spreads the delay that `retry_after` reads from the error, and there is no `retry_after`; \
+             add `retry_after = ...` (e.g. `retry_after = ApiError::retry_after`), or use `jitter` for the backoff's delays",
+        ));
+    }
+
     if cx.error_count() > errors_before {
         return None;
     }
@@ -422,6 +450,7 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
         max_elapsed: max_elapsed.get(),
         when: when.get(),
         retry_after: retry_after.get(),
+        retry_after_jitter: retry_after_jitter.get(),
     })
 }
 
@@ -533,6 +562,41 @@ fn parse_jitter(value: &Expr) -> syn::Result<JitterKind> {
         "decorrelated" => JitterKind::Decorrelated,
         _ => JitterKind::None,
     })
+}
+
+const SERVER_JITTER_HINT: &str = "write a percentage of the server's delay, e.g. `retry_after_jitter = \"10%\"`, or a duration, e.g. `retry_after_jitter = \"250ms\"`";
+
+/// `"10%"`, `"2.5%"` (more than 0, at most 100) or a duration.
+fn parse_server_jitter(value: &Expr) -> syn::Result<ServerJitter> {
+    let Some(Lit::Str(lit)) = lit_of(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`retry_after_jitter` must be a string; {SERVER_JITTER_HINT}"),
+        ));
+    };
+    let text = lit.value();
+    let Some(number) = text.trim().strip_suffix('%') else {
+        return Dur::from_lit(&Lit::Str(lit.clone()), "retry_after_jitter")
+            .map(ServerJitter::UpTo)
+            .map_err(|e| {
+                syn::Error::new(e.span(), format!("{e}; or a percentage such as \"10%\""))
+            });
+    };
+    match number.trim().parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 && !number.contains(['e', 'E']) => {
+            Ok(ServerJitter::Percent(p))
+        }
+        Ok(p) if p.is_finite() && p > 100.0 => Err(syn::Error::new_spanned(
+            lit,
+            "`retry_after_jitter` is at most \"100%\" (up to twice the server's delay); for more, give a duration such as \"5s\"",
+        )),
+        _ => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`retry_after_jitter` must be a percentage above 0, e.g. \"10%\"; {SERVER_JITTER_HINT}"
+            ),
+        )),
+    }
 }
 
 const TIMEOUT_HINT: &str = "write `#[timeout(\"30s\")]`, `#[timeout(30)]`, `#[timeout(seconds = 30)]` or `#[timeout(ms = 500)]`";
@@ -1065,4 +1129,198 @@ fn parse_agent(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<AgentArgs> {
             None
         }
     }
+}
+
+/// How a rate-limited call gets its permit.
+#[derive(Clone)]
+pub(crate) enum RateSource {
+    /// `per_second = 10, burst = 20`: a hidden limiter of this fn's own.
+    Own {
+        count: u32,
+        per: &'static str,
+        burst: Option<u32>,
+    },
+    /// `state = LIMITER`: a shared limiter.
+    State(Expr),
+}
+
+/// `#[rate_limit(per_second = N, burst = M, max_wait = D)]` or
+/// `#[rate_limit(state = PATH, wait = false)]`.
+pub(crate) struct RateLimitArgs {
+    pub source: RateSource,
+    /// `None`: wait as long as it takes; `Some(0)`: never wait
+    /// (`wait = false`).
+    pub max_wait: Option<u64>,
+    /// The span of `max_wait`'s value, or of `wait`.
+    pub max_wait_span: Option<Span>,
+}
+
+const RATE_LIMIT_KEYS: &[&str] = &[
+    "per_second",
+    "per_minute",
+    "per_hour",
+    "burst",
+    "state",
+    "wait",
+    "max_wait",
+];
+
+const RATE_LIMIT_HINT: &str = "e.g. `#[rate_limit(per_second = 10, burst = 20)]`, or `#[rate_limit(state = LIMITER)]` with \
+     `static LIMITER: resilience::RateLimiter = resilience::RateLimiter::new(resilience::RateLimit::per_second(10));`";
+
+/// An integer literal of at least 1.
+fn parse_count(value: &Expr, key: &str) -> syn::Result<u32> {
+    let Some(Lit::Int(int)) = lit_of(value) else {
+        let hint = if key == "burst" {
+            "`burst` must be an integer literal, e.g. `burst = 20`".to_string()
+        } else {
+            format!(
+                "`{key}` must be an integer literal, e.g. `{key} = 10`; for a fractional rate use a longer period (`per_minute = 30` for one call every 2s)"
+            )
+        };
+        return Err(syn::Error::new_spanned(value, hint));
+    };
+    let n: u32 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new_spanned(int, format!("`{key}` must fit in a `u32`")))?;
+    if n == 0 {
+        let message = if key == "burst" {
+            "`burst` must be at least 1 (one call is always a burst of one)".to_string()
+        } else {
+            format!("`{key}` must be at least 1; to stop calls altogether, do not call the fn")
+        };
+        return Err(syn::Error::new_spanned(int, message));
+    }
+    Ok(n)
+}
+
+fn parse_rate_limit(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<RateLimitArgs> {
+    let errors_before = cx.error_count();
+    let mut rate = Once::<(u32, &'static str)>::new("rate_limit", "per_second");
+    let mut burst = Once::new("rate_limit", "burst");
+    let mut state = Once::new("rate_limit", "state");
+    let mut wait = Once::<bool>::new("rate_limit", "wait");
+    let mut max_wait = Once::<Dur>::new("rate_limit", "max_wait");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                per @ ("per_second" | "per_minute" | "per_hour") => {
+                    let per: &'static str = match per {
+                        "per_second" => "per_second",
+                        "per_minute" => "per_minute",
+                        _ => "per_hour",
+                    };
+                    if let Some(first) = rate.value.as_ref().map(|(v, _)| v.1) {
+                        cx.error_spanned_by(
+                            &key,
+                            format!("`#[rate_limit]` takes one rate, and `{first}` is already set; remove one"),
+                        );
+                        continue;
+                    }
+                    match parse_count(&value, per) {
+                        Ok(n) => rate.set(&key, (n, per), cx),
+                        Err(e) => cx.syn_error(e),
+                    }
+                }
+                "burst" => match parse_count(&value, "burst") {
+                    Ok(n) => burst.set(&key, n, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!("`state` names a `resilience::RateLimiter` (a `static` or a field), not a literal; {RATE_LIMIT_HINT}"),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field; {RATE_LIMIT_HINT}"),
+                    ),
+                },
+                "wait" => match lit_of(&value) {
+                    Some(Lit::Bool(b)) => wait.set(&key, b.value, cx),
+                    _ => cx.error_spanned_by(
+                        &value,
+                        "`wait` is `true` (wait for a permit, the default) or `false` (refuse at once); for a bound write `max_wait = \"2s\"`",
+                    ),
+                },
+                "max_wait" => match Dur::from_expr(&value, "max_wait") {
+                    Ok(d) => max_wait.set(&key, d, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "rate" | "per" | "period" | "limit" => cx.error_spanned_by(
+                    &key,
+                    format!("`#[rate_limit]` takes the rate as `per_second`, `per_minute` or `per_hour`; {RATE_LIMIT_HINT}"),
+                ),
+                _ => unknown_key(cx, "rate_limit", &key, RATE_LIMIT_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if RATE_LIMIT_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[rate_limit]` takes `key = value` arguments; write `state = {name}`"),
+                ),
+                _ => unknown_key(cx, "rate_limit", &key, RATE_LIMIT_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[rate_limit]` takes `key = value` arguments, {RATE_LIMIT_HINT}"),
+            ),
+        }
+    }
+    // `state` carries its own rate and burst.
+    if state.span().is_some() {
+        for (key, at) in [("the rate", rate.span()), ("`burst`", burst.span())] {
+            if let Some(at) = at {
+                cx.syn_error(syn::Error::new(
+                    at,
+                    format!("{key} of a shared limiter is set on the `RateLimiter` that `state` names, not on the attribute; remove it here"),
+                ));
+            }
+        }
+    } else if let (None, Some(at)) = (rate.span(), burst.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`burst` needs a rate: add `per_second = N`, `per_minute = N` or `per_hour = N`",
+        ));
+    }
+    if let (Some(false), Some(at)) = (wait.value.as_ref().map(|(w, _)| *w), max_wait.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`max_wait` bounds the wait, and `wait = false` already refuses at once; remove one",
+        ));
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    let wait_span = wait.span();
+    let max_wait_span = max_wait.value.as_ref().map(|(d, _)| d.span);
+    let max_wait = match (wait.get(), max_wait.get()) {
+        (_, Some(d)) => Some(d.nanos),
+        (Some(false), None) => Some(0),
+        _ => None,
+    };
+    let max_wait_span = max_wait_span.or(wait_span);
+    let source = match (state.get(), rate.get()) {
+        (Some(state), _) => RateSource::State(state),
+        (None, Some((count, per))) => RateSource::Own {
+            count,
+            per,
+            burst: burst.get(),
+        },
+        (None, None) => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[rate_limit]` needs a rate or a shared limiter; {RATE_LIMIT_HINT}"),
+            ));
+            return None;
+        }
+    };
+    Some(RateLimitArgs {
+        source,
+        max_wait,
+        max_wait_span,
+    })
 }

@@ -21,7 +21,8 @@ use syn::{Block, Expr, Type};
 
 use crate::args::{
     self, AgentArgs, BackoffKind, BreakerArgs, ChaosArgs, CompensateArgs, EscalateArgs,
-    FallbackAction, JitterKind, Kind, Layer, SelfHealingArgs,
+    FallbackAction, JitterKind, Kind, Layer, RateLimitArgs, RateSource, SelfHealingArgs,
+    ServerJitter,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
@@ -499,6 +500,7 @@ impl Generator<'_> {
             Some(Layer::Bulkhead(args)) => self.bulkhead(index, args),
             Some(Layer::Hedge(args)) => self.hedge(index, args),
             Some(Layer::SelfHealing(args)) => self.self_healing(index, args),
+            Some(Layer::RateLimit(args)) => self.rate_limit(index, args),
             // Split off by `split_compensate` and `split_agent` before generating.
             Some(Layer::Compensate(_) | Layer::Agent(_)) => self.expr(index + 1),
         }
@@ -593,6 +595,21 @@ impl Generator<'_> {
                 .with_attempts(#attempts)
                 .with_backoff(#backoff)
         };
+        if let Some(jitter) = args.retry_after_jitter {
+            let jitter = match jitter {
+                ServerJitter::Percent(p) => {
+                    let p = proc_macro2::Literal::f64_unsuffixed(p);
+                    q!(Percent(#p))
+                }
+                ServerJitter::UpTo(d) => {
+                    let d = d.to_tokens();
+                    q!(UpTo(#d))
+                }
+            };
+            policy.extend(
+                q!(.with_retry_after_jitter(::resilience::__private::RetryAfterJitter::#jitter)),
+            );
+        }
         let mut started_decl = TokenStream::new();
         let mut started = q!(::resilience::__private::Option::None);
         if let Some(max) = args.max_elapsed {
@@ -701,6 +718,73 @@ impl Generator<'_> {
         q! {{
             match #run {
                 ::resilience::__private::Result::Ok(__resilience_result) => __resilience_result,
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
+    /// A permit of the rate limit, then the layers below. Waiting as long
+    /// as it takes needs nothing of the error type; with `wait = false` or
+    /// `max_wait` a refusal reaches it through `From<RateLimited>`.
+    fn rate_limit(&self, index: usize, args: &RateLimitArgs) -> TokenStream {
+        let operation = self.operation;
+        let inner = self.expr(index + 1);
+        let (declaration, state, span) = match &args.source {
+            RateSource::Own { count, per, burst } => {
+                let per = syn::Ident::new(per, Span::call_site());
+                let count = proc_macro2::Literal::u32_unsuffixed(*count);
+                let burst = burst.map(|burst| {
+                    let burst = proc_macro2::Literal::u32_unsuffixed(burst);
+                    q!(.with_burst(#burst))
+                });
+                let declaration = q! {
+                    static __RESILIENCE_RATE_LIMIT: ::resilience::__private::RateLimiter =
+                        ::resilience::__private::RateLimiter::new(
+                            ::resilience::__private::RateLimit::#per(#count)#burst
+                        );
+                };
+                (declaration, q!(__RESILIENCE_RATE_LIMIT), Span::mixed_site())
+            }
+            // A `state` that is no `RateLimiter` is reported at the user's value.
+            RateSource::State(state) => (
+                TokenStream::new(),
+                state.to_token_stream(),
+                at(state.span()),
+            ),
+        };
+        let Some(max_wait) = args.max_wait else {
+            // The permit is taken in a statement of its own: a borrowed
+            // `state` (`self.limiter`) is released before the body runs.
+            let wait = quote_spanned!(span=> ::resilience::__private::rate_limit_wait(&#state, #operation).await);
+            return q! {{
+                #declaration
+                #wait;
+                #inner
+            }};
+        };
+        let max_wait = crate::duration::Dur {
+            nanos: max_wait,
+            span: args.max_wait_span.unwrap_or_else(Span::call_site),
+        };
+        let max_wait = if max_wait.nanos == 0 {
+            q!(::resilience::__private::Duration::ZERO)
+        } else {
+            max_wait.to_tokens()
+        };
+        // A missing `From<RateLimited>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(self.ret))=>
+            ::resilience::__private::rate_limited_error(__resilience_error)
+        );
+        let permit = quote_spanned!(span=>
+            ::resilience::__private::rate_limit_within(&#state, #operation, #max_wait).await
+        );
+        q! {{
+            #declaration
+            let __resilience_permit = #permit;
+            match __resilience_permit {
+                ::resilience::__private::Result::Ok(()) => #inner,
                 ::resilience::__private::Result::Err(__resilience_error) => {
                     ::resilience::__private::Result::Err(#convert)
                 }

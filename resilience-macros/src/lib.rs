@@ -101,6 +101,18 @@ pub fn hedge(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Hedge, args.into(), item.into()).into()
 }
 
+/// Limits how often the decorated `async fn` (or, stacked, the layers below
+/// it) runs: `#[rate_limit(per_second = 10, burst = 20)]` keeps a limiter of
+/// its own, `#[rate_limit(state = LIMITER)]` shares one. A call waits for a
+/// permit, or with `wait = false` / `max_wait = ".."` is refused with
+/// `RateLimited` through `From`.
+///
+/// See the `resilience` crate for the keys and examples.
+#[proc_macro_attribute]
+pub fn rate_limit(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::RateLimit, args.into(), item.into()).into()
+}
+
 /// Injects faults into the decorated `async fn` from the `Chaos` that
 /// `state` names: `#[chaos(state = CHAOS)]`. Only with the `chaos` feature
 /// of `resilience`; without it the fn is emitted exactly as written.

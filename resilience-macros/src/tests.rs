@@ -473,3 +473,51 @@ fn agent_only() {
         },
     );
 }
+
+#[test]
+fn rate_limit_own() {
+    snapshot(
+        "rate_limit_own",
+        Kind::RateLimit,
+        quote!(per_second = 10, burst = 20),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn rate_limit_shared_refusing() {
+    snapshot(
+        "rate_limit_shared_refusing",
+        Kind::RateLimit,
+        quote!(state = self.limiter, wait = false),
+        quote! {
+            async fn ask(&mut self, prompt: &str) -> Result<Answer, AgentError> {
+                self.calls += 1;
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn retry_over_rate_limit_with_server_jitter() {
+    snapshot(
+        "retry_over_rate_limit_with_server_jitter",
+        Kind::Retry,
+        quote!(
+            attempts = 5,
+            retry_after = AgentError::retry_after,
+            retry_after_jitter = "10%"
+        ),
+        quote! {
+            #[rate_limit(per_minute = 500, max_wait = "2s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}

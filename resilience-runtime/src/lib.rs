@@ -35,6 +35,10 @@
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
 //! - `chaos` (the `chaos` feature): `Chaos`, calls that fail on purpose at a
 //!   seeded rate, with added latency, and count what they injected.
+//! - [`rate_limit`]: [`RateLimiter`], a lock-free client-side rate limit
+//!   (GCRA on tokio's clock), and its [`RateLimited`] error.
+//! - `server_delay` (the `http` feature): the delay a server asks for in
+//!   `retry-after-ms` or `Retry-After`, read from an `http::HeaderMap`.
 //! - [`random`]: the one source of randomness, seedable per task with
 //!   [`random::with_seed`] so a run can be replayed.
 //!
@@ -95,6 +99,11 @@ pub mod __private;
 pub use call::{backoff, error, fallback, retry, timeout};
 pub use health::{breaker, bulkhead, hedge};
 pub use support::{duration, error_ref, random};
+
+#[cfg(feature = "http")]
+pub use call::server_delay;
+pub use health::rate as rate_limit;
+pub use health::rate::{RateLimit, RateLimited, RateLimiter};
 
 pub use backoff::{Backoff, Delays, Jitter};
 pub use breaker::{

@@ -109,6 +109,12 @@ fn describe(layer: &Layer) -> String {
         Layer::Hedge(_) => "hedge".to_string(),
         Layer::SelfHealing(args) => format!("self-healing ×{}", args.max_failures),
         Layer::Agent(_) => "agent".to_string(),
+        Layer::RateLimit(args) => match &args.source {
+            crate::args::RateSource::Own { count, per, .. } => {
+                format!("rate limit {count} {}", per.replace('_', " "))
+            }
+            crate::args::RateSource::State(_) => "rate limit".to_string(),
+        },
     }
 }
 

@@ -175,7 +175,8 @@ fn error_is_unnamed(plan: &Plan<'_>) -> bool {
         | Layer::Compensate(_)
         | Layer::Chaos(_)
         | Layer::SelfHealing(_)
-        | Layer::Agent(_) => false,
+        | Layer::Agent(_)
+        | Layer::RateLimit(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)
 }

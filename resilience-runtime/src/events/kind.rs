@@ -435,6 +435,20 @@ kinds! {
         delay: Duration => Duration,
     } => write!(f, "`{op}` chaos delayed call {call} by {delay}");
 
+    /// A call waits for a permit of its rate limit (`#[rate_limit]`, see
+    /// [`RateLimiter`](crate::RateLimiter)) before it runs.
+    RateLimitWait [DEBUG] {
+        /// How long it waits.
+        wait: Duration => Duration,
+    } => write!(f, "`{op}` waits {wait} for a rate-limit permit");
+
+    /// A call was refused by its rate limit: the next permit was further
+    /// away than it may wait. The call did not run.
+    RateLimitRejected [WARN] {
+        /// How long it would have had to wait.
+        retry_in: Duration => Duration,
+    } => write!(f, "`{op}` rejected by its rate limit; the next permit is {retry_in} away");
+
     /// A workflow step failed (or panicked): the completed steps are undone
     /// next. The event's operation is the workflow's name.
     StepFailed [ERROR] {

@@ -5,6 +5,7 @@
 //! - breaker: [`CircuitBreaker`](breaker::CircuitBreaker), closed, open and half-open.
 //! - bulkhead: [`Bulkhead`](bulkhead::Bulkhead), at most N calls at once and a bounded queue.
 //! - hedge: [`HedgePolicy`](hedge::HedgePolicy), another attempt when the first is slow.
+//! - rate: [`RateLimiter`](rate::RateLimiter), a client-side rate limit (GCRA on tokio's clock).
 //! - healing: [`Health`], the consecutive-failure count of
 //!   `#[self_healing]`, which asks a supervisor for help and takes its answer
 //!   (a cure, or giving up).
@@ -16,5 +17,6 @@ pub mod breaker;
 pub mod bulkhead;
 mod healing;
 pub mod hedge;
+pub mod rate;
 
 pub use healing::{Abandoned, HealingPolicy, Health};

@@ -34,6 +34,7 @@ mod escalate;
 mod fallback;
 mod healing;
 mod hedge;
+mod rate;
 mod retry;
 
 pub use breaker::*;
@@ -46,6 +47,7 @@ pub use escalate::*;
 pub use fallback::*;
 pub use healing::*;
 pub use hedge::*;
+pub use rate::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
@@ -57,13 +59,14 @@ pub use crate::__resilience_error_ref as error_ref;
 pub use crate::call::backoff::{Backoff, Jitter};
 pub use crate::call::fallback::FallbackPolicy;
 pub use crate::call::retry::{
-    CloneArg, RetryAfter, RetryPolicy, RetryState, clone_arg, retry_after,
+    CloneArg, RetryAfter, RetryAfterJitter, RetryPolicy, RetryState, clone_arg, retry_after,
 };
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
 pub use crate::health::HealingPolicy;
+pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
