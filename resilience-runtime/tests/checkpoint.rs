@@ -146,8 +146,17 @@ async fn a_file_is_readable_and_says_its_version_and_checksum() {
     let store = tmp.store();
     let lease = store.claim("Provision", "7").await.unwrap();
     store.save(&lease, &failed("Provision")).await.unwrap();
-    let text = std::fs::read_to_string(lease.location()).unwrap();
-    let (header, body) = text.split_once('\n').unwrap();
+    let bytes = std::fs::read(lease.location()).unwrap();
+    // Two slots of 4096 bytes; the first save filled slot 0.
+    assert_eq!(bytes.len(), 8192);
+    let data = slot_data(&bytes[..4096], 1);
+    let text = std::str::from_utf8(&data).unwrap();
+    let (slot_header, checkpoint) = text.split_once('\n').unwrap();
+    let (header, body) = checkpoint.split_once('\n').unwrap();
+    assert_eq!(
+        slot_header,
+        format!("resilience-checkpoint 3 seq=1 len={}", checkpoint.len())
+    );
     let crc = format!("crc32={:08x}", crc32fast_hash(body.as_bytes()));
     assert_eq!(
         header,
@@ -165,6 +174,40 @@ async fn a_file_is_readable_and_says_its_version_and_checksum() {
         "503"
     );
     assert_eq!(json["phase"]["failed"]["compensations"][1]["outcome"], "ok");
+    // Slot 1 is zeros until the second save.
+    assert!(bytes[4096..].iter().all(|&b| b == 0));
+}
+
+/// The data of the sectors of `slot` written by write `seq`, joined and cut
+/// at the announced length, checking every sector's trailer independently:
+/// 500 bytes of data, the sequence number (u64 LE), the CRC-32 of both and
+/// of the sector's index (u32 LE).
+fn slot_data(slot: &[u8], seq: u64) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (index, sector) in slot.chunks(512).enumerate() {
+        if sector.iter().all(|&b| b == 0) {
+            break;
+        }
+        assert_eq!(sector[500..508], seq.to_le_bytes(), "sector {index}");
+        let mut covered = sector[..508].to_vec();
+        covered.extend_from_slice(&(index as u32).to_le_bytes());
+        assert_eq!(
+            sector[508..],
+            crc32fast_hash(&covered).to_le_bytes(),
+            "sector {index}"
+        );
+        data.extend_from_slice(&sector[..500]);
+    }
+    let line = data.iter().position(|&b| b == b'\n').unwrap();
+    let len: usize = std::str::from_utf8(&data[..line])
+        .unwrap()
+        .rsplit_once("len=")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    data.truncate(line + 1 + len);
+    data
 }
 
 /// CRC-32 (IEEE), bit by bit: an independent check of the header.
@@ -319,16 +362,16 @@ async fn each_bad_file_is_its_own_error_naming_the_file() {
     assert_names(&err, &path, "checksum mismatch: the header says crc32=");
 
     // Unknown format version.
-    let future = [&b"resilience-checkpoint 3 sha256=abc len=2\n"[..], b"{}"].concat();
+    let future = [&b"resilience-checkpoint 4 sha256=abc len=2\n"[..], b"{}"].concat();
     let err = load_file(&store, &future).await.unwrap_err();
     assert!(matches!(
         err,
-        CheckpointError::UnknownVersion { version: 3, .. }
+        CheckpointError::UnknownVersion { version: 4, .. }
     ));
     assert_names(
         &err,
         &path,
-        "unknown checkpoint format version 3 (this build reads versions 1 to 2)",
+        "unknown checkpoint format version 4 (this build reads versions 1 to 3)",
     );
 
     // Another workflow's checkpoint (a file copied by hand).
