@@ -1052,3 +1052,95 @@ async fn the_sweep_leaves_other_programs_lock_files_alone() {
     assert_eq!(store.remove_stale_locks().await.unwrap(), 0);
     assert_eq!(lock_files(&store), ["no-dot-at-all.lock", "npm.lock"]);
 }
+
+/// Files of format versions 1 and 2, as older builds wrote them, still
+/// load; the next save turns them into the two-slot file, in place after
+/// that.
+#[tokio::test]
+async fn files_of_older_builds_load_and_the_next_save_converts_them() {
+    let tmp = TempDir::new("old-layout");
+    let store = tmp.store();
+    let v1 = running("Provision", 3);
+    let v2 = running("Provision", 4).with_inputs(br#"{"spec":"small"}"#.to_vec());
+    for (id, checkpoint, version) in [("one", &v1, "1"), ("two", &v2, "2")] {
+        let bytes = encode(id, checkpoint, "x").unwrap();
+        assert!(bytes.starts_with(format!("resilience-checkpoint {version} ").as_bytes()));
+        std::fs::write(file(&store, "Provision", id), &bytes).unwrap();
+        let lease = store.claim("Provision", id).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap().as_ref(), Some(checkpoint));
+        let listed = store.list_unfinished().await.unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|entry| entry.as_ref().is_ok_and(|info| info.id == id))
+        );
+
+        let next = running("Provision", 5);
+        store.save(&lease, &next).await.unwrap();
+        let converted = std::fs::read(lease.location()).unwrap();
+        assert!(
+            converted.starts_with(b"resilience-checkpoint 3 seq=1 "),
+            "{id}"
+        );
+        assert_eq!(store.load(&lease).await.unwrap(), Some(next));
+        let after = running("Provision", 6);
+        store.save(&lease, &after).await.unwrap();
+        assert_eq!(
+            std::fs::read(lease.location()).unwrap().len(),
+            converted.len()
+        );
+        drop(lease);
+        let lease = store.claim("Provision", id).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap(), Some(after));
+    }
+}
+
+/// Saves after the first write in place: the file keeps its inode and
+/// size, and the slots take turns. A checkpoint that outgrows its slot is
+/// written into a new, bigger file, and later saves are in place again.
+#[cfg(unix)]
+#[tokio::test]
+async fn saves_write_in_place_and_a_checkpoint_that_outgrows_its_slot_gets_a_new_file() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = TempDir::new("in-place");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    let path = PathBuf::from(lease.location());
+    store.save(&lease, &running("Provision", 1)).await.unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let mut slot_0 = std::fs::read(&path).unwrap()[..4096].to_vec();
+    for position in 2..=6 {
+        store
+            .save(&lease, &running("Provision", position))
+            .await
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            (std::fs::metadata(&path).unwrap().ino(), bytes.len()),
+            (inode, 8192)
+        );
+        // Odd saves land in slot 0, even ones in slot 1.
+        assert_eq!(bytes[..4096] == slot_0[..], position % 2 == 0, "{position}");
+        slot_0 = bytes[..4096].to_vec();
+        assert_eq!(
+            store.load(&lease).await.unwrap().unwrap().position,
+            position
+        );
+    }
+    let mut big = running("Provision", 7);
+    big.state = serde_json::to_vec(&serde_json::json!({ "After": "z".repeat(9000) })).unwrap();
+    store.save(&lease, &big).await.unwrap();
+    let grown = std::fs::metadata(&path).unwrap();
+    assert_ne!(grown.ino(), inode, "a new file, renamed over");
+    assert!(
+        grown.len() >= 2 * 9000 && grown.len() % 8192 == 0,
+        "{}",
+        grown.len()
+    );
+    assert_eq!(store.load(&lease).await.unwrap(), Some(big.clone()));
+    big.position = 8;
+    store.save(&lease, &big).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().ino(), grown.ino());
+    assert_eq!(store.load(&lease).await.unwrap(), Some(big));
+    assert!(!path.with_extension("checkpoint.tmp").exists());
+}
