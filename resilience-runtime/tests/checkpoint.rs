@@ -1144,3 +1144,40 @@ async fn saves_write_in_place_and_a_checkpoint_that_outgrows_its_slot_gets_a_new
     assert_eq!(store.load(&lease).await.unwrap(), Some(big));
     assert!(!path.with_extension("checkpoint.tmp").exists());
 }
+
+/// A listing (another store on the same directory, as a worker loop would
+/// use) and loads while saves are written in place: every read is a whole
+/// checkpoint, never a sector caught half copied reported as damage.
+#[test]
+fn reads_while_saves_write_in_place_see_whole_checkpoints() {
+    let tmp = TempDir::new("read-while-write");
+    let store = tmp.store();
+    let lease = block_on_without_runtime(store.claim("Provision", "7")).unwrap();
+    block_on_without_runtime(store.save(&lease, &running("Provision", 0))).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (dir, stop) = (store.path().to_owned(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let other = DirectoryStore::open(&dir).unwrap();
+            let mut reads = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                for entry in block_on_without_runtime(other.list_unfinished()).unwrap() {
+                    let info = entry.unwrap();
+                    assert_eq!(info.id, "7");
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for position in 1..=1500 {
+        block_on_without_runtime(store.save(&lease, &running("Provision", position))).unwrap();
+        if position % 100 == 0 {
+            let loaded = block_on_without_runtime(store.load(&lease)).unwrap();
+            assert_eq!(loaded.unwrap().position, position);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads = reader.join().unwrap();
+    assert!(reads > 10, "only {reads} listings ran beside the saves");
+}

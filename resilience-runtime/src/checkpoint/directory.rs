@@ -373,10 +373,10 @@ impl CheckpointStore for DirectoryStore {
         let shared = Arc::clone(self.own(lease)?);
         let (workflow, id) = (lease.workflow.clone(), lease.id.clone());
         blocking(&lease.shared.location, "read the checkpoint", move || {
-            let Some(bytes) = read(&shared.path, &shared.location)? else {
+            let Some((found_id, checkpoint)) = read_checkpoint(&shared.path, &shared.location)?
+            else {
                 return Ok(None);
             };
-            let (found_id, checkpoint) = decode(&bytes, &shared.location)?;
             check_owner(&shared.location, &workflow, &id, &found_id, &checkpoint)?;
             Ok(Some(checkpoint))
         })
@@ -767,6 +767,40 @@ fn read(path: &Path, location: &str) -> Result<Option<Vec<u8>>, CheckpointError>
     }
 }
 
+/// How many times a checkpoint file whose slots look damaged is read again
+/// before the damage is reported.
+const DAMAGE_REREADS: u32 = 3;
+
+/// The checkpoint in the file at `path`, or `None` if there is none.
+///
+/// A save in place may be copying its sector into the page cache at the
+/// very moment this reads it (a listing while workflows run, or a save
+/// whose future was dropped): the reader can see a sector half copied,
+/// which fails its checksum like damage. So a file of two slots that reads
+/// as damaged is read again, after a millisecond, up to
+/// [`DAMAGE_REREADS`] times: a write in flight is over by then, damage
+/// stays.
+fn read_checkpoint(
+    path: &Path,
+    location: &str,
+) -> Result<Option<(String, Checkpoint)>, CheckpointError> {
+    let mut rereads = 0;
+    loop {
+        let Some(bytes) = read(path, location)? else {
+            return Ok(None);
+        };
+        match decode(&bytes, location) {
+            Err(CheckpointError::Checksum { .. } | CheckpointError::Corrupt { .. })
+                if bytes.starts_with(slots::MAGIC) && rereads < DAMAGE_REREADS =>
+            {
+                rereads += 1;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            decoded => return decoded.map(Some),
+        }
+    }
+}
+
 /// Every `*.checkpoint` file in `dir`, sorted by path.
 fn list(
     dir: &Path,
@@ -809,10 +843,9 @@ fn info(path: &Path) -> Result<Option<CheckpointInfo>, CheckpointError> {
                 .to_owned(),
         });
     };
-    let Some(bytes) = read(path, &location)? else {
+    let Some((found_id, checkpoint)) = read_checkpoint(path, &location)? else {
         return Ok(None);
     };
-    let (found_id, checkpoint) = decode(&bytes, &location)?;
     check_owner(&location, workflow, id, &found_id, &checkpoint)?;
     Ok(Some(CheckpointInfo {
         workflow: checkpoint.workflow,

@@ -154,7 +154,7 @@ pub(crate) struct Scan {
 /// of 4096 bytes (a version 3 file is only ever created whole, by a rename).
 pub(crate) fn scan(bytes: &[u8], location: &str) -> Result<Scan, CheckpointError> {
     let len = bytes.len();
-    if len == 0 || len % (2 * ALIGN) != 0 {
+    if len == 0 || !len.is_multiple_of(2 * ALIGN) {
         return Err(CheckpointError::Corrupt {
             location: location.to_owned(),
             reason: format!(
