@@ -691,7 +691,7 @@ fn print_summary(
         "operation", "crit median", "crit mean", "int median", "int mean"
     );
     let rows = [
-        ("store_save (encode + hop + atomic write)", save),
+        ("store_save (encode + hop + pwrite + fdatasync)", save),
         ("workflow_1_step (whole run)", one),
         ("workflow_5_steps (whole run)", five),
         ("  marginal step = (5 steps - 1 step) / 4", marginal),
