@@ -369,8 +369,13 @@ fn torn_writes_in_every_sector_mix_lose_nothing() {
             let store = DirectoryStore::open(&dir).expect("store");
             let lease = claim(&store).await;
             std::fs::write(&path, &torn).expect("write the torn file");
+            // Other bytes, as long: its sectors land where the torn
+            // write's did.
             let mut again = big_checkpoint(4);
-            again.state = b"{\"After\":{\"n\":40}}".to_vec();
+            again.state = String::from_utf8(again.state)
+                .unwrap()
+                .replace('y', "z")
+                .into_bytes();
             store
                 .save(&lease, &again)
                 .await
@@ -379,6 +384,11 @@ fn torn_writes_in_every_sector_mix_lose_nothing() {
             std::fs::read(&path).expect("read")
         });
         let second = changed_sectors(&torn, &resaved);
+        assert!(
+            second.len() >= 4,
+            "the save after the crash spans {} sectors",
+            second.len()
+        );
         for mask2 in 0..1u32 << second.len() {
             let torn_twice = tear(&torn, &resaved, &second, mask2);
             let want = if mask2 == (1 << second.len()) - 1 {
