@@ -720,8 +720,10 @@
 //! [`events::Filter::agent`] watches one agent. `EXPR` is a `&'static str`,
 //! a `String`, an `Arc<str>` or an [`AgentName`] (keep one in the agent: it
 //! is cloned per call without allocating). It wraps the whole call wherever
-//! it is written; a fn without it pays nothing. Inside a `workflow!`, the
-//! undo runs as the workflow, so compensation events carry its name.
+//! it is written; a fn without it pays nothing. A compensation registered
+//! by an agent's `#[compensate]` call runs as that agent in a [`saga()`];
+//! inside a `workflow!`, the undo runs as the workflow, so compensation
+//! events carry its name.
 //!
 //! ```
 //! use std::sync::Arc;

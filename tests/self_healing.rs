@@ -693,3 +693,73 @@ mod workflow_compensation {
         assert_eq!(agents, vec![Some("travel-agent".to_owned()); 3]);
     }
 }
+
+/// In a `saga()`, a compensation runs as the agent whose call registered
+/// it: its events, and its own calls' events, carry that agent's name.
+mod saga_compensation {
+    use resilience::events::Scope;
+    use resilience::{agent, compensate, retry, saga};
+
+    #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+    enum CloudError {
+        #[error("quota exceeded")]
+        Quota,
+        #[error("busy")]
+        Busy,
+    }
+
+    struct Provisioner {
+        name: &'static str,
+    }
+
+    #[retry(attempts = 2, delay = "1ms")]
+    async fn delete_vm(id: u32) -> Result<(), CloudError> {
+        // Busy on the first try, so the retry is an event of the undo.
+        static TRIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let _ = id;
+        if TRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 0 {
+            Err(CloudError::Busy)
+        } else {
+            Ok(())
+        }
+    }
+
+    impl Provisioner {
+        #[agent(name = self.name)]
+        #[compensate(with = delete_vm)]
+        async fn create_vm(&self) -> Result<u32, CloudError> {
+            Ok(7)
+        }
+    }
+
+    async fn configure() -> Result<(), CloudError> {
+        Err(CloudError::Quota)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_compensation_runs_as_the_agent_that_registered_it() {
+        let scope = Scope::new();
+        let mut events = scope.subscribe();
+        let provisioner = Provisioner {
+            name: "provisioner",
+        };
+        let error = scope
+            .run(saga(async {
+                provisioner.create_vm().await?;
+                configure().await
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(error.compensations().len(), 1);
+        let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                "provisioner: `delete_vm` attempt 1 failed (busy); retrying in 1ms",
+                "provisioner: `create_vm` undone by its compensation",
+            ]
+        );
+    }
+}

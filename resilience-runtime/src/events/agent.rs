@@ -195,3 +195,67 @@ pub(crate) async fn with_agent_or_current<F: Future>(name: &'static str, future:
         AGENT.scope(AgentName::new(name), future).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_name_stays_with_its_task_across_yields() {
+        let other = tokio::spawn(async {
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                seen.push(current_agent());
+                tokio::task::yield_now().await;
+            }
+            seen
+        });
+        let mine = with_agent("mine", async {
+            let mut seen = Vec::new();
+            for _ in 0..4 {
+                seen.push(current_agent());
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+        .await;
+        assert!(mine.iter().all(|name| name.as_deref() == Some("mine")));
+        assert!(other.await.unwrap().iter().all(Option::is_none));
+        assert_eq!(current_agent(), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_name_follows_the_task_to_other_threads() {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                tokio::spawn(with_agent(format!("agent-{i}"), async move {
+                    let mut ok = true;
+                    for _ in 0..50 {
+                        tokio::task::yield_now().await;
+                        ok &= current_agent().as_deref() == Some(format!("agent-{i}").as_str());
+                    }
+                    ok
+                }))
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.unwrap());
+        }
+    }
+
+    #[test]
+    fn a_panicking_poll_puts_the_outer_name_back() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(with_agent("outer", async {
+            let inner = std::panic::AssertUnwindSafe(with_agent("inner", async {
+                panic!("boom");
+            }));
+            let caught = futures_util::FutureExt::catch_unwind(inner).await;
+            assert!(caught.is_err());
+            assert_eq!(current_agent().as_deref(), Some("outer"));
+        }));
+        assert_eq!(current_agent(), None);
+    }
+}
