@@ -563,12 +563,14 @@ pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
+pub use resilience_runtime::{
+    Branches, CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga,
+};
 #[cfg(feature = "durable")]
 pub use resilience_runtime::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
-pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{
     Consensus, ConsensusError, CoordinatorFailure, Decision, Escalation, EscalationConfigError,
     EscalationError, Failover, FailoverConfig, FailoverConfigError, FailoverError, FailoverReason,

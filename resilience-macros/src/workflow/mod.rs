@@ -31,6 +31,7 @@
 mod diagram;
 mod durable;
 mod generate;
+mod parallel;
 mod parse;
 mod step;
 mod stub;

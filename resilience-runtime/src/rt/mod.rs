@@ -28,6 +28,7 @@ mod chaos;
 mod durable;
 mod escalate;
 mod fallback;
+mod parallel;
 mod retry;
 
 #[cfg(feature = "chaos")]
@@ -36,6 +37,7 @@ pub use chaos::*;
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use parallel::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
