@@ -446,7 +446,7 @@ async fn a_key_groups_the_answers() {
 fn the_diagram_shows_the_fan_out() {
     let diagram = Digest::diagram();
     assert!(
-        diagram.contains("subgraph summaries [\"summaries: Branches#lt;String, AppError#gt;<br/>for doc in docs · 2 at once · min success 60% · compensate\"]"),
+        diagram.contains("subgraph summaries [\"summaries: Branches#lt;String, AppError#gt;<br/>for doc in docs · 2 at once · min success 60%<br/>each branch: compensate\"]"),
         "{diagram}"
     );
     assert!(

@@ -183,6 +183,8 @@ pub(super) struct Settings {
     pub(super) majority: f64,
     pub(super) time_limit: Option<Dur>,
     pub(super) key: Option<Expr>,
+    /// `T` and `E` of a fan-out's `Branches<T, E>`.
+    pub(super) branch_types: Option<(Type, Type)>,
 }
 
 impl Settings {
@@ -197,14 +199,33 @@ impl Settings {
             majority: 0.5,
             time_limit: None,
             key: None,
+            branch_types: None,
         }
     }
 }
 
 /// Checks a parallel step: its settings, and what a parallel step cannot be.
-pub(super) fn validate(workflow: &Workflow, parallel: &Parallel, cx: &mut Ctxt) -> Settings {
+pub(super) fn validate(
+    workflow: &Workflow,
+    step: &Step,
+    parallel: &Parallel,
+    cx: &mut Ctxt,
+) -> Settings {
     let mut settings = Settings::defaults();
     let keyword = parallel.kind.keyword();
+    if parallel.kind == Kind::FanOut {
+        settings.branch_types = branches_args(&step.ty);
+        if settings.branch_types.is_none() {
+            cx.error_spanned_by(
+                &step.ty,
+                format!(
+                    "a parallel step `for .. in .. => ..` outputs `Branches<T, E>`, the outputs and the failures of its branches; \
+                     write the output and the error of one branch, e.g. `step {}: Branches<Summary, ApiError> = ..;`",
+                    text(&step.name)
+                ),
+            );
+        }
+    }
     if workflow.durable {
         cx.syn_error(syn::Error::new(
             parallel.keyword,
@@ -269,6 +290,24 @@ pub(super) fn validate(workflow: &Workflow, parallel: &Parallel, cx: &mut Ctxt) 
         }
     }
     settings
+}
+
+/// `T` and `E` of `Branches<T, E>` (any path ending in `Branches`).
+fn branches_args(ty: &Type) -> Option<(Type, Type)> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Branches" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty.clone()),
+        _ => None,
+    });
+    let (output, error) = (types.next()?, types.next()?);
+    (types.next().is_none() && args.args.len() == 2).then_some((output, error))
 }
 
 fn int_literal(expr: &Expr) -> Option<usize> {
@@ -379,10 +418,12 @@ fn fan_out(
     settings: &Settings,
 ) -> TokenStream {
     let step = plan.step;
-    let ty = &step.ty;
-    let output: Type = syn::parse_quote_spanned!(ty.span()=> <#ty as ::resilience::__private::ParallelOutput>::Output);
-    let error: Type = syn::parse_quote_spanned!(ty.span()=> <#ty as ::resilience::__private::ParallelOutput>::Error);
-    let branch = branch(workflow, plan, &output, &error);
+    // `validate` reported a type that is not `Branches<T, E>`: a workflow
+    // with errors is not generated.
+    let Some((output, error)) = &settings.branch_types else {
+        return TokenStream::new();
+    };
+    let branch = branch(workflow, plan, output, error);
     let step_str = text(&step.name);
     let workflow_str = text(&workflow.name);
     let operation = format!("{workflow_str}::{step_str}");
@@ -455,10 +496,7 @@ fn consensus(
     let pat = &parallel.pat;
     let source = &parallel.source;
     // At the agents: a list that is not of `Named` agents is reported there.
-    let list = Ident::new(
-        "__resilience_list",
-        Span::mixed_site().located_at(source.span()),
-    );
+    let list = Ident::new("__resilience_list", source.span());
     let agents = quote_spanned!(source.span()=> ::resilience::__private::agents(#list));
     let call = q! {
         move |#pat| async move { #branch }
@@ -478,7 +516,7 @@ fn consensus(
                 #time_limit
                 .with_response_rate(#response_rate)
                 .with_majority(#majority);
-            let __resilience_list = &(#source);
+            let #list = &(#source);
             let __resilience_agents = #agents;
             #decide.await
         }
@@ -554,7 +592,7 @@ pub(super) fn diagram(
     let id = text(&step.name);
     let pat = compact_tokens(&parallel.pat.to_token_stream().to_string());
     let source = compact_tokens(&parallel.source.to_token_stream().to_string());
-    let mut head = match parallel.kind {
+    let head = match parallel.kind {
         Kind::FanOut => {
             let mut parts = vec![format!("for {pat} in {source}")];
             parts.push(format!("{} at once", settings.concurrency));
@@ -571,26 +609,23 @@ pub(super) fn diagram(
             parts
         }
     };
-    head.extend(policies.iter().cloned());
-    let label = format!("{}: {}<br/>{}", id, label_ty, escape(&head.join(" · ")));
-    let (one, two, many, join) = match parallel.kind {
-        Kind::FanOut => (
-            format!("{pat} 1"),
-            format!("{pat} 2"),
-            format!("… {pat} n"),
-            "in item order".to_string(),
-        ),
-        Kind::Consensus => (
-            format!("{pat} 1"),
-            format!("{pat} 2"),
-            format!("… {pat} n"),
-            "vote".to_string(),
-        ),
+    let mut label = format!("{id}: {label_ty}<br/>{}", escape(&head.join(" · ")));
+    if !policies.is_empty() {
+        let each = match parallel.kind {
+            Kind::FanOut => "each branch",
+            Kind::Consensus => "each call",
+        };
+        label.push_str(&format!("<br/>{each}: {}", escape(&policies.join(" · "))));
+    }
+    let (fork, join) = match parallel.kind {
+        Kind::FanOut => (format!("for each {pat}"), "in item order"),
+        Kind::Consensus => (format!("ask each {pat}"), "vote"),
     };
+    let (one, two, many) = (format!("{pat} 1"), format!("{pat} 2"), format!("… {pat} n"));
     vec![
         format!("    subgraph {id} [\"{label}\"]"),
         "        direction LR".to_string(),
-        format!("        {id}_fork{{{{\"{}\"}}}}", parallel.kind.keyword()),
+        format!("        {id}_fork{{{{\"{}\"}}}}", escape(&fork)),
         format!("        {id}_1[\"{}\"]", escape(&one)),
         format!("        {id}_2[\"{}\"]", escape(&two)),
         format!("        {id}_n[\"{}\"]", escape(&many)),

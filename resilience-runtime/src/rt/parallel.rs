@@ -15,34 +15,9 @@ use crate::coordination::{ByAnswer, ConsensusError, VoteKey};
 use crate::saga::CompensationReport;
 pub use crate::saga::ParallelError;
 
-/// The type a fan-out step declares: [`Branches<T, E>`], whose `T` and `E`
-/// type each branch's output and error.
-#[diagnostic::on_unimplemented(
-    message = "a parallel step `for .. in .. => ..` outputs `Branches<T, E>`, not `{Self}`",
-    label = "the type of this parallel step",
-    note = "write the output and the error of one branch: `step summaries: Branches<Summary, ApiError> = for doc in docs => ..;` (`resilience::Branches`)"
-)]
-pub trait ParallelOutput {
-    /// One branch's output.
-    type Output;
-    /// One branch's error.
-    type Error;
-    /// The outputs, latest completed first.
-    fn into_undo_order(self) -> Vec<(usize, Self::Output)>;
-}
-
-impl<T, E> ParallelOutput for Branches<T, E> {
-    type Output = T;
-    type Error = E;
-
-    fn into_undo_order(self) -> Vec<(usize, T)> {
-        Branches::into_undo_order(self)
-    }
-}
-
 /// The outputs of a completed fan-out step, latest completed first: what
 /// its compensation undoes, in that order.
-pub fn undo_order<B: ParallelOutput>(branches: B) -> Vec<(usize, B::Output)> {
+pub fn undo_order<T, E>(branches: Branches<T, E>) -> Vec<(usize, T)> {
     branches.into_undo_order()
 }
 
