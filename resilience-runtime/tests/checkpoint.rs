@@ -319,16 +319,16 @@ async fn each_bad_file_is_its_own_error_naming_the_file() {
     assert_names(&err, &path, "checksum mismatch: the header says crc32=");
 
     // Unknown format version.
-    let future = [&b"resilience-checkpoint 3 sha256=abc len=2\n"[..], b"{}"].concat();
+    let future = [&b"resilience-checkpoint 4 sha256=abc len=2\n"[..], b"{}"].concat();
     let err = load_file(&store, &future).await.unwrap_err();
     assert!(matches!(
         err,
-        CheckpointError::UnknownVersion { version: 3, .. }
+        CheckpointError::UnknownVersion { version: 4, .. }
     ));
     assert_names(
         &err,
         &path,
-        "unknown checkpoint format version 3 (this build reads versions 1 to 2)",
+        "unknown checkpoint format version 4 (this build reads versions 1 to 3)",
     );
 
     // Another workflow's checkpoint (a file copied by hand).

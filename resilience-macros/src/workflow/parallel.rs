@@ -205,12 +205,7 @@ impl Settings {
 }
 
 /// Checks a parallel step: its settings, and what a parallel step cannot be.
-pub(super) fn validate(
-    workflow: &Workflow,
-    step: &Step,
-    parallel: &Parallel,
-    cx: &mut Ctxt,
-) -> Settings {
+pub(super) fn validate(step: &Step, parallel: &Parallel, cx: &mut Ctxt) -> Settings {
     let mut settings = Settings::defaults();
     let keyword = parallel.kind.keyword();
     if parallel.kind == Kind::FanOut {
@@ -225,15 +220,6 @@ pub(super) fn validate(
                 ),
             );
         }
-    }
-    if workflow.durable {
-        cx.syn_error(syn::Error::new(
-            parallel.keyword,
-            format!(
-                "a parallel step (`{keyword} .. in ..`) cannot be in a `durable workflow` yet: the branches of an unfinished \
-                 step are not checkpointed; write `workflow`, or fan out inside a plain step with `resilience::FanOut`"
-            ),
-        ));
     }
     let mut seen: Vec<&Ident> = Vec::new();
     for setting in &parallel.settings {
@@ -434,6 +420,59 @@ fn fan_out(
     let items = quote_spanned!(source.span()=> ::resilience::__private::branch_items(#source));
     // A branch error without `From` into the declared error: at the call.
     let into = quote_spanned!(step.expr.span()=> ::resilience::__private::into_error::<#error, _>);
+    let branch_fn = q! {
+        move |#pat| async move {
+            match { #branch } {
+                ::resilience::__private::Result::Ok(__resilience_output) => ::resilience::__private::Result::Ok(__resilience_output),
+                ::resilience::__private::Result::Err(__resilience_error) => ::resilience::__private::Result::Err(#into(__resilience_error)),
+            }
+        }
+    };
+    // A durable run: the branches finished before a crash do not run
+    // again, each one that finishes is checkpointed, and a checkpoint that
+    // cannot be read or written stops the run (as after a plain step).
+    let (run, abandon) = if workflow.durable {
+        let state = quote::format_ident!("{}State", workflow.name);
+        let run = q! {
+            match ::resilience::__private::fan_out_durable::<#state, _, _, _, _, _, _>(
+                hooks,
+                #operation,
+                #step_str,
+                #concurrency,
+                #min_success,
+                __resilience_items,
+                #branch_fn,
+            )
+            .await
+            {
+                ::resilience::__private::Result::Ok(__resilience_run) => __resilience_run,
+                ::resilience::__private::Result::Err(__resilience_hook) => {
+                    return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Hook(__resilience_hook));
+                }
+            }
+        };
+        let abandon = q! {
+            if let ::resilience::__private::Result::Err(__resilience_hook) =
+                ::resilience::__private::abandon_branches::<#state, _>(hooks).await
+            {
+                return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Hook(__resilience_hook));
+            }
+        };
+        (run, abandon)
+    } else {
+        let run = q! {
+            ::resilience::__private::fan_out(
+                #operation,
+                #step_str,
+                #concurrency,
+                #min_success,
+                __resilience_items,
+                #branch_fn,
+            )
+            .await
+        };
+        (run, TokenStream::new())
+    };
     let undo = match &plan.compensate {
         Some(args) => undo_each(
             &operation,
@@ -447,23 +486,11 @@ fn fan_out(
     q! {
         {
             let __resilience_items = #items;
-            let __resilience_run = ::resilience::__private::fan_out(
-                #operation,
-                #step_str,
-                #concurrency,
-                #min_success,
-                __resilience_items,
-                move |#pat| async move {
-                    match { #branch } {
-                        ::resilience::__private::Result::Ok(__resilience_output) => ::resilience::__private::Result::Ok(__resilience_output),
-                        ::resilience::__private::Result::Err(__resilience_error) => ::resilience::__private::Result::Err(#into(__resilience_error)),
-                    }
-                },
-            )
-            .await;
+            let __resilience_run = #run;
             match __resilience_run {
                 ::resilience::__private::Result::Ok(__resilience_branches) => ::resilience::__private::Result::Ok(__resilience_branches),
                 ::resilience::__private::Result::Err(__resilience_branches) => {
+                    #abandon
                     let (mut __resilience_error, __resilience_undo) =
                         ::resilience::__private::below_minimum(#workflow_str, #step_str, #min_success, __resilience_branches);
                     #undo
@@ -653,4 +680,20 @@ fn compact_tokens(text: &str) -> String {
         .replace("& ", "&")
         .replace(" ,", ",")
         .replace(" :: ", "::")
+}
+
+/// The trait of the hooks that `__resilience_steps` takes: `BranchHooks`
+/// (which checkpoint a fan-out's branches) in a durable workflow with a
+/// fan-out step, else `Hooks`.
+pub(super) fn hooks_trait(workflow: &Workflow) -> Ident {
+    let fans_out = workflow
+        .steps
+        .iter()
+        .any(|step| matches!(&step.parallel, Some(p) if p.kind == Kind::FanOut));
+    let name = if workflow.durable && fans_out {
+        "BranchHooks"
+    } else {
+        "Hooks"
+    };
+    Ident::new(name, Span::mixed_site())
 }

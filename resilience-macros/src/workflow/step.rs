@@ -24,12 +24,14 @@ pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
     let step_types: Vec<&Type> = g.plans.iter().map(|p| &p.step.ty).collect();
     let step_arms = (0..g.plans.len()).map(|index| step_arm(g, index));
     let last_variant = &g.variants[g.plans.len() - 1];
+    // `Hooks`, or `BranchHooks` when a durable fan-out checkpoints its branches.
+    let hooks = super::parallel::hooks_trait(g.workflow);
     q! {
         /// The state machine: runs the steps after `state`, in place, and
         /// calls the hooks (checkpoints, for a durable run) after each one.
         /// Returns every output once the last step has run.
         #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
-        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
+        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::#hooks<#state>>(
             #(#input_names: &#input_types,)*
             state: &mut #state,
             hooks: &mut __ResilienceHooks,

@@ -219,7 +219,7 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
         let parallel = step
             .parallel
             .as_ref()
-            .map(|parallel| super::parallel::validate(workflow, step, parallel, cx));
+            .map(|parallel| super::parallel::validate(step, parallel, cx));
         plans.push(Plan {
             step,
             layers,

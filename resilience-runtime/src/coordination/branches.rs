@@ -296,6 +296,110 @@ impl<T, E> fmt::Display for Branches<T, E> {
     }
 }
 
+/// Where each branch's output goes as it completes, before the step goes
+/// on: nowhere ([`NoSink`]), or a durable run's checkpoint.
+pub(crate) trait Sink<T> {
+    /// Why it could not take the output: the step stops there.
+    type Error;
+    /// Branch `index` completed with `output`.
+    fn done(&mut self, index: usize, output: &T) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// Keeps nothing.
+pub(crate) struct NoSink;
+
+impl<T> Sink<T> for NoSink {
+    type Error = core::convert::Infallible;
+
+    async fn done(&mut self, _: usize, _: &T) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// A durable workflow saves a parallel step's output in its checkpoint:
+/// the outputs, their items, the order they completed in, and the failures
+/// by their text (read back as [`AgentFailure::Recorded`]), so that the
+/// error type need not be serde.
+#[cfg(feature = "durable")]
+mod serde_form {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::{AgentFailure, BranchFailure, Branches, fmt};
+
+    #[derive(Serialize)]
+    struct Out<'a, T> {
+        items: usize,
+        outputs: &'a [T],
+        indices: &'a [usize],
+        completion: &'a [usize],
+        failures: Vec<(usize, String)>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct In<T> {
+        items: usize,
+        outputs: Vec<T>,
+        indices: Vec<usize>,
+        completion: Vec<usize>,
+        failures: Vec<(usize, String)>,
+    }
+
+    impl<T: Serialize, E: fmt::Display> Serialize for Branches<T, E> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            Out {
+                items: self.items,
+                outputs: &self.outputs,
+                indices: &self.indices,
+                completion: &self.completion,
+                failures: self
+                    .failures
+                    .iter()
+                    .map(|f| (f.index, f.failure.to_string()))
+                    .collect(),
+            }
+            .serialize(serializer)
+        }
+    }
+
+    impl<'de, T: Deserialize<'de>, E> Deserialize<'de> for Branches<T, E> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let form = In::<T>::deserialize(deserializer)?;
+            let n = form.outputs.len();
+            let mut seen = vec![false; n];
+            let consistent = form.indices.len() == n
+                && form.completion.len() == n
+                && form
+                    .completion
+                    .iter()
+                    .all(|&p| p < n && !std::mem::replace(&mut seen[p], true))
+                && form
+                    .indices
+                    .iter()
+                    .chain(form.failures.iter().map(|f| &f.0))
+                    .all(|&i| i < form.items)
+                && n + form.failures.len() == form.items;
+            if !consistent {
+                return Err(D::Error::custom(
+                    "the branches of a parallel step do not add up (outputs, items, completion order)",
+                ));
+            }
+            Ok(Branches {
+                items: form.items,
+                outputs: form.outputs,
+                indices: form.indices,
+                completion: form.completion,
+                failures: form
+                    .failures
+                    .into_iter()
+                    .map(|(index, text)| BranchFailure::new(index, AgentFailure::Recorded(text)))
+                    .collect(),
+            })
+        }
+    }
+}
+
 /// Runs `branch(item)` for every item, up to `concurrency` at a time, and
 /// stops starting branches once `min_success` is out of reach. `Ok` when
 /// the success rate reaches `min_success`, else `Err` with what ran (to
@@ -313,16 +417,64 @@ where
     Fut: Future<Output = Result<T, E>>,
     E: fmt::Display,
 {
+    let outcome = run_with(
+        operation,
+        step,
+        (concurrency, min_success),
+        items,
+        Vec::new(),
+        branch,
+        &mut NoSink,
+    )
+    .await;
+    match outcome {
+        Ok(outcome) => outcome,
+        Err(never) => match never {},
+    }
+}
+
+/// [`run`], with the branches in `done` (item index and output, in the
+/// order they completed) already finished: they do not run again. Each
+/// branch that completes goes to `sink` before the step goes on; a sink's
+/// error stops the step (the branches in flight are dropped).
+pub(crate) async fn run_with<I, T, E, F, Fut, S>(
+    operation: &'static str,
+    step: &'static str,
+    (concurrency, min_success): (usize, f64),
+    items: Vec<I>,
+    done: Vec<(usize, T)>,
+    branch: F,
+    sink: &mut S,
+) -> Result<Result<Branches<T, E>, Branches<T, E>>, S::Error>
+where
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: fmt::Display,
+    S: Sink<T>,
+{
     let total = items.len();
     let concurrency = concurrency.max(1);
     let mut slots: Vec<Option<Result<T, AgentFailure<E>>>> = Vec::with_capacity(total);
     slots.resize_with(total, || None);
     // Completion order of the successes, by item index.
-    let mut completed: Vec<usize> = Vec::new();
+    let mut completed: Vec<usize> = Vec::with_capacity(done.len());
+    for (index, output) in done {
+        if let Some(slot) = slots.get_mut(index)
+            && slot.is_none()
+        {
+            *slot = Some(Ok(output));
+            completed.push(index);
+        }
+    }
     let branch = &branch;
-    let mut items = items.into_iter().enumerate();
+    let mut items = items
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| slots[*index].is_none())
+        .collect::<Vec<_>>()
+        .into_iter();
     let mut running = FuturesUnordered::new();
-    let (mut started, mut failed, mut hopeless) = (0, 0, false);
+    let (mut started, mut failed, mut hopeless) = (completed.len(), 0, false);
     loop {
         while running.len() < concurrency && !hopeless {
             let Some((index, item)) = items.next() else {
@@ -347,6 +499,7 @@ where
             finished = running.next().now_or_never().flatten();
             let outcome = match outcome {
                 Ok(Ok(output)) => {
+                    sink.done(index, &output).await?;
                     completed.push(index);
                     Ok(output)
                 }
@@ -400,9 +553,9 @@ where
                 tasks: total,
             },
         ));
-        return Err(branches);
+        return Ok(Err(branches));
     }
-    Ok(branches)
+    Ok(Ok(branches))
 }
 
 #[cfg(test)]

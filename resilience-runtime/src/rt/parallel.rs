@@ -209,3 +209,150 @@ impl<E: From<ParallelError>> FromParallelError for E {
 pub fn parallel_error<E: FromParallelError>(error: ParallelError) -> E {
     E::from_parallel(error)
 }
+
+/// What a durable run adds to its hooks for a fan-out step: the branches
+/// that finished before a crash (which do not run again), and a checkpoint
+/// after each branch that finishes. An in-memory run ([`InMemory`]) has
+/// none and saves nothing.
+#[cfg(feature = "durable")]
+pub trait BranchHooks<S>: crate::saga::workflow::Hooks<S> {
+    /// The finished branches of `step` (with `items` items) that the run
+    /// resumed from, decoded, in the order they completed.
+    fn finished_branches<T: serde::de::DeserializeOwned>(
+        &mut self,
+        step: &'static str,
+        items: usize,
+    ) -> Result<Vec<(usize, T)>, Self::Error>;
+
+    /// Branch `index` of `step` finished with `output`: saved before the
+    /// step goes on.
+    fn branch_done<T: serde::Serialize>(
+        &mut self,
+        step: &'static str,
+        index: usize,
+        output: &T,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The step failed and undoes its branches: forget them, so that a run
+    /// resumed from here runs the step whole.
+    fn branches_abandoned(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+#[cfg(feature = "durable")]
+impl<S: Sync> BranchHooks<S> for crate::saga::workflow::InMemory {
+    fn finished_branches<T>(
+        &mut self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Vec<(usize, T)>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    fn branch_done<T>(
+        &mut self,
+        _: &'static str,
+        _: usize,
+        _: &T,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        core::future::ready(Ok(()))
+    }
+
+    async fn branches_abandoned(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "durable")]
+impl<St, S> BranchHooks<S> for crate::durable::Durable<'_, St, S>
+where
+    St: crate::checkpoint::CheckpointStore,
+    S: serde::Serialize + serde::de::DeserializeOwned + Sync,
+{
+    fn finished_branches<T: serde::de::DeserializeOwned>(
+        &mut self,
+        step: &'static str,
+        items: usize,
+    ) -> Result<Vec<(usize, T)>, Self::Error> {
+        crate::durable::Durable::finished_branches(self, step, items)
+    }
+
+    fn branch_done<T: serde::Serialize>(
+        &mut self,
+        step: &'static str,
+        index: usize,
+        output: &T,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        let output = serde_json::to_vec(output).map_err(|error| error.to_string());
+        crate::durable::Durable::branch_done(self, step, index, output)
+    }
+
+    fn branches_abandoned(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        crate::durable::Durable::branches_abandoned(self)
+    }
+}
+
+/// Each finished branch, to the hooks.
+#[cfg(feature = "durable")]
+struct HookSink<'h, H, S> {
+    hooks: &'h mut H,
+    step: &'static str,
+    state: core::marker::PhantomData<fn(S)>,
+}
+
+#[cfg(feature = "durable")]
+impl<T: serde::Serialize, H: BranchHooks<S>, S> crate::coordination::branches::Sink<T>
+    for HookSink<'_, H, S>
+{
+    type Error = H::Error;
+
+    fn done(&mut self, index: usize, output: &T) -> impl Future<Output = Result<(), H::Error>> {
+        self.hooks.branch_done(self.step, index, output)
+    }
+}
+
+/// [`fan_out`] in a durable run: the branches that finished before the
+/// run was resumed do not run again, and each branch that finishes is
+/// checkpointed before the step goes on. `Err` when a checkpoint could not
+/// be read or written: the step stops there.
+#[cfg(feature = "durable")]
+#[allow(clippy::too_many_arguments)]
+pub async fn fan_out_durable<S, H, I, T, E, F, Fut>(
+    hooks: &mut H,
+    operation: &'static str,
+    step: &'static str,
+    concurrency: usize,
+    min_success: f64,
+    items: Vec<I>,
+    branch: F,
+) -> Result<Result<Branches<T, E>, Branches<T, E>>, H::Error>
+where
+    H: BranchHooks<S>,
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: Fn(I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: fmt::Display,
+{
+    let done = hooks.finished_branches::<T>(step, items.len())?;
+    let mut sink = HookSink {
+        hooks,
+        step,
+        state: core::marker::PhantomData::<fn(S)>,
+    };
+    crate::coordination::branches::run_with(
+        operation,
+        step,
+        (concurrency, min_success),
+        items,
+        done,
+        branch,
+        &mut sink,
+    )
+    .await
+}
+
+/// A durable fan-out step below its minimum, before it undoes its
+/// branches: its checkpoint forgets them.
+#[cfg(feature = "durable")]
+pub async fn abandon_branches<S, H: BranchHooks<S>>(hooks: &mut H) -> Result<(), H::Error> {
+    hooks.branches_abandoned().await
+}
