@@ -28,7 +28,7 @@ use resilience::{Branches, Elapsed, ParallelError, fmt_duration, workflow};
 use tokio::time::{Instant, sleep};
 
 #[derive(Debug, thiserror::Error)]
-pub enum DigestError {
+enum DigestError {
     #[error("source {0} is unreachable")]
     Unreachable(usize),
     #[error("the publisher is down")]
@@ -43,7 +43,7 @@ pub enum DigestError {
 /// sources are down for good, one stalls on its first call. A handle, not
 /// data: its fields are not saved with a durable run's inputs.
 #[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct Desk {
+struct Desk {
     #[serde(skip)]
     down: Vec<usize>,
     #[serde(skip)]
@@ -94,7 +94,7 @@ impl Desk {
 }
 
 /// A reviewer's scripted verdict after some seconds, or an error.
-pub struct Reviewer {
+struct Reviewer {
     verdict: Result<&'static str, &'static str>,
     secs: u64,
 }
@@ -110,7 +110,7 @@ impl Reviewer {
 
 workflow! {
     /// Summarize every source, have the reviewers vote, publish.
-    pub workflow Digest(desk: Desk, sources: Vec<usize>, reviewers: Vec<Named<Reviewer>>) -> Result<String, DigestError> {
+    workflow Digest(desk: Desk, sources: Vec<usize>, reviewers: Vec<Named<Reviewer>>) -> Result<String, DigestError> {
         #[retry(attempts = 2, backoff = constant, delay = "1s")]
         #[timeout("60s")]
         #[compensate(with = |summary| desk.discard(summary))]
@@ -129,7 +129,7 @@ workflow! {
 
 workflow! {
     /// The summaries alone, durably: each finished summary is checkpointed.
-    pub durable workflow DurableDigest(desk: Desk, sources: Vec<usize>) -> Result<usize, DigestError> {
+    durable workflow DurableDigest(desk: Desk, sources: Vec<usize>) -> Result<usize, DigestError> {
         step summaries: Branches<String, DigestError> =
             for source in sources, concurrency = 4, min_success = 0.7 => desk.summarize(*source).await;
 

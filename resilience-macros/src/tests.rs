@@ -252,6 +252,25 @@ fn workflow_consensus() {
     insta::assert_snapshot!("workflow_consensus_diagram", diagram_of(&file));
 }
 
+/// A fan-out in a durable workflow: its branches are checkpointed through
+/// the hooks (`BranchHooks`), which stop the run when a checkpoint fails.
+#[cfg(feature = "durable")]
+#[test]
+fn workflow_durable_fan_out() {
+    workflow_snapshot(
+        "workflow_durable_fan_out",
+        quote! {
+            pub durable workflow Crawl(crawler: Crawler, pages: Vec<String>) -> Result<usize, AppError> {
+                #[compensate(with = |page| crawler.forget(page))]
+                step fetched: Branches<Page, AppError> =
+                    for page in pages, concurrency = 4, min_success = 0.5 => crawler.fetch(page).await;
+
+                fetched.len()
+            }
+        },
+    );
+}
+
 /// With the facade's `durable` feature off, `durable workflow` is one error
 /// at `durable` that says how to turn it on (`cargo test -p
 /// resilience-macros --no-default-features` runs this; CI does).
