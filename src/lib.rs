@@ -643,7 +643,9 @@
 // (value namespace): `use resilience::escalate;` brings both.
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
-pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+pub use resilience_macros::{
+    chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{
@@ -662,6 +664,10 @@ pub use resilience_runtime::{
 };
 pub use resilience_runtime::{
     Branches, CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga,
+};
+pub use resilience_runtime::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState, TripReason, breaker,
 };
 #[cfg(feature = "durable")]
 pub use resilience_runtime::{

@@ -1,6 +1,7 @@
 //! Parsing of the attribute arguments: `#[retry(attempts = 3, jitter)]`,
 //! `#[timeout("30s")]`, `#[fallback(default = 0)]`,
-//! `#[escalate(tiers = STRATEGIES, when = is_transient)]`.
+//! `#[escalate(tiers = STRATEGIES, when = is_transient)]`,
+//! `#[circuit_breaker(state = BREAKER, when = is_transient)]`.
 //!
 //! Every key is set at most once, unknown keys list the valid ones, and each
 //! value is checked here so that the expander only sees valid plans.
@@ -23,6 +24,7 @@ pub(crate) enum Kind {
     Compensate,
     Escalate,
     Chaos,
+    CircuitBreaker,
 }
 
 impl Kind {
@@ -34,6 +36,7 @@ impl Kind {
             Kind::Compensate => "compensate",
             Kind::Escalate => "escalate",
             Kind::Chaos => "chaos",
+            Kind::CircuitBreaker => "circuit_breaker",
         }
     }
 
@@ -56,6 +59,7 @@ impl Kind {
             "compensate" => Some(Kind::Compensate),
             "escalate" => Some(Kind::Escalate),
             "chaos" => Some(Kind::Chaos),
+            "circuit_breaker" => Some(Kind::CircuitBreaker),
             _ => None,
         }
     }
@@ -69,6 +73,7 @@ pub(crate) enum Layer {
     Compensate(CompensateArgs),
     Escalate(EscalateArgs),
     Chaos(ChaosArgs),
+    CircuitBreaker(BreakerArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,6 +136,13 @@ pub(crate) struct ChaosArgs {
     pub span: Span,
 }
 
+/// `#[circuit_breaker(state = PATH, when = PATH)]`: calls through the
+/// `CircuitBreaker` at `PATH`, counting the errors `when` accepts.
+pub(crate) struct BreakerArgs {
+    pub state: Expr,
+    pub when: Option<Expr>,
+}
+
 pub(crate) struct FallbackArgs {
     pub action: FallbackAction,
     pub when: Option<Expr>,
@@ -190,6 +202,7 @@ pub(crate) fn parse_layer(
         Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
         Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
+        Kind::CircuitBreaker => parse_breaker(args, span, cx).map(Layer::CircuitBreaker),
     }
 }
 
@@ -787,6 +800,102 @@ fn parse_chaos(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<ChaosArgs> {
             cx.syn_error(syn::Error::new(
                 span,
                 format!("`#[chaos]` needs `state = PATH`: the `resilience::Chaos` to draw faults from, {CHAOS_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+const BREAKER_KEYS: &[&str] = &["state", "when"];
+
+const BREAKER_HINT: &str = "e.g. `#[circuit_breaker(state = BREAKER)]` with `static BREAKER: resilience::CircuitBreaker = \
+     resilience::CircuitBreaker::new(resilience::BreakerPolicy::consecutive(5));`, or a field: `state = self.breaker`";
+
+/// Policy settings one may try to write on the attribute, and the builder
+/// call on `BreakerPolicy` that sets each.
+const BREAKER_SETTINGS: &[(&str, &str)] = &[
+    ("failures", "BreakerPolicy::consecutive(5)"),
+    ("consecutive", "BreakerPolicy::consecutive(5)"),
+    ("ratio", "BreakerPolicy::failure_ratio(0.5)"),
+    ("failure_ratio", "BreakerPolicy::failure_ratio(0.5)"),
+    ("min_throughput", ".with_min_throughput(100)"),
+    ("minimum_throughput", ".with_min_throughput(100)"),
+    ("sampling", ".with_sampling(Duration::from_secs(30))"),
+    ("window", ".with_sampling(Duration::from_secs(30))"),
+    ("break_for", ".with_break(Duration::from_secs(5))"),
+    ("break_duration", ".with_break(Duration::from_secs(5))"),
+    ("duration", ".with_break(Duration::from_secs(5))"),
+    ("trials", ".with_trials(1)"),
+    ("name", "CircuitBreaker::new(..).with_name(\"search\")"),
+];
+
+fn parse_breaker(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<BreakerArgs> {
+    let errors_before = cx.error_count();
+    let mut state = Once::new("circuit_breaker", "state");
+    let mut when = Once::new("circuit_breaker", "when");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!(
+                            "`state` names a `resilience::CircuitBreaker` (a `static` or a field), not a literal; \
+                             its thresholds are set on it, {BREAKER_HINT}"
+                        ),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field, {BREAKER_HINT}"),
+                    ),
+                },
+                "when" => match callable(value, "when", "fn(&E) -> bool", "is_transient") {
+                    Ok(value) => when.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                name => match BREAKER_SETTINGS.iter().find(|(setting, _)| *setting == name) {
+                    Some((_, builder)) => cx.error_spanned_by(
+                        &key,
+                        format!(
+                            "`{key}` is set on the `resilience::CircuitBreaker` that `state` names, not on the attribute: \
+                             `{builder}`; {BREAKER_HINT}"
+                        ),
+                    ),
+                    None => unknown_key(cx, "circuit_breaker", &key, BREAKER_KEYS),
+                },
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if BREAKER_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                // `#[circuit_breaker(BREAKER)]`: the state without its key.
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[circuit_breaker]` takes `key = value` arguments; write `state = {name}`"),
+                ),
+                _ => unknown_key(cx, "circuit_breaker", &key, BREAKER_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[circuit_breaker]` takes `key = value` arguments, {BREAKER_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match state.get() {
+        Some(state) => Some(BreakerArgs {
+            state,
+            when: when.get(),
+        }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "`#[circuit_breaker]` needs `state = PATH`: the `resilience::CircuitBreaker` that counts the calls, {BREAKER_HINT}"
+                ),
             ));
             None
         }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! #[fallback(..)]   ──▶ match { retry loop } { Err(e) => fallback }
+//! #[circuit_breaker(..)] ──▶ match admit(&state) { Ok(permit) => { inner; outcome to permit } Err(open) => Err(open.into()) }
 //! #[escalate(..)]   ──▶ loop { let tier = ..; run_tier(tier, async { retry loop }).await; next tier }
 //! #[retry(..)]      ──▶ loop { clones; timeout(async { body }).await; backoff }
 //! #[timeout(..)]    ──▶ timeout(limit, async { body })
@@ -19,8 +20,8 @@ use syn::spanned::Spanned;
 use syn::{Block, Expr, Type};
 
 use crate::args::{
-    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind,
-    Layer,
+    self, BackoffKind, BreakerArgs, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction,
+    JitterKind, Kind, Layer,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
@@ -47,7 +48,7 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
             format!(
                 "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
                  write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
-                 `escalate`, `chaos`, or `resilience::…`), not through an alias, so that they expand together",
+                 `escalate`, `chaos`, `circuit_breaker`, or `resilience::…`), not through an alias, so that they expand together",
                 kind.name()
             ),
         ));
@@ -419,6 +420,7 @@ impl Generator<'_> {
             Some(Layer::Fallback(args)) => self.fallback(index, args),
             Some(Layer::Escalate(args)) => self.escalate(index, args),
             Some(Layer::Chaos(args)) => self.chaos(index, args),
+            Some(Layer::CircuitBreaker(args)) => self.circuit_breaker(index, args),
             // Split off by `split_compensate` before generating.
             Some(Layer::Compensate(_)) => self.expr(index + 1),
         }
@@ -622,6 +624,51 @@ impl Generator<'_> {
             match #run {
                 ::resilience::__private::Result::Ok(__resilience_result) => __resilience_result,
                 ::resilience::__private::Result::Err(__resilience_error) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
+    /// The layers below run only if the breaker that `state` names lets
+    /// the call through; their outcome is reported on the permit (an error
+    /// that `when` refuses counts as a success). Refused, the fn returns
+    /// `Err(CircuitOpen.into())`.
+    fn circuit_breaker(&self, index: usize, args: &BreakerArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let inner = self.expr(index + 1);
+        let state = &args.state;
+        // A `state` that is no `CircuitBreaker` is reported at the user's value.
+        let admit = quote_spanned!(at(state.span())=>
+            ::resilience::__private::breaker_admit(&#state, #operation)
+        );
+        // A missing `From<CircuitOpen>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(ret))=>
+            ::resilience::__private::circuit_open_error(__resilience_open)
+        );
+        let failed =
+            q!(__resilience_permit.failed(::resilience::__private::error_ref!(__resilience_error)));
+        let on_error = match &args.when {
+            Some(when) => {
+                // A `when` of another signature is reported at `when`.
+                let error = quote_spanned!(at(when.span())=> __resilience_error);
+                let counts = call(when, error);
+                q!(if #counts { #failed } else { __resilience_permit.succeeded() })
+            }
+            None => failed,
+        };
+        q! {{
+            match #admit {
+                ::resilience::__private::Result::Ok(__resilience_permit) => {
+                    let __resilience_result: #ret = #inner;
+                    match &__resilience_result {
+                        ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
+                        ::resilience::__private::Result::Err(__resilience_error) => #on_error,
+                    }
+                    __resilience_result
+                }
+                ::resilience::__private::Result::Err(__resilience_open) => {
                     ::resilience::__private::Result::Err(#convert)
                 }
             }

@@ -1,6 +1,6 @@
 //! Procedural macros of [`resilience`](https://docs.rs/resilience).
 //!
-//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos};`.
+//! Depend on `resilience` and write `use resilience::{retry, timeout, fallback, escalate, chaos, circuit_breaker};`.
 //! The generated code calls only `::resilience::__private`, so this crate is an
 //! implementation detail. Each entry point converts to `proc_macro2` and calls
 //! into `expand` (or `workflow`), which runs the phases: parse (`args`, `item`)
@@ -88,4 +88,16 @@ pub fn fallback(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn chaos(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::attribute(Kind::Chaos, args.into(), item.into()).into()
+}
+
+/// Calls the decorated `async fn` through the `CircuitBreaker` that `state`
+/// names (`#[circuit_breaker(state = BREAKER)]`, or `state = self.breaker`
+/// for one per agent): while it is open the body does not run and the fn
+/// returns `Err(CircuitOpen.into())`; `when` picks the errors that count as
+/// failures.
+///
+/// See the `resilience` crate for the details.
+#[proc_macro_attribute]
+pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::attribute(Kind::CircuitBreaker, args.into(), item.into()).into()
 }

@@ -73,6 +73,7 @@ pub mod coordination;
 #[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
+mod health;
 pub mod saga;
 mod support;
 
@@ -84,9 +85,14 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
+pub use health::breaker;
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
+pub use breaker::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState,
+};
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -105,6 +111,7 @@ pub use coordination::{
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;
+pub use events::TripReason;
 pub use events::{
     Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
 };

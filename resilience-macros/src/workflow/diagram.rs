@@ -109,6 +109,7 @@ fn describe(layer: &Layer) -> String {
         Layer::Compensate(_) => "compensate".to_string(),
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
+        Layer::CircuitBreaker(_) => "circuit breaker".to_string(),
     }
 }
 

@@ -174,6 +174,7 @@ pub(super) fn error_is_unnamed(plan: &Plan<'_>) -> bool {
             args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
         }
         Layer::Escalate(args) => args.when.is_some(),
+        Layer::CircuitBreaker(args) => args.when.is_some(),
         Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)

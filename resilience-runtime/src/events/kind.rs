@@ -44,6 +44,71 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
+/// Why a circuit breaker opened (see
+/// [`CircuitBreaker`](crate::breaker::CircuitBreaker)).
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::TripReason;
+///
+/// assert_eq!(TripReason::ConsecutiveFailures { failures: 5 }.to_string(), "5 consecutive failures");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TripReason {
+    /// So many calls in a row failed (the consecutive-failure mode).
+    ConsecutiveFailures {
+        /// The failures in a row.
+        failures: u32,
+    },
+    /// The failure ratio over the sampling window reached the policy's,
+    /// with at least its minimum throughput (the failure-ratio mode).
+    FailureRatio {
+        /// The failed calls in the window.
+        failures: u32,
+        /// All the calls in the window.
+        calls: u32,
+        /// The window's length.
+        sampling: Duration,
+    },
+    /// A trial call of the half-open circuit failed.
+    TrialFailed,
+}
+
+impl fmt::Display for TripReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::ConsecutiveFailures { failures } => {
+                write!(f, "{failures} consecutive failure{}", plural(failures))
+            }
+            Self::FailureRatio {
+                failures,
+                calls,
+                sampling,
+            } => write!(
+                f,
+                "{failures} of {calls} calls failed in the last {}",
+                fmt_duration(sampling)
+            ),
+            Self::TrialFailed => f.write_str("the trial call failed"),
+        }
+    }
+}
+
+/// `circuit` or ``circuit `name` ``: a breaker as event texts name it.
+struct Circuit<'a>(&'a str);
+
+impl fmt::Display for Circuit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("circuit")
+        } else {
+            write!(f, "circuit `{}`", self.0)
+        }
+    }
+}
+
 /// A field of an event kind, in its borrowed form: how it becomes owned,
 /// how it is borrowed back, how it reads and how `tracing` records it.
 trait Field<'a>: Copy {
@@ -87,6 +152,7 @@ macro_rules! copy_field {
     )*};
 }
 copy_field!(u32 => |n: &u32| *n, u64 => |n: &u64| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
+copy_field!(TripReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -478,4 +544,73 @@ kinds! {
         /// Why the tier failed: its error, its time limit or its panic.
         reason: ErrorRef<'a> => String,
     } => write!(f, "`{op}` tier {from} failed ({reason}); escalating to tier {to}");
+
+    /// A circuit breaker opened: calls through it fail fast with
+    /// [`CircuitOpen`](crate::breaker::CircuitOpen) until the break is
+    /// over (see [`CircuitBreaker`](crate::breaker::CircuitBreaker)). The
+    /// event's operation is the call that tripped it.
+    CircuitOpened [ERROR] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// Why it opened.
+        reason: TripReason => TripReason,
+        /// How long calls fail fast before a trial call.
+        break_for: Duration => Duration,
+        /// The error of the call that tripped it.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` {} opened after {reason} (last error: {error}); calls fail fast for {break_for}",
+        Circuit(breaker.0)
+    );
+
+    /// A circuit breaker's break is over: it is half-open and lets trial
+    /// calls through. The event's operation is the first trial call.
+    CircuitHalfOpen [WARN] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// The trial calls it lets through.
+        trials: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` {} half-open: the break is over, {trials} trial call{} may go through",
+        Circuit(breaker.0),
+        plural(*trials.0)
+    );
+
+    /// A circuit breaker's trial calls succeeded: it is closed again. The
+    /// event's operation is the last trial call.
+    CircuitClosed [INFO] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// The trial calls that succeeded.
+        trials: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` {} closed: {trials} trial call{} succeeded",
+        Circuit(breaker.0),
+        plural(*trials.0)
+    );
+
+    /// A circuit breaker was isolated by hand
+    /// ([`CircuitBreaker::isolate`](crate::breaker::CircuitBreaker::isolate)):
+    /// every call fails fast until it is reset. The event's operation is
+    /// the breaker's name (`circuit_breaker` if it has none).
+    CircuitIsolated [WARN] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+    } => write!(
+        f,
+        "`{op}` {} isolated by hand: every call fails fast until it is reset",
+        Circuit(breaker.0)
+    );
+
+    /// A circuit breaker was reset by hand
+    /// ([`CircuitBreaker::reset`](crate::breaker::CircuitBreaker::reset)):
+    /// closed, its counts cleared. The event's operation is as for
+    /// [`CircuitIsolated`](EventKind::CircuitIsolated).
+    CircuitReset [INFO] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+    } => write!(f, "`{op}` {} reset by hand: closed", Circuit(breaker.0));
 }

@@ -81,7 +81,7 @@ mod kind;
 
 pub use bus::{Filter, Observer, Scope, Subscription, emit, observe, subscribe};
 pub(crate) use bus::{current_scopes, within_scopes};
-pub use kind::{EventKind, GiveUpReason, OwnedEventKind};
+pub use kind::{EventKind, GiveUpReason, OwnedEventKind, TripReason};
 
 /// A new scope and a subscription to it: what a test that reads events
 /// uses, so that no other test's events reach it.

@@ -14,14 +14,15 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, and with the `chaos` feature `FromChaos`,
-//!   `ChaosState`): the error then says
+//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`, and with
+//!   the `chaos` feature `FromChaos`, `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
 //!   `EscalatePolicy`) are
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
+mod breaker;
 #[cfg(feature = "chaos")]
 mod chaos;
 #[cfg(feature = "durable")]
@@ -31,6 +32,7 @@ mod fallback;
 mod parallel;
 mod retry;
 
+pub use breaker::*;
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
