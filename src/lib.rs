@@ -398,10 +398,14 @@
 //!   `ParallelError`).
 //! - The workflow's error type takes [`ParallelError`] through `From`
 //!   (`#[error(transparent)] Parallel(#[from] resilience::ParallelError)`).
-//! - In a `durable workflow`, each branch that finishes is checkpointed
-//!   (with its output, which is then serde), so a run resumed after a
-//!   crash runs only the branches that had not finished; a consensus step
-//!   is checkpointed when it has decided, like any step.
+//! - In a `durable workflow`, each branch that succeeds is checkpointed
+//!   (with its output, which is then serde) before the step goes on, so a
+//!   run resumed after a crash runs only the branches that had not
+//!   succeeded (a branch that failed gets another try); the failures are
+//!   saved by their text once the step completes. A fan-out below its
+//!   minimum forgets its branches before undoing them: a crash then runs
+//!   it whole. A consensus step is checkpointed when it has decided, like
+//!   any step.
 //! - The diagram shows each parallel step as a subgraph of its branches.
 //!
 //! Compile errors, at your token: a fan-out whose type is not `Branches<T,
