@@ -89,12 +89,16 @@ impl Kind {
 /// in SOURCE, key = value.. =>` or `consensus PAT in SOURCE, .. =>`. The
 /// branch's expression follows.
 pub(super) fn parse(input: ParseStream, step: &Ident) -> syn::Result<Option<Parallel>> {
-    let (kind, keyword) = if input.peek(Token![for]) {
+    // `for<'a> |x| ..` is a closure; `consensus(..)`, `consensus.x` and
+    // `consensus::x` are expressions: a `consensus` step names its agent.
+    let (kind, keyword) = if input.peek(Token![for]) && !input.peek2(Token![<]) {
         let token: Token![for] = input.parse()?;
         (Kind::FanOut, token.span)
     } else if input.peek(kw::consensus)
-        && !input.peek2(syn::token::Paren)
-        && !input.peek2(Token![.])
+        && (input.peek2(Ident)
+            || input.peek2(Token![mut])
+            || input.peek2(Token![_])
+            || input.peek2(Token![in]))
     {
         let token: kw::consensus = input.parse()?;
         (Kind::Consensus, token.span)
@@ -696,4 +700,46 @@ pub(super) fn hooks_trait(workflow: &Workflow) -> Ident {
         "Hooks"
     };
     Ident::new(name, Span::mixed_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::workflow::parse::Workflow;
+
+    fn kind_of(step: &str) -> Option<&'static str> {
+        let input = format!("workflow W(xs: Vec<u32>) -> Result<u32, E> {{ {step} 0 }}");
+        let workflow: Workflow = syn::parse_str(&input).unwrap_or_else(|e| panic!("{step}: {e}"));
+        workflow.steps[0]
+            .parallel
+            .as_ref()
+            .map(|p| p.kind.keyword())
+    }
+
+    /// `for` and `consensus` start a parallel step only where no
+    /// expression could: `consensus(..)`, `consensus.x`, `consensus::x`
+    /// and `for<'a> |x| ..` stay plain steps.
+    #[test]
+    fn only_the_parallel_forms_are_parallel_steps() {
+        assert_eq!(
+            kind_of("step s: Branches<u32, E> = for x in xs => f(x).await;"),
+            Some("for")
+        );
+        assert_eq!(
+            kind_of(
+                "step s: Branches<u32, E> = for (i, x) in xs.iter().enumerate(), concurrency = 2 => f(i, x).await;"
+            ),
+            Some("for")
+        );
+        assert_eq!(
+            kind_of("step s: u32 = consensus a in agents => a.vote().await;"),
+            Some("consensus")
+        );
+        assert_eq!(kind_of("step s: u32 = consensus(agents).await;"), None);
+        assert_eq!(kind_of("step s: u32 = consensus.decide().await;"), None);
+        assert_eq!(
+            kind_of("step s: u32 = consensus::decide(agents).await;"),
+            None
+        );
+        assert_eq!(kind_of("step s: u32 = for<'a> |x: &'a u32| *x;"), None);
+    }
 }
