@@ -471,6 +471,107 @@
 //! Inside a step, an error type that `?` cannot infer needs a hint
 //! (`Ok::<_, MyError>(v)`), as in any `async` block.
 //!
+//! # Parallel steps: fan-out and consensus
+//!
+//! A step can run one call per item of a collection, concurrently, or ask
+//! several agents at once and take the majority's answer:
+//!
+//! ```text
+//! step NAME: Branches<T, E> = for PAT in COLLECTION [, concurrency = N] [, min_success = R] => EXPR;
+//! step NAME: T = consensus PAT in AGENTS [, response_rate = R] [, majority = R]
+//!                          [, time_limit = "30s"] [, key = FN] => EXPR;
+//! ```
+//!
+//! - **Fan-out** (`for doc in docs => summarize(doc).await`): `EXPR` runs
+//!   once per item (`PAT` binds it), up to `concurrency` at a time
+//!   (default 10), and evaluates to `Result<T, E2>` with `E: From<E2>`. The
+//!   step's output is a [`Branches<T, E>`](Branches): the outputs in item
+//!   order (it derefs to `[T]`), [`indices`](Branches::indices) of their
+//!   items, and the [`failures`](Branches::failures) with their index. A
+//!   panic in a branch is that branch's failure. When the share of
+//!   branches that succeeded is below `min_success` (default 1: every
+//!   branch must succeed), the step fails with [`ParallelError`]; it stops
+//!   starting branches as soon as the minimum is out of reach (the calls in
+//!   flight finish). An empty collection succeeds.
+//! - **Consensus** (`consensus critic in critics => critic.review(draft).await`):
+//!   every agent of `AGENTS` (a `Vec`, array or slice of
+//!   [`coordination::Named`] agents) is asked at once, each under
+//!   `time_limit` (default 30 s); an agent that fails, panics or runs out
+//!   of time has no vote. Below `response_rate` answers (default 0.6), or
+//!   without a single largest group of equal answers (grouped by `key`, a
+//!   fn `&T -> K`, or by the answer itself) holding `majority` of them
+//!   (default 0.5), the step fails with [`ParallelError`]. Its output is the
+//!   winning answer (see [`Consensus`] for the rules).
+//! - The step's attributes apply to each branch (each agent's call):
+//!   `#[retry]` retries a failed branch, `#[timeout]` limits each one.
+//!   `#[compensate(with = ..)]` on a fan-out undoes each successful branch,
+//!   with its output, latest completed first: when a later step fails, and
+//!   when the step itself ends below its minimum (those undos are in the
+//!   `ParallelError`).
+//! - The workflow's error type takes [`ParallelError`] through `From`
+//!   (`#[error(transparent)] Parallel(#[from] resilience::ParallelError)`).
+//! - In a `durable workflow`, each branch that succeeds is checkpointed
+//!   (with its output, which is then serde) before the step goes on, so a
+//!   run resumed after a crash runs only the branches that had not
+//!   succeeded (a branch that failed gets another try); the failures are
+//!   saved by their text once the step completes. A fan-out below its
+//!   minimum forgets its branches before undoing them: a crash then runs
+//!   it whole. A consensus step is checkpointed when it has decided, like
+//!   any step.
+//! - The diagram shows each parallel step as a subgraph of its branches.
+//!
+//! Compile errors, at your token: a fan-out whose type is not `Branches<T,
+//! E>`, `min_success`, `response_rate` or `majority` outside 0..=1 or not a
+//! literal, `concurrency = 0`, a missing item, `in`, collection, agents or
+//! `=>`, an unknown or repeated setting, agents that are not `Named`, a
+//! workflow error without `From<ParallelError>`.
+//!
+//! ```
+//! use resilience::coordination::Named;
+//! use resilience::{Branches, ParallelError, workflow};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AppError {
+//!     #[error("cannot read {0}")]
+//!     Unreadable(String),
+//!     #[error(transparent)]
+//!     Parallel(#[from] ParallelError),
+//! }
+//!
+//! async fn summarize(doc: &str) -> Result<String, AppError> {
+//!     if doc.is_empty() { Err(AppError::Unreadable(doc.into())) } else { Ok(doc.to_uppercase()) }
+//! }
+//!
+//! struct Critic { likes: bool }
+//!
+//! impl Critic {
+//!     async fn review(&self, summary: &str) -> Result<bool, AppError> {
+//!         Ok(self.likes && !summary.is_empty())
+//!     }
+//! }
+//!
+//! workflow! {
+//!     pub workflow Digest(docs: Vec<String>, critics: Vec<Named<Critic>>) -> Result<String, AppError> {
+//!         #[retry(attempts = 2)]
+//!         step summaries: Branches<String, AppError> =
+//!             for doc in docs, concurrency = 8, min_success = 0.5 => summarize(doc).await;
+//!
+//!         step approved: bool =
+//!             consensus critic in critics, time_limit = "20s" => critic.review(&summaries.join(" ")).await;
+//!
+//!         format!("{} of {} summarized, approved: {approved}", summaries.len(), summaries.items())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let docs = vec!["a".to_owned(), String::new(), "c".to_owned()];
+//! let critics = vec![Named::new("kind", Critic { likes: true }), Named::new("fair", Critic { likes: true }), Named::new("harsh", Critic { likes: false })];
+//! let out = Digest::new(docs, critics).run().await.unwrap();
+//! assert_eq!(out, "2 of 3 summarized, approved: true");
+//! # }
+//! ```
+//!
 //! # Durable workflows
 //!
 //! `durable workflow` persists the state after every step, before the next
@@ -911,6 +1012,9 @@ pub use resilience_runtime::{
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
 pub use resilience_runtime::{
+    Branches, CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga,
+};
+pub use resilience_runtime::{
     BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
     CircuitOpen, CircuitState, TripReason, breaker,
 };
@@ -919,7 +1023,6 @@ pub use resilience_runtime::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
-pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{
     Consensus, ConsensusError, CoordinatorFailure, Decision, Escalation, EscalationConfigError,
     EscalationError, Failover, FailoverConfig, FailoverConfigError, FailoverError, FailoverReason,

@@ -176,6 +176,101 @@ fn workflow_two_steps() {
     });
 }
 
+#[track_caller]
+fn workflow_snapshot(name: &str, input: TokenStream) -> syn::File {
+    let output = crate::workflow::expand(input.clone());
+    let file = syn::parse2::<syn::File>(output.clone())
+        .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
+        insta::assert_snapshot!(name, prettyplease::unparse(&file));
+    });
+    file
+}
+
+/// The text that `diagram()` returns, from the expansion.
+fn diagram_of(file: &syn::File) -> String {
+    for item in &file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        for item in &block.items {
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "diagram"
+                && let Some(syn::Stmt::Expr(syn::Expr::Lit(lit), None)) = f.block.stmts.last()
+                && let syn::Lit::Str(text) = &lit.lit
+            {
+                return text.value();
+            }
+        }
+    }
+    panic!("no diagram in the expansion");
+}
+
+/// A fan-out step (policies and compensation per branch) between two
+/// plain steps, and its diagram.
+#[test]
+fn workflow_fan_out() {
+    let file = workflow_snapshot(
+        "workflow_fan_out",
+        quote! {
+            /// Summarize every document, then index the summaries.
+            pub workflow Digest(api: Api, docs: Vec<Doc>) -> Result<usize, AppError> {
+                #[compensate(with = |p| api.unplan(p))]
+                step plan: Plan = api.plan(docs).await;
+
+                #[retry(attempts = 2)]
+                #[compensate(with = |summary| api.forget(summary))]
+                step summaries: Branches<Summary, AppError> =
+                    for doc in docs, concurrency = 8, min_success = 0.8 => api.summarize(plan, doc).await;
+
+                step indexed: usize = api.index(summaries).await;
+
+                indexed
+            }
+        },
+    );
+    insta::assert_snapshot!("workflow_fan_out_diagram", diagram_of(&file));
+}
+
+/// A consensus step with every setting, and its diagram.
+#[test]
+fn workflow_consensus() {
+    let file = workflow_snapshot(
+        "workflow_consensus",
+        quote! {
+            /// Critics review a draft; the majority decides.
+            pub workflow Review(critics: Vec<Named<Critic>>, draft: String) -> Result<Verdict, AppError> {
+                #[retry(attempts = 2)]
+                step verdict: Verdict = consensus critic in critics, time_limit = "20s",
+                    response_rate = 0.6, majority = 0.5, key = Verdict::approves
+                    => critic.review(draft).await;
+
+                verdict
+            }
+        },
+    );
+    insta::assert_snapshot!("workflow_consensus_diagram", diagram_of(&file));
+}
+
+/// A fan-out in a durable workflow: its branches are checkpointed through
+/// the hooks (`BranchHooks`), which stop the run when a checkpoint fails.
+#[cfg(feature = "durable")]
+#[test]
+fn workflow_durable_fan_out() {
+    workflow_snapshot(
+        "workflow_durable_fan_out",
+        quote! {
+            pub durable workflow Crawl(crawler: Crawler, pages: Vec<String>) -> Result<usize, AppError> {
+                #[compensate(with = |page| crawler.forget(page))]
+                step fetched: Branches<Page, AppError> =
+                    for page in pages, concurrency = 4, min_success = 0.5 => crawler.fetch(page).await;
+
+                fetched.len()
+            }
+        },
+    );
+}
+
 /// With the facade's `durable` feature off, `durable workflow` is one error
 /// at `durable` that says how to turn it on (`cargo test -p
 /// resilience-macros --no-default-features` runs this; CI does).

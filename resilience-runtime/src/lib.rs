@@ -118,7 +118,9 @@ pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase,
 };
-pub use coordination::{Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport};
+pub use coordination::{
+    Branches, Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport,
+};
 pub use coordination::{
     CoordinatorFailure, Escalation, EscalationConfigError, EscalationError, Failover,
     FailoverConfig, FailoverConfigError, FailoverError, FailoverReason, Tier, TierError,
@@ -136,5 +138,5 @@ pub use fallback::FallbackPolicy;
 pub use health::{Abandoned, HealingPolicy, Health};
 pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
-pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
+pub use saga::{CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

@@ -155,7 +155,7 @@ async fn a_file_is_readable_and_says_its_version_and_checksum() {
     let (header, body) = checkpoint.split_once('\n').unwrap();
     assert_eq!(
         slot_header,
-        format!("resilience-checkpoint 3 seq=1 len={}", checkpoint.len())
+        format!("resilience-checkpoint 4 seq=1 len={}", checkpoint.len())
     );
     let crc = format!("crc32={:08x}", crc32fast_hash(body.as_bytes()));
     assert_eq!(
@@ -362,16 +362,16 @@ async fn each_bad_file_is_its_own_error_naming_the_file() {
     assert_names(&err, &path, "checksum mismatch: the header says crc32=");
 
     // Unknown format version.
-    let future = [&b"resilience-checkpoint 4 sha256=abc len=2\n"[..], b"{}"].concat();
+    let future = [&b"resilience-checkpoint 5 sha256=abc len=2\n"[..], b"{}"].concat();
     let err = load_file(&store, &future).await.unwrap_err();
     assert!(matches!(
         err,
-        CheckpointError::UnknownVersion { version: 4, .. }
+        CheckpointError::UnknownVersion { version: 5, .. }
     ));
     assert_names(
         &err,
         &path,
-        "unknown checkpoint format version 4 (this build reads versions 1 to 3)",
+        "unknown checkpoint format version 5 (this build reads versions 1 to 4)",
     );
 
     // Another workflow's checkpoint (a file copied by hand).
@@ -1079,7 +1079,7 @@ async fn files_of_older_builds_load_and_the_next_save_converts_them() {
         store.save(&lease, &next).await.unwrap();
         let converted = std::fs::read(lease.location()).unwrap();
         assert!(
-            converted.starts_with(b"resilience-checkpoint 3 seq=1 "),
+            converted.starts_with(b"resilience-checkpoint 4 seq=1 "),
             "{id}"
         );
         assert_eq!(store.load(&lease).await.unwrap(), Some(next));

@@ -32,6 +32,12 @@ pub(super) fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> 
             .map(describe)
             .chain(plan.compensate.as_ref().map(|_| "compensate".to_string()))
             .collect::<Vec<_>>();
+        // A parallel step: a subgraph of its branches.
+        if let (Some(parallel), Some(settings)) = (&step.parallel, &plan.parallel) {
+            let nodes = super::parallel::diagram(step, parallel, settings, &policies, &ty, escape);
+            lines.extend(nodes);
+            continue;
+        }
         let label = if policies.is_empty() {
             format!("{}: {}", text(&step.name), ty)
         } else {

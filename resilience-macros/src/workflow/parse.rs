@@ -21,7 +21,10 @@ pub(super) struct Step {
     pub(super) attrs: Vec<Attribute>,
     pub(super) name: Ident,
     pub(super) ty: Type,
+    /// A plain step's expression, or a parallel step's branch (after `=>`).
     pub(super) expr: Expr,
+    /// `for x in xs, .. =>` or `consensus a in agents, .. =>`: a parallel step.
+    pub(super) parallel: Option<super::parallel::Parallel>,
 }
 
 pub(super) struct Workflow {
@@ -95,6 +98,7 @@ impl Parse for Workflow {
                 let _: Token![:] = body.parse()?;
                 let ty: Type = body.parse()?;
                 let _: Token![=] = body.parse()?;
+                let parallel = super::parallel::parse(&body, &name)?;
                 let expr: Expr = body.parse()?;
                 let _: Token![;] = body.parse()?;
                 steps.push(Step {
@@ -102,6 +106,7 @@ impl Parse for Workflow {
                     name,
                     ty,
                     expr,
+                    parallel,
                 });
                 continue;
             }

@@ -24,12 +24,14 @@ pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
     let step_types: Vec<&Type> = g.plans.iter().map(|p| &p.step.ty).collect();
     let step_arms = (0..g.plans.len()).map(|index| step_arm(g, index));
     let last_variant = &g.variants[g.plans.len() - 1];
+    // `Hooks`, or `BranchHooks` when a durable fan-out checkpoints its branches.
+    let hooks = super::parallel::hooks_trait(g.workflow);
     q! {
         /// The state machine: runs the steps after `state`, in place, and
         /// calls the hooks (checkpoints, for a durable run) after each one.
         /// Returns every output once the last step has run.
         #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
-        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
+        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::#hooks<#state>>(
             #(#input_names: &#input_types,)*
             state: &mut #state,
             hooks: &mut __ResilienceHooks,
@@ -135,6 +137,9 @@ pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
 /// A step's expression with its policies, and its `Result<T, _>` type
 /// (`Result<T, E>`, the workflow's error, when nothing else can name it).
 fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStream, Type) {
+    if let (Some(parallel), Some(settings)) = (&plan.step.parallel, &plan.parallel) {
+        return super::parallel::step_body(workflow, plan, parallel, settings, err_ty);
+    }
     let step = plan.step;
     let ty = &step.ty;
     let ret: Type = if error_is_unnamed(plan) {
@@ -162,7 +167,7 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
 /// says so inside the generated conversion); its error type is then the
 /// workflow's, as the output type of a `#[retry]` fn's body is pinned to the
 /// fn's, so that `?` converts into it.
-fn error_is_unnamed(plan: &Plan<'_>) -> bool {
+pub(super) fn error_is_unnamed(plan: &Plan<'_>) -> bool {
     let policy_names_it = plan.layers.iter().any(|layer| match layer {
         Layer::Retry(args) => args.when.is_some() || args.retry_after.is_some(),
         Layer::Fallback(args) => {

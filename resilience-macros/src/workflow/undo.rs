@@ -101,8 +101,17 @@ fn undo_arm(g: &Gen<'_>, index: usize) -> TokenStream {
             };
             let step_str = text(name);
             let operation = format!("{workflow}::{}", text(name));
+            // A fan-out step: each successful branch, latest completed first.
+            let record = match &plan.step.parallel {
+                Some(parallel) if parallel.kind == super::parallel::Kind::FanOut => {
+                    super::parallel::undo_arm(workflow, name, args)
+                }
+                _ => {
+                    q!(compensations.push(::resilience::__private::record_compensation(#operation, #step_str, #outcome));)
+                }
+            };
             q! {
-                compensations.push(::resilience::__private::record_compensation(#operation, #step_str, #outcome));
+                #record
                 let back = #back;
                 if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =

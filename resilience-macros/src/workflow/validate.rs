@@ -18,6 +18,8 @@ pub(super) struct Plan<'a> {
     pub(super) layers: Vec<Layer>,
     pub(super) compensate: Option<args::CompensateArgs>,
     pub(super) docs: Vec<&'a Attribute>,
+    /// A parallel step's settings.
+    pub(super) parallel: Option<super::parallel::Settings>,
 }
 
 /// `T` and `E` of `Result<T, E>`.
@@ -82,7 +84,11 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
     // A step may only use the outputs of the steps before it.
     for (index, step) in workflow.steps.iter().enumerate() {
         let later = &workflow.steps[index..];
-        for ident in free_idents(&step.expr) {
+        let used = match &step.parallel {
+            Some(parallel) => super::parallel::used_idents(step, parallel),
+            None => free_idents(&step.expr),
+        };
+        for ident in used {
             if let Some(used) = later.iter().find(|s| s.name == ident) {
                 let message = if used.name == step.name {
                     format!(
@@ -215,8 +221,12 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             }
         }
         let (layers, compensate) = expand::split_compensate(layers, cx);
+        // A fan-out step undoes its own branches when it ends below its
+        // minimum, so its compensation is of use even as the last step.
+        let fans_out = matches!(&step.parallel, Some(p) if p.kind == super::parallel::Kind::FanOut);
         if let Some(args) = &compensate
             && index == last
+            && !fans_out
         {
             cx.syn_error(syn::Error::new(
                 args.span,
@@ -226,11 +236,16 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                 ),
             ));
         }
+        let parallel = step
+            .parallel
+            .as_ref()
+            .map(|parallel| super::parallel::validate(step, parallel, cx));
         plans.push(Plan {
             step,
             layers,
             compensate,
             docs,
+            parallel,
         });
     }
     plans

@@ -28,7 +28,7 @@ const MAX_FILE_NAME: usize = 255;
 /// For workflow `Provision` and id `order-42`:
 ///
 /// - `Provision.order-42.checkpoint`: the checkpoint, in two slots that
-///   saves write in turn (format version 3, see [`decode`]; each slot holds
+///   saves write in turn (format version 4, see [`decode`]; each slot holds
 ///   the checkpoint as [`encode`] writes it, its JSON readable in the file,
 ///   cut into 512-byte sectors with 12 bytes of sequence number and
 ///   checksum each). Files an older build wrote (versions 1 and 2, a header
@@ -112,7 +112,7 @@ const MAX_FILE_NAME: usize = 255;
 /// let checkpoint = Checkpoint::new("Provision", 9, 1, Phase::Running, b"[1]".to_vec());
 /// store.save(&lease, &checkpoint).await?;
 /// let bytes = std::fs::read(lease.location()).unwrap();
-/// assert!(bytes.starts_with(b"resilience-checkpoint 3 seq=1 len="));
+/// assert!(bytes.starts_with(b"resilience-checkpoint 4 seq=1 len="));
 ///
 /// // A second run of the same id is refused while the first holds it.
 /// let err = store.claim("Provision", "order-42").await.unwrap_err();
@@ -186,10 +186,10 @@ struct Writes {
 /// The checkpoint file, as the next save finds it.
 #[derive(Debug)]
 enum OnDisk {
-    /// A file of two slots (format version 3): the next save writes the
+    /// A file of two slots (format version 4): the next save writes the
     /// older slot in place.
     Slots(SlotFile),
-    /// No file, a file of version 1 or 2, one with no whole slot, or one
+    /// No file, a file of version 1 to 3, one with no whole slot, or one
     /// whose last write failed: the next save writes a new file and renames
     /// it over, with a sequence number of at least `next_seq`.
     Rewrite { next_seq: u64 },
@@ -482,7 +482,7 @@ impl Shared {
             return Ok(OnDisk::Rewrite { next_seq: 1 });
         };
         if !bytes.starts_with(slots::MAGIC) {
-            // A file of version 1 or 2 (an older build's) or garbage.
+            // A file of version 1 to 3 (an older build's) or garbage.
             return Ok(OnDisk::Rewrite { next_seq: 1 });
         }
         let Ok(scan) = slots::scan(&bytes, &self.location) else {

@@ -121,6 +121,50 @@ pub struct Checkpoint {
     /// of format version 1, written before inputs were stored. Like
     /// `state`, one JSON value, stored byte for byte.
     pub inputs: Option<Vec<u8>>,
+    /// The finished branches of the parallel step running after
+    /// `position` (format version 3), so that a resumed run re-runs only
+    /// the unfinished ones; `None` between steps.
+    pub branches: Option<FinishedBranches>,
+}
+
+/// The branches of a parallel step (`for item in items => ..` in
+/// `workflow!`) that finished before the checkpoint was written: what a
+/// resumed run does not run again.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::checkpoint::{Checkpoint, FinishedBranches, Phase};
+///
+/// let branches = FinishedBranches::new("summaries", vec![(3, br#""C""#.to_vec()), (0, br#""A""#.to_vec())]);
+/// let checkpoint = Checkpoint::new("Digest", 7, 1, Phase::Running, b"{}".to_vec())
+///     .with_inputs(b"{}".to_vec())
+///     .with_branches(branches.clone());
+/// assert_eq!(checkpoint.branches, Some(branches));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FinishedBranches {
+    /// The parallel step, the one after the checkpoint's position.
+    pub step: String,
+    /// Each finished branch in the order it completed: the item's index
+    /// in the step's collection and the branch's output as JSON (one JSON
+    /// value, stored byte for byte).
+    pub done: Vec<(usize, Vec<u8>)>,
+}
+
+impl FinishedBranches {
+    /// The branches of `step` finished so far.
+    ///
+    /// # Examples
+    ///
+    /// See [`FinishedBranches`].
+    pub fn new(step: impl Into<String>, done: Vec<(usize, Vec<u8>)>) -> Self {
+        Self {
+            step: step.into(),
+            done,
+        }
+    }
 }
 
 impl Checkpoint {
@@ -150,7 +194,21 @@ impl Checkpoint {
             phase,
             state,
             inputs: None,
+            branches: None,
         }
+    }
+
+    /// The same checkpoint, recording the finished branches of the
+    /// parallel step that runs next (format version 3, which also records
+    /// the inputs).
+    ///
+    /// # Examples
+    ///
+    /// See [`FinishedBranches`].
+    #[must_use]
+    pub fn with_branches(mut self, branches: FinishedBranches) -> Self {
+        self.branches = Some(branches);
+        self
     }
 
     /// The same checkpoint, recording the workflow's `inputs` as JSON.

@@ -79,7 +79,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::checkpoint::{
-    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
+    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord,
+    FinishedBranches, Phase,
 };
 use crate::events::{Event, EventKind, emit};
 use crate::saga::workflow::{Hooks, UndoOutcome};
@@ -353,6 +354,12 @@ pub struct Durable<'s, St: CheckpointStore, S> {
     /// The inputs as JSON, saved in every checkpoint.
     inputs: Vec<u8>,
     state: PhantomData<fn(S) -> S>,
+    /// The state as last saved or loaded (JSON), and its position: what a
+    /// parallel step's checkpoints record beside its finished branches.
+    state_json: Vec<u8>,
+    position: u32,
+    /// The finished branches of the parallel step that runs next.
+    branches: Option<FinishedBranches>,
 }
 
 impl<St: CheckpointStore, S> fmt::Debug for Durable<'_, St, S> {
@@ -391,6 +398,15 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             Some(inputs),
         )
         .await?;
+        let mut this = this;
+        if resume.is_none() {
+            // A parallel first step saves its branches beside this state.
+            this.state_json =
+                serde_json::to_vec(&initial).map_err(|error| CheckpointError::InvalidState {
+                    location: this.location(),
+                    reason: error.to_string(),
+                })?;
+        }
         Ok((this, resume.unwrap_or(Resume::Run(initial))))
     }
 
@@ -461,6 +477,9 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             options,
             inputs,
             state: PhantomData,
+            state_json: Vec::new(),
+            position: 0,
+            branches: None,
         };
         let location = this.location();
         let loaded = match &this.lease {
@@ -493,12 +512,17 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             // none: the given ones are saved from the next step on.
             (_, false) => {}
         }
+        this.position = checkpoint.position;
+        if checkpoint.phase == Phase::Running {
+            this.branches = checkpoint.branches;
+        }
         let state: S = serde_json::from_slice(&checkpoint.state).map_err(|error| {
             CheckpointError::InvalidState {
                 location: location.clone(),
                 reason: error.to_string(),
             }
         })?;
+        this.state_json = checkpoint.state;
         let step_of = |name: &str| {
             steps.iter().copied().find(|s| *s == name).ok_or_else(|| {
                 CheckpointError::InvalidState {
@@ -551,23 +575,46 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         }
     }
 
-    async fn save(&self, state: &S, position: usize, phase: Phase) -> Result<(), CheckpointError> {
-        let Some(lease) = &self.lease else {
+    async fn save(
+        &mut self,
+        state: &S,
+        position: usize,
+        phase: Phase,
+    ) -> Result<(), CheckpointError> {
+        if self.lease.is_none() {
             return Ok(());
-        };
+        }
         let state = serde_json::to_vec(state).map_err(|error| CheckpointError::InvalidState {
             location: self.location(),
             reason: error.to_string(),
         })?;
+        // A step completed (or the undo moved on): no branches are running.
+        self.branches = None;
+        self.state_json = state;
+        self.position = u32::try_from(position).unwrap_or(u32::MAX);
+        self.write(phase).await
+    }
+
+    /// Writes the state last saved, its position and the finished branches
+    /// of the step that runs next, in `phase`.
+    async fn write(&mut self, phase: Phase) -> Result<(), CheckpointError> {
+        let Some(lease) = &self.lease else {
+            return Ok(());
+        };
         let checkpoint = Checkpoint {
             workflow: self.workflow.to_owned(),
             fingerprint: self.fingerprint,
-            position: u32::try_from(position).unwrap_or(u32::MAX),
+            position: self.position,
             phase,
-            state,
+            state: core::mem::take(&mut self.state_json),
             inputs: Some(self.inputs.clone()),
+            branches: self.branches.take(),
         };
-        self.store.save(lease, &checkpoint).await?;
+        let saved = self.store.save(lease, &checkpoint).await;
+        // The state and branches stay for the next write, saved or not.
+        self.state_json = checkpoint.state;
+        self.branches = checkpoint.branches;
+        saved?;
         let id = &self.id;
         let position = checkpoint.position;
         emit(&Event::new(
@@ -575,6 +622,76 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             EventKind::Checkpointed { id, position },
         ));
         Ok(())
+    }
+
+    /// The finished branches of parallel step `step` (with `items` items)
+    /// recorded by the checkpoint this run resumed from, in the order they
+    /// completed, decoded.
+    pub(crate) fn finished_branches<T: DeserializeOwned>(
+        &self,
+        step: &'static str,
+        items: usize,
+    ) -> Result<Vec<(usize, T)>, CheckpointError> {
+        let Some(branches) = &self.branches else {
+            return Ok(Vec::new());
+        };
+        let invalid = |reason: String| CheckpointError::InvalidState {
+            location: self.location(),
+            reason,
+        };
+        if branches.step != step {
+            return Err(invalid(format!(
+                "it records finished branches of step `{}`, but the step that runs next is `{step}`",
+                branches.step
+            )));
+        }
+        branches
+            .done
+            .iter()
+            .map(|(index, output)| {
+                if *index >= items {
+                    return Err(invalid(format!(
+                        "it records branch {index} of step `{step}` as finished, but the step has {items} items"
+                    )));
+                }
+                let output = serde_json::from_slice(output).map_err(|error| {
+                    invalid(format!(
+                        "the output of branch {index} of step `{step}` does not decode: {error}"
+                    ))
+                })?;
+                Ok((*index, output))
+            })
+            .collect()
+    }
+
+    /// Records that branch `index` of parallel step `step` finished with
+    /// `output` (JSON), before the step goes on.
+    pub(crate) async fn branch_done(
+        &mut self,
+        step: &'static str,
+        index: usize,
+        output: Result<Vec<u8>, String>,
+    ) -> Result<(), CheckpointError> {
+        let output = output.map_err(|reason| CheckpointError::InvalidState {
+            location: self.location(),
+            reason: format!(
+                "the output of branch {index} of step `{step}` cannot be saved: {reason}"
+            ),
+        })?;
+        match &mut self.branches {
+            Some(branches) if branches.step == step => branches.done.push((index, output)),
+            other => *other = Some(FinishedBranches::new(step, vec![(index, output)])),
+        }
+        self.write(Phase::Running).await
+    }
+
+    /// Forgets the finished branches of the running parallel step (it
+    /// failed and undoes them): a run resumed from here runs it whole.
+    pub(crate) async fn branches_abandoned(&mut self) -> Result<(), CheckpointError> {
+        if self.branches.take().is_none() {
+            return Ok(());
+        }
+        self.write(Phase::Running).await
     }
 
     /// Ends the run: deletes the checkpoint of a success (unless kept: the

@@ -34,6 +34,7 @@ mod escalate;
 mod fallback;
 mod healing;
 mod hedge;
+mod parallel;
 mod rate;
 mod retry;
 
@@ -47,6 +48,7 @@ pub use escalate::*;
 pub use fallback::*;
 pub use healing::*;
 pub use hedge::*;
+pub use parallel::*;
 pub use rate::*;
 pub use retry::*;
 

@@ -1,4 +1,4 @@
-//! Format version 3: a checkpoint file of two slots, written in place.
+//! Format version 4: a checkpoint file of two slots, written in place.
 //!
 //! [`DirectoryStore`](super::super::DirectoryStore) writes each save into
 //! the older of two slots and flushes it with one `fdatasync`; a crash
@@ -10,7 +10,7 @@
 //! file   = slot 0 | slot 1                  each slot: S bytes, S a multiple of 4096
 //! slot   = sector 0 | sector 1 | ..         512 bytes each; only the first k are in use
 //! sector = data (500 bytes) | seq (u64 LE) | crc32 (u32 LE) of data, seq and the sector's index in its slot
-//! data of sectors 0..k, joined = "resilience-checkpoint 3 seq=<n> len=<bytes>\n" + the checkpoint
+//! data of sectors 0..k, joined = "resilience-checkpoint 4 seq=<n> len=<bytes>\n" + the checkpoint
 //!                                (as `encode` writes it: version 1 or 2 with its own checksum)
 //! ```
 //!
@@ -38,13 +38,13 @@ pub(crate) const SECTOR: usize = 512;
 const DATA: usize = SECTOR - 12;
 /// Slots are multiples of this, so that they never share a block.
 pub(crate) const ALIGN: usize = 4096;
-/// How every slot, and so every version 3 file, starts.
-pub(crate) const MAGIC: &[u8] = b"resilience-checkpoint 3 ";
+/// How every slot, and so every version 4 file, starts.
+pub(crate) const MAGIC: &[u8] = b"resilience-checkpoint 4 ";
 
 /// The sectors of a slot holding `payload` (a checkpoint as `encode`
 /// writes it) under sequence number `seq`.
 pub(crate) fn slot_bytes(seq: u64, payload: &[u8]) -> Vec<u8> {
-    let header = format!("resilience-checkpoint 3 seq={seq} len={}\n", payload.len());
+    let header = format!("resilience-checkpoint 4 seq={seq} len={}\n", payload.len());
     let mut data = Vec::with_capacity(header.len() + payload.len());
     data.extend_from_slice(header.as_bytes());
     data.extend_from_slice(payload);
@@ -74,7 +74,7 @@ pub(crate) fn fits(slot_size: usize, len: usize) -> bool {
 /// The length of [`slot_bytes`] for a payload of `len` bytes (the header
 /// line counted at its longest).
 fn slot_bytes_len(len: usize) -> usize {
-    const LONGEST_HEADER: usize = "resilience-checkpoint 3 seq= len=\n".len() + 20 + 20;
+    const LONGEST_HEADER: usize = "resilience-checkpoint 4 seq= len=\n".len() + 20 + 20;
     (LONGEST_HEADER + len).div_ceil(DATA) * SECTOR
 }
 
@@ -135,7 +135,7 @@ pub(crate) enum Slot {
     },
 }
 
-/// A version 3 file, read.
+/// A version 4 file, read.
 pub(crate) struct Scan {
     /// The size of each slot.
     pub(crate) slot_size: usize,
@@ -146,19 +146,19 @@ pub(crate) struct Scan {
     pub(crate) max_seq: u64,
 }
 
-/// Reads a version 3 file (it starts with [`MAGIC`]).
+/// Reads a version 4 file (it starts with [`MAGIC`]).
 ///
 /// # Errors
 ///
 /// [`CheckpointError::Corrupt`] if the file is not two slots of a multiple
-/// of 4096 bytes (a version 3 file is only ever created whole, by a rename).
+/// of 4096 bytes (a version 4 file is only ever created whole, by a rename).
 pub(crate) fn scan(bytes: &[u8], location: &str) -> Result<Scan, CheckpointError> {
     let len = bytes.len();
     if len == 0 || !len.is_multiple_of(2 * ALIGN) {
         return Err(CheckpointError::Corrupt {
             location: location.to_owned(),
             reason: format!(
-                "a version 3 checkpoint file is two slots of a multiple of {ALIGN} bytes; \
+                "a version 4 checkpoint file is two slots of a multiple of {ALIGN} bytes; \
                  this one is {len} bytes long"
             ),
         });
@@ -211,7 +211,7 @@ fn read_slot(slot: &[u8], k: usize, location: &str) -> Slot {
         return damaged(
             Some(seq),
             format!(
-                "its header line {:?} is not `resilience-checkpoint 3 seq={seq} len=<bytes>`",
+                "its header line {:?} is not `resilience-checkpoint 4 seq={seq} len=<bytes>`",
                 String::from_utf8_lossy(&slot[..end])
             ),
         );
@@ -248,12 +248,12 @@ fn read_slot(slot: &[u8], k: usize, location: &str) -> Slot {
     }
 }
 
-/// `resilience-checkpoint 3 seq=<seq> len=<len>\n` at the start of `data`:
+/// `resilience-checkpoint 4 seq=<seq> len=<len>\n` at the start of `data`:
 /// the line's length and `len`.
 fn parse_header(data: &[u8], seq: u64) -> Option<(usize, usize)> {
     let end = data.iter().position(|&b| b == b'\n')?;
     let line = std::str::from_utf8(&data[..end]).ok()?;
-    let rest = line.strip_prefix("resilience-checkpoint 3 seq=")?;
+    let rest = line.strip_prefix("resilience-checkpoint 4 seq=")?;
     let (found, len) = rest.split_once(" len=")?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(found) || !digits(len) || found.parse::<u64>().ok()? != seq {
@@ -262,7 +262,7 @@ fn parse_header(data: &[u8], seq: u64) -> Option<(usize, usize)> {
     Some((end + 1, len.parse().ok()?))
 }
 
-/// The newest whole checkpoint of a version 3 file.
+/// The newest whole checkpoint of a version 4 file.
 pub(crate) struct Newest {
     /// Its slot, 0 or 1.
     pub(crate) slot: usize,
@@ -270,7 +270,7 @@ pub(crate) struct Newest {
     pub(crate) payload: Vec<u8>,
 }
 
-/// The newest whole checkpoint of a version 3 file.
+/// The newest whole checkpoint of a version 4 file.
 ///
 /// # Errors
 ///
@@ -346,7 +346,7 @@ mod tests {
     fn the_newer_whole_slot_is_read() {
         let (before, after) = two_writes();
         assert_eq!(before.len(), 2 * ALIGN);
-        assert!(before.starts_with(b"resilience-checkpoint 3 seq=1 len="));
+        assert!(before.starts_with(b"resilience-checkpoint 4 seq=1 len="));
         assert_eq!(position(&before), 1);
         assert_eq!(position(&after), 2);
         assert_eq!(
@@ -484,9 +484,9 @@ mod tests {
         // Sector 0 with a valid checksum but a header that does not match
         // its sequence number, or announces more than the slot holds.
         for header in [
-            "resilience-checkpoint 3 seq=9 len=10\n",
-            "resilience-checkpoint 3 seq=1 len=999999\n",
-            "resilience-checkpoint 3 seq=1 len=-1\n",
+            "resilience-checkpoint 4 seq=9 len=10\n",
+            "resilience-checkpoint 4 seq=1 len=999999\n",
+            "resilience-checkpoint 4 seq=1 len=-1\n",
         ] {
             let mut sector = vec![0; SECTOR];
             sector[..header.len()].copy_from_slice(header.as_bytes());
