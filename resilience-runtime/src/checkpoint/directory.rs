@@ -662,6 +662,8 @@ fn info(path: &Path) -> Result<Option<CheckpointInfo>, CheckpointError> {
         fingerprint: checkpoint.fingerprint,
         position: checkpoint.position,
         phase: checkpoint.phase,
+        // Claims are not counted here (the lock dies with its process).
+        attempts: None,
     }))
 }
 

@@ -52,7 +52,7 @@ pub use crate::call::retry::{
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
-pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::durable::{Durable, DurableError, DurableOptions, DurableWorkflow, Resume};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
@@ -63,6 +63,7 @@ pub use crate::saga::{
 };
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
+pub use core::future::Future;
 pub use core::marker::PhantomData;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]
