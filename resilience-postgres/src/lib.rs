@@ -60,3 +60,11 @@ mod store;
 
 pub use lease::PostgresLease;
 pub use store::PostgresStore;
+
+/// The driver, for [`PostgresStore::from_pool`]'s configuration and for
+/// queries of your own beside the store, without a dependency of your own
+/// on it (the same version as the store's).
+pub use tokio_postgres;
+
+/// The connection pool of [`PostgresStore::from_pool`].
+pub use deadpool_postgres;

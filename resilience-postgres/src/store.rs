@@ -431,14 +431,10 @@ impl CheckpointStore for PostgresStore {
         };
         let epoch: i64 = row.get(0);
         let attempt: i32 = row.get(1);
-        Ok(PostgresLease::start(
-            Arc::clone(&self.shared),
-            key,
-            location,
-            epoch,
-            self.lease,
+        Ok(
+            PostgresLease::start(Arc::clone(&self.shared), key, location, epoch, self.lease)
+                .with_attempt(attempt),
         )
-        .with_attempt(attempt))
     }
 
     async fn load(&self, lease: &PostgresLease) -> Result<Option<Checkpoint>, CheckpointError> {

@@ -620,7 +620,10 @@ async fn tables_of_schema_version_1_are_migrated_and_keep_their_runs() {
     assert_eq!(listed[0].as_ref().unwrap().attempts, Some(0));
     let lease = store.claim("Provision", "7").await.unwrap();
     assert_eq!(lease.attempt(), Some(1));
-    assert_eq!(store.load(&lease).await.unwrap(), Some(running("Provision", 1)));
+    assert_eq!(
+        store.load(&lease).await.unwrap(),
+        Some(running("Provision", 1))
+    );
     // Connecting again (another worker) migrates nothing twice.
     drop(PostgresStore::connect(&url).await.unwrap());
 }
