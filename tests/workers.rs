@@ -303,9 +303,14 @@ fn three_workers_one_killed_one_paused_finish_every_workflow() {
         |name, line| name == "zombie" && line.starts_with(&format!("stopped {held} ")),
     );
 
-    // Wait until every workflow has an output, then stop the workers.
+    // Wait until every workflow has finished (an output, and no checkpoint
+    // left: a run whose worker died after its last step recorded the
+    // output, but before its checkpoint was saved, runs that step again),
+    // then stop the workers.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while count("SELECT count(DISTINCT id) FROM outputs") < WORKFLOWS {
+    while count("SELECT count(DISTINCT id) FROM outputs") < WORKFLOWS
+        || count("SELECT count(*) FROM resilience_checkpoints") > 0
+    {
         assert!(
             Instant::now() < deadline,
             "not every workflow finished; seen: {seen:#?}"
@@ -369,7 +374,28 @@ fn three_workers_one_killed_one_paused_finish_every_workflow() {
             &[&held],
         ))
         .unwrap();
-    assert_eq!(zombie_steps.len(), 1);
+    let history = runtime
+        .block_on(db.query(
+            "SELECT seq, step, worker, position_at_start FROM executions WHERE id = $1 ORDER BY seq",
+            &[&held],
+        ))
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "#{} step {} by {} (checkpoint at {})",
+                r.get::<_, i64>(0),
+                r.get::<_, i64>(1),
+                r.get::<_, String>(2),
+                r.get::<_, i64>(3)
+            )
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        zombie_steps.len(),
+        1,
+        "{held}: {history:#?}\nseen: {seen:#?}"
+    );
     let held_step: i64 = zombie_steps[0].get(0);
     let held_runs = runtime
         .block_on(db.query_one(
