@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use resilience::checkpoint::{CheckpointError, CheckpointStore, DirectoryStore};
+use resilience::checkpoint::{CheckpointStore, DirectoryStore};
 use resilience::durable::DurableOptions;
 use resilience::workflow;
 
@@ -103,7 +103,7 @@ fn crash_worker() {
             loop {
                 match store.claim("Pipeline", &id).await {
                     Ok(lease) => break drop(lease),
-                    Err(CheckpointError::Locked { .. }) => {
+                    Err(resilience::CheckpointError::Locked { .. }) => {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                     Err(error) => panic!("claim: {error}"),
