@@ -402,3 +402,60 @@ async fn a_worker_leaves_alone_what_is_not_its_own() {
     assert_eq!(store.list_unfinished().await.unwrap().len(), 5);
     assert_eq!(held.id(), "held");
 }
+
+#[tokio::test]
+async fn a_worker_on_a_directory_store_finishes_runs_and_counts_claims() {
+    const TEST: &str = "directory";
+    let dir = std::env::temp_dir().join(format!("resilience-worker-{}", std::process::id()));
+    let store = resilience::DirectoryStore::open(&dir).unwrap();
+    for x in 0..3 {
+        let mut job = Job::new(TEST, x);
+        job.work = 1;
+        Add::new(job)
+            .submit_durable(&store, &format!("d{x}"))
+            .await
+            .unwrap();
+    }
+    // `d0` crashed a worker twice already (claims 2 and 3).
+    for _ in 0..2 {
+        drop(store.claim("Add", "d0").await.unwrap());
+    }
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed[0].as_ref().unwrap().attempts, Some(3));
+    let (all_done, done) = tokio::sync::oneshot::channel();
+    let all_done = Mutex::new(Some(all_done));
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&finished);
+    let worker = Worker::new(store.clone())
+        .with_max_attempts(3)
+        .with_poll_interval(Duration::from_millis(10))
+        .register_with::<Add>(move |id, result| {
+            let mut finished = sink.lock().unwrap();
+            finished.push((id.to_owned(), result.unwrap()));
+            if finished.len() == 2 {
+                let _ = all_done.lock().unwrap().take().unwrap().send(());
+            }
+        });
+    let report = worker
+        .run(async {
+            let _ = done.await;
+        })
+        .await;
+    assert_eq!(report.finished, 2, "{report}");
+    assert_eq!(report.set_aside, 1, "{report}");
+    let mut finished = finished.lock().unwrap().clone();
+    finished.sort();
+    assert_eq!(
+        finished,
+        [
+            ("d1".to_owned(), expected(1)),
+            ("d2".to_owned(), expected(2))
+        ]
+    );
+    // `d0` is left, set aside, its claims unchanged.
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let info = listed[0].as_ref().unwrap();
+    assert_eq!((info.id.as_str(), info.attempts), ("d0", Some(3)));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -145,9 +145,8 @@ impl DurableOptions {
     /// [`DurableError::SetAside`], and nothing runs. A run that keeps
     /// crashing its process is then not retried forever. A
     /// [`Worker`] runs with its limit (default 100, as DBOS); without it
-    /// (the default here) there is no limit. Stores that do not count
-    /// claims (the [`DirectoryStore`](crate::checkpoint::DirectoryStore))
-    /// have no limit either.
+    /// (the default here) there is no limit. A store that does not count
+    /// claims (`attempt` is `None`) has no limit either.
     ///
     /// # Panics
     ///

@@ -129,7 +129,8 @@ pub struct WorkerReport {
     /// Runs that stopped on a checkpoint error (a lost lease, a store
     /// failure), or were cut off by the end of the shutdown grace period.
     pub stopped: usize,
-    /// Runs set aside: claimed too often.
+    /// Runs set aside: claimed too often (each counted once, when the
+    /// worker first finds it so).
     pub set_aside: usize,
     /// Runs that cannot be run as they are (see [`RunOutcome::Refused`]).
     pub refused: usize,
@@ -214,9 +215,9 @@ type KeyedRun<'a> = Pin<Box<dyn Future<Output = (Key, RunOutcome)> + 'a>>;
 ///
 /// # Crash loops
 ///
-/// Every claim of a run is counted by stores that can
+/// Every claim of a run is counted
 /// ([`CheckpointLease::attempt`](crate::checkpoint::CheckpointLease::attempt):
-/// `PostgresStore`, `MemoryStore`). A run claimed more than
+/// by all three stores; a store of your own may not count). A run claimed more than
 /// [`with_max_attempts`](Self::with_max_attempts) times (default 100, as
 /// DBOS) keeps crashing its workers: it is set aside, with an
 /// [`EventKind::SetAside`] event, and no worker takes it again until it
@@ -548,7 +549,9 @@ impl<St: CheckpointStore> Worker<St> {
                 Wake::Poll => {
                     timer.as_mut().reset(Instant::now() + self.poll);
                     let free = self.concurrency - running.len();
-                    let candidates = self.candidates(&in_flight, &mut set_aside).await;
+                    let candidates = self
+                        .candidates(&in_flight, &mut set_aside, &mut report)
+                        .await;
                     backlog = candidates.len() > free;
                     for key in candidates.into_iter().take(free) {
                         let Some(entry) = self.entries.get(key.0.as_str()) else {
@@ -581,11 +584,20 @@ impl<St: CheckpointStore> Worker<St> {
 
     /// The runs to take up now, in a random order (so that workers polling
     /// at once do not all try the same run first).
-    async fn candidates(&self, in_flight: &HashSet<Key>, set_aside: &mut HashSet<Key>) -> Vec<Key> {
+    async fn candidates(
+        &self,
+        in_flight: &HashSet<Key>,
+        set_aside: &mut HashSet<Key>,
+        report: &mut WorkerReport,
+    ) -> Vec<Key> {
         let listed = match self.store.list_unfinished().await {
             Ok(listed) => listed,
             Err(error) => {
-                tracing::warn!(worker = %self.name, %error, "could not list the unfinished runs; trying again at the next poll");
+                tracing::warn!(
+                    worker = %self.name,
+                    %error,
+                    "could not list the unfinished runs; trying again at the next poll"
+                );
                 return Vec::new();
             }
         };
@@ -618,6 +630,7 @@ impl<St: CheckpointStore> Worker<St> {
                     },
                 ));
                 set_aside.insert(key);
+                report.set_aside += 1;
                 continue;
             }
             candidates.push(key);
