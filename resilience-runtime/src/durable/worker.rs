@@ -241,6 +241,7 @@ type KeyedRun<'a> = Pin<Box<dyn Future<Output = (Key, RunOutcome)> + 'a>>;
 /// | claims of a run before it is set aside ([`with_max_attempts`](Self::with_max_attempts)) | 100 |
 /// | shutdown grace ([`with_shutdown_grace`](Self::with_shutdown_grace)) | none: wait for the runs |
 /// | name, in events ([`with_name`](Self::with_name)) | `worker-<pid>` |
+/// | keep the checkpoints of successes ([`with_checkpoints_kept`](Self::with_checkpoints_kept)) | no: deleted |
 ///
 /// [`PostgresStore`]: https://docs.rs/resilience/latest/resilience/struct.PostgresStore.html
 ///
@@ -271,6 +272,7 @@ pub struct Worker<St> {
     concurrency: usize,
     max_attempts: u32,
     grace: Option<Duration>,
+    keep: bool,
 }
 
 impl<St> fmt::Debug for Worker<St> {
@@ -284,6 +286,7 @@ impl<St> fmt::Debug for Worker<St> {
             .field("concurrency", &self.concurrency)
             .field("max_attempts", &self.max_attempts)
             .field("grace", &self.grace)
+            .field("keep", &self.keep)
             .finish_non_exhaustive()
     }
 }
@@ -309,6 +312,7 @@ impl<St: CheckpointStore> Worker<St> {
             concurrency: 16,
             max_attempts: 100,
             grace: None,
+            keep: false,
         }
     }
 
@@ -455,6 +459,28 @@ impl<St: CheckpointStore> Worker<St> {
         self
     }
 
+    /// Keep the final checkpoint of every run that succeeds
+    /// ([`DurableOptions::with_checkpoint_kept`]), so that whoever submitted
+    /// it can read its output, even if the worker died between finishing
+    /// the run and reporting it: `W::resume_durable_with(&store, id,
+    /// DurableOptions::new().with_checkpoint_kept())` returns it again
+    /// without running any step; then [`discard`](CheckpointStore::discard)
+    /// the checkpoint. Workers never take up a finished run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::MemoryStore;
+    /// use resilience_runtime::durable::Worker;
+    ///
+    /// let worker = Worker::new(MemoryStore::new()).with_checkpoints_kept();
+    /// ```
+    #[must_use]
+    pub fn with_checkpoints_kept(mut self) -> Self {
+        self.keep = true;
+        self
+    }
+
     /// The worker's name.
     ///
     /// # Examples
@@ -513,7 +539,10 @@ impl<St: CheckpointStore> Worker<St> {
         let mut timer = pin!(tokio::time::sleep_until(Instant::now()));
         // Whether the last poll left runs waiting for a free slot.
         let mut backlog = false;
-        let options = DurableOptions::new().with_max_attempts(self.max_attempts);
+        let mut options = DurableOptions::new().with_max_attempts(self.max_attempts);
+        if self.keep {
+            options = options.with_checkpoint_kept();
+        }
         loop {
             enum Wake {
                 Shutdown,
