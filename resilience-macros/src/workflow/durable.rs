@@ -183,7 +183,8 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
         /// done, with the inputs, and returns without running anything.
         /// `false` if the run already has a checkpoint with the same inputs
         /// (submitted before, or under way): nothing changes. Other inputs
-        /// are `DurableError::InputsDiffer`.
+        /// are `DurableError::InputsDiffer`; a run that a worker holds at
+        /// that moment is `CheckpointError::Locked`.
         #vis async fn submit_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
             self,
             store: &__ResilienceStore,

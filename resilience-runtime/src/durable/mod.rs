@@ -509,7 +509,8 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
     /// Records run `id` for a worker to run: claims it, saves a checkpoint
     /// of no step done with the inputs, and releases it. `false` if the
     /// run already has a checkpoint (submitted before, or under way) with
-    /// the same inputs: nothing changes.
+    /// the same inputs: nothing changes. A run held at that moment is
+    /// [`CheckpointError::Locked`].
     #[allow(clippy::too_many_arguments)]
     pub async fn submit<E>(
         store: &'s St,
