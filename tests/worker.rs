@@ -459,3 +459,82 @@ async fn a_worker_on_a_directory_store_finishes_runs_and_counts_claims() {
     assert_eq!((info.id.as_str(), info.attempts), ("d0", Some(3)));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `MemoryStore` that counts how often it is listed.
+#[derive(Clone, Default)]
+struct Counted {
+    inner: MemoryStore,
+    lists: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CheckpointStore for Counted {
+    type Lease = <MemoryStore as CheckpointStore>::Lease;
+
+    async fn claim(
+        &self,
+        workflow: &str,
+        id: &str,
+    ) -> Result<Self::Lease, resilience::CheckpointError> {
+        self.inner.claim(workflow, id).await
+    }
+
+    async fn load(
+        &self,
+        lease: &Self::Lease,
+    ) -> Result<Option<Checkpoint>, resilience::CheckpointError> {
+        self.inner.load(lease).await
+    }
+
+    async fn save(
+        &self,
+        lease: &Self::Lease,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), resilience::CheckpointError> {
+        self.inner.save(lease, checkpoint).await
+    }
+
+    async fn delete(&self, lease: Self::Lease) -> Result<(), resilience::CheckpointError> {
+        self.inner.delete(lease).await
+    }
+
+    async fn list_unfinished(
+        &self,
+    ) -> Result<
+        Vec<Result<resilience::CheckpointInfo, resilience::CheckpointError>>,
+        resilience::CheckpointError,
+    > {
+        self.lists
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.list_unfinished().await
+    }
+
+    async fn discard(&self, workflow: &str, id: &str) -> Result<bool, resilience::CheckpointError> {
+        self.inner.discard(workflow, id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn runs_held_by_other_workers_are_tried_once_per_poll() {
+    const TEST: &str = "held-elsewhere";
+    let store = Counted::default();
+    // Three runs, all held by other workers (more than the free slot).
+    let mut held = Vec::new();
+    for x in 0..3 {
+        let id = format!("h{x}");
+        Add::new(Job::new(TEST, x))
+            .submit_durable(&store, &id)
+            .await
+            .unwrap();
+        held.push(store.claim("Add", &id).await.unwrap());
+    }
+    let worker = Worker::new(store.clone())
+        .with_concurrency(1)
+        .with_poll_interval(Duration::from_millis(100))
+        .register::<Add>();
+    let report = worker.run(sleep(Duration::from_millis(950))).await;
+    assert_eq!(report, WorkerReport::default());
+    // Polls at 0, 100, .., 900 ms: ten lists, not a spin.
+    assert_eq!(store.lists.load(std::sync::atomic::Ordering::Relaxed), 10);
+    assert!(ran(TEST).is_empty());
+    drop(held);
+}

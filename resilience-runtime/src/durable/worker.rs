@@ -570,8 +570,11 @@ impl<St: CheckpointStore> Worker<St> {
                     if matches!(outcome, RunOutcome::SetAside | RunOutcome::Refused) {
                         set_aside.insert(key);
                     }
-                    if backlog {
-                        // Runs are waiting: look again now.
+                    if backlog && outcome != RunOutcome::Skipped {
+                        // Runs are waiting: look again now. (Not after a
+                        // run that another worker had: the next ones
+                        // listed are likely held too, and trying them all
+                        // again at once would spin.)
                         timer.as_mut().reset(Instant::now());
                     }
                 }
