@@ -363,12 +363,6 @@ async fn a_worker_leaves_alone_what_is_not_its_own() {
         .await
         .unwrap_err();
     assert!(matches!(err, DurableError::Failed(_)));
-    // A finished run whose checkpoint was kept.
-    let kept = DurableOptions::new().with_checkpoint_kept();
-    Add::new(Job::new(TEST, 2))
-        .run_durable_with(&store, "kept", kept)
-        .await
-        .unwrap();
     // A run of another definition of `Add` (another version of the program).
     let lease = store.claim("Add", "old-version").await.unwrap();
     let old = Checkpoint::new(
@@ -399,7 +393,7 @@ async fn a_worker_leaves_alone_what_is_not_its_own() {
     assert_eq!(report, WorkerReport::default());
     assert!(outputs.lock().unwrap().is_empty());
     assert_eq!(ran(TEST), ran_before);
-    assert_eq!(store.list_unfinished().await.unwrap().len(), 5);
+    assert_eq!(store.list_unfinished().await.unwrap().len(), 4);
     assert_eq!(held.id(), "held");
 }
 
@@ -537,4 +531,39 @@ async fn runs_held_by_other_workers_are_tried_once_per_poll() {
     assert_eq!(store.lists.load(std::sync::atomic::Ordering::Relaxed), 10);
     assert!(ran(TEST).is_empty());
     drop(held);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_left_at_its_last_step_is_finished_without_a_step_unless_checkpoints_are_kept() {
+    const TEST: &str = "last-step";
+    let store = MemoryStore::new();
+    // As a worker that died after its last save, before the delete, leaves
+    // it (and as a worker that keeps checkpoints leaves every success).
+    let kept = DurableOptions::new().with_checkpoint_kept();
+    Add::new(Job::new(TEST, 2))
+        .run_durable_with(&store, "last", kept)
+        .await
+        .unwrap();
+    assert_eq!(ran(TEST).len(), 2);
+
+    // A worker that keeps checkpoints leaves it alone: it is a success.
+    let (keeping, outputs) = worker(&store);
+    let report = keeping
+        .with_checkpoints_kept()
+        .run(sleep(Duration::from_secs(1)))
+        .await;
+    assert_eq!(report, WorkerReport::default());
+    assert!(outputs.lock().unwrap().is_empty());
+    assert_eq!(store.list_unfinished().await.unwrap().len(), 1);
+
+    // Any other finishes it: the output again, no step run, no checkpoint.
+    let (worker, outputs) = worker(&store);
+    let report = worker.run(sleep(Duration::from_secs(1))).await;
+    assert_eq!(report.finished, 1, "{report}");
+    assert_eq!(
+        *outputs.lock().unwrap(),
+        [("last".to_owned(), Ok(expected(2)))]
+    );
+    assert_eq!(ran(TEST).len(), 2);
+    assert!(store.list_unfinished().await.unwrap().is_empty());
 }

@@ -205,7 +205,10 @@ type KeyedRun<'a> = Pin<Box<dyn Future<Output = (Key, RunOutcome)> + 'a>>;
 /// worker dies, its leases lapse (a `PostgresStore` lease after its
 /// duration, a `DirectoryStore` lock at once) and the next poll of another
 /// worker finishes its runs from their last checkpoints. When a run ends
-/// and more were waiting, the worker polls again at once.
+/// and more were waiting, the worker polls again at once. A run left at
+/// its last step (its worker died between its last save and the delete)
+/// is finished without running a step; see
+/// [`with_checkpoints_kept`](Self::with_checkpoints_kept).
 ///
 /// The runs of one worker are polled on the task that awaits
 /// [`run`](Self::run), like `buffer_unordered`: a run's future need not
@@ -465,7 +468,15 @@ impl<St: CheckpointStore> Worker<St> {
     /// the run and reporting it: `W::resume_durable_with(&store, id,
     /// DurableOptions::new().with_checkpoint_kept())` returns it again
     /// without running any step; then [`discard`](CheckpointStore::discard)
-    /// the checkpoint. Workers never take up a finished run.
+    /// the checkpoint. Such a worker never takes up a run at its last step.
+    ///
+    /// A worker without this option does: a run left at its last step, not
+    /// held, is one whose worker died after its last save and before it
+    /// deleted the checkpoint. It finishes it (no step runs: the output is
+    /// computed from the recorded outputs, passed to `register_with`'s
+    /// callback, and the checkpoint is deleted). So do not point a worker
+    /// without this option at runs whose checkpoints you keep on purpose
+    /// (`run_durable_with` and `with_checkpoint_kept`).
     ///
     /// # Examples
     ///
@@ -639,7 +650,9 @@ impl<St: CheckpointStore> Worker<St> {
                 continue;
             };
             let runnable = match info.phase {
-                Phase::Running => (info.position as usize) < entry.steps,
+                // At its last step: finished and kept, if this worker keeps
+                // checkpoints; else its worker died before deleting it.
+                Phase::Running => (info.position as usize) < entry.steps || !self.keep,
                 Phase::Compensating { .. } => true,
                 _ => false,
             };
