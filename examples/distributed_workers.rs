@@ -382,15 +382,26 @@ fn main() {
         story.read(started, worker, &line, killed);
     }
 
-    // The receipts, from the kept checkpoints: no step runs.
+    // The receipts, from the kept checkpoints: no step runs. A worker that
+    // exits right after a run may not have released its lease (the release
+    // is sent as the lease is dropped): then it lapses within the lease's
+    // length, and the parent waits for it.
     let kept = DurableOptions::new().with_checkpoint_kept();
     let receipts: BTreeMap<String, String> = runtime.block_on(async {
         let mut receipts = BTreeMap::new();
         for n in 1..=ORDERS {
             let id = item(&prefix, n).id;
-            let receipt = Order::resume_durable_with(&store, &id, kept)
-                .await
-                .unwrap_or_else(|e| format!("no receipt: {e}"));
+            let deadline = tokio::time::Instant::now() + LEASE * 2;
+            let receipt = loop {
+                match Order::resume_durable_with(&store, &id, kept).await {
+                    Err(DurableError::Checkpoint(resilience::CheckpointError::Locked {
+                        ..
+                    })) if tokio::time::Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    other => break other.unwrap_or_else(|e| format!("no receipt: {e}")),
+                }
+            };
             store.discard("Order", &id).await.expect("discard");
             receipts.insert(id, receipt);
         }
