@@ -637,6 +637,16 @@
 //! throws one away. Steps run at least once: see [`durable`] for the
 //! idempotency advice.
 //!
+//! Many processes share the runs through [`durable::Worker`]: registered
+//! with the workflow types (`Worker::new(store).register::<Research>()`),
+//! it finds the runs nobody holds, by workflow name, and runs them under a
+//! concurrency limit until a shutdown signal. `Research::new(..).submit_durable(&store, id)`
+//! hands a run to the workers; a run whose worker died is resumed by
+//! another once its lease lapses (at once with a `DirectoryStore`, after
+//! the lease's length with the `postgres` feature's `PostgresStore`, which
+//! shares the runs across machines); a run that keeps crashing its workers
+//! is set aside after 100 claims.
+//!
 //! # Observing
 //!
 //! Every retry, give-up, timeout, fallback, compensation and checkpoint emits a `tracing` event (target

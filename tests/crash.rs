@@ -7,6 +7,18 @@
 //! `RESILIENCE_CRASH_DIR` is set, and the driver runs this binary with it.
 //! `RESILIENCE_CRASH_ROUNDS` (default 20) sets how many workflows are run to
 //! completion through kills; set it high for a soak.
+//!
+//! With the `postgres` feature the same rounds run on a `PostgresStore`
+//! (`RESILIENCE_CRASH_DB` set in the helper), on a PostgreSQL started for
+//! the test (skipped, saying so, when PostgreSQL is not installed, unless
+//! `RESILIENCE_REQUIRE_POSTGRES=1`). A killed helper's lease lives on until
+//! it expires, so the next helper waits for it, then says it is ready
+//! (`ready` file) and the kill window starts.
+
+#[cfg(feature = "postgres")]
+#[allow(dead_code, unreachable_pub)]
+#[path = "../resilience-postgres/tests/support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,6 +74,11 @@ workflow! {
 
 const EXPECTED: u64 = 12_345_678;
 
+/// The lease of the Postgres helpers: a killed helper's run is taken over
+/// this long after its last renewal.
+#[cfg(feature = "postgres")]
+const LEASE: Duration = Duration::from_millis(300);
+
 /// The helper process: runs (or resumes) the workflow, logging every
 /// checkpoint written, then logs the output.
 #[test]
@@ -70,45 +87,131 @@ fn crash_worker() {
         return;
     };
     let dir = PathBuf::from(dir);
-    let log_path = dir.join("log");
+    let id = std::env::var("RESILIENCE_CRASH_ID").unwrap_or_else(|_| "job".to_owned());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let log = Log {
-            path: log_path.clone(),
-        };
-        let saved = Log { path: log_path };
-        let _observer = resilience::events::observe(move |event| {
-            if let resilience::EventKind::Checkpointed { position, .. } = event.kind {
-                saved.append(&format!("saved {position}"));
+        #[cfg(feature = "postgres")]
+        if let Ok(url) = std::env::var("RESILIENCE_CRASH_DB") {
+            let store = resilience::PostgresStore::connect(&url)
+                .await
+                .expect("connect")
+                .with_lease(LEASE);
+            // Wait out the lease of the helper killed before this one.
+            loop {
+                match store.claim("Pipeline", &id).await {
+                    Ok(lease) => break drop(lease),
+                    Err(resilience::CheckpointError::Locked { .. }) => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err(error) => panic!("claim: {error}"),
+                }
             }
-        });
-        let store = DirectoryStore::open(dir.join("checkpoints")).expect("open store");
-        // Keep the final checkpoint until the output is recorded: a crash in
-        // between returns the output again instead of starting over.
-        let options = DurableOptions::new().with_checkpoint_kept();
-        let output = Pipeline::new(log)
-            .run_durable_with(&store, "job", options)
-            .await
-            .expect("run");
-        Log {
-            path: dir.join("log"),
+            std::fs::write(dir.join("ready"), b"").expect("ready");
+            return run_pipeline(&store, &dir, &id).await;
         }
-        .append(&format!("done {output}"));
-        store.discard("Pipeline", "job").await.expect("discard");
+        let store = DirectoryStore::open(dir.join("checkpoints")).expect("open store");
+        run_pipeline(&store, &dir, &id).await;
     });
 }
 
-fn worker(dir: &Path) -> std::process::Child {
-    Command::new(std::env::current_exe().expect("test binary"))
+/// Runs the workflow `id` in `store` to the end, logging to `dir/log`.
+async fn run_pipeline(store: &impl CheckpointStore, dir: &Path, id: &str) {
+    let log_path = dir.join("log");
+    let log = Log {
+        path: log_path.clone(),
+    };
+    let saved = Log { path: log_path };
+    let _observer = resilience::events::observe(move |event| {
+        if let resilience::EventKind::Checkpointed { position, .. } = event.kind {
+            saved.append(&format!("saved {position}"));
+        }
+    });
+    // Keep the final checkpoint until the output is recorded: a crash in
+    // between returns the output again instead of starting over.
+    let options = DurableOptions::new().with_checkpoint_kept();
+    let output = Pipeline::new(log)
+        .run_durable_with(store, id, options)
+        .await
+        .expect("run");
+    Log {
+        path: dir.join("log"),
+    }
+    .append(&format!("done {output}"));
+    store.discard("Pipeline", id).await.expect("discard");
+}
+
+/// Where the rounds keep their checkpoints.
+#[derive(Clone, Copy)]
+enum Backend<'a> {
+    /// A `DirectoryStore` in each round's directory.
+    Directory,
+    /// A `PostgresStore` on the database at this URL; one id per round.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres(&'a str),
+}
+
+fn worker(dir: &Path, backend: Backend<'_>, id: &str) -> std::process::Child {
+    let mut command = Command::new(std::env::current_exe().expect("test binary"));
+    command
         .args(["crash_worker", "--exact", "--nocapture", "--test-threads=1"])
         .env("RESILIENCE_CRASH_DIR", dir)
+        .env("RESILIENCE_CRASH_ID", id)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn worker")
+        .stderr(Stdio::null());
+    if let Backend::Postgres(url) = backend {
+        command.env("RESILIENCE_CRASH_DB", url);
+    }
+    command.spawn().expect("spawn worker")
+}
+
+/// The position of the checkpoint of round `id` after a kill, read whole
+/// and checked (`None`: there is none); panics if it is unreadable.
+fn checkpoint_after_kill(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    backend: Backend<'_>,
+    id: &str,
+) -> Option<u32> {
+    runtime.block_on(async {
+        match backend {
+            Backend::Directory => {
+                let store = DirectoryStore::open(dir.join("checkpoints")).expect("store");
+                let lease = store
+                    .claim("Pipeline", id)
+                    .await
+                    .expect("claim after the kill");
+                let checkpoint = store
+                    .load(&lease)
+                    .await
+                    .unwrap_or_else(|e| panic!("{id}: unreadable checkpoint after a kill: {e}"))?;
+                checkpoint
+                    .verify("crash test", "Pipeline", Pipeline::FINGERPRINT)
+                    .expect("the checkpoint is this workflow's");
+                Some(checkpoint.position)
+            }
+            // The killed helper's lease lives until it expires: read the
+            // checkpoint without claiming it (listing decodes and checks it).
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(url) => {
+                let store = resilience::PostgresStore::connect(url)
+                    .await
+                    .expect("store");
+                let listed = store.list_unfinished().await.expect("list");
+                let entry = listed
+                    .into_iter()
+                    .find(|entry| entry.as_ref().map_or(true, |info| info.id == id))?;
+                let info = entry
+                    .unwrap_or_else(|e| panic!("{id}: unreadable checkpoint after a kill: {e}"));
+                assert_eq!(info.fingerprint, Pipeline::FINGERPRINT, "{id}");
+                Some(info.position)
+            }
+            #[cfg(not(feature = "postgres"))]
+            Backend::Postgres(_) => unreachable!("the postgres feature is off"),
+        }
+    })
 }
 
 /// Checks the log of one round: every step ran at least once, none ran
@@ -143,11 +246,31 @@ fn check_log(text: &str) -> Result<(), String> {
 
 #[test]
 fn sigkill_at_random_instants_loses_nothing() {
+    let base = std::env::temp_dir().join(format!("resilience-crash-{}", std::process::id()));
+    crash_rounds(&base, Backend::Directory);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn sigkill_at_random_instants_loses_nothing_on_postgres() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(url) = runtime.block_on(support::database()) else {
+        return;
+    };
+    let base = std::env::temp_dir().join(format!("resilience-crash-pg-{}", std::process::id()));
+    crash_rounds(&base, Backend::Postgres(&url));
+}
+
+/// Runs workflows to completion through kills at random instants, one per
+/// round, and checks what each kill left behind and each round's log.
+fn crash_rounds(base: &Path, backend: Backend<'_>) {
     let rounds: u32 = std::env::var("RESILIENCE_CRASH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(20);
-    let base = std::env::temp_dir().join(format!("resilience-crash-{}", std::process::id()));
     let mut kills = 0;
     let mut resumed_mid_way = 0;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -156,12 +279,25 @@ fn sigkill_at_random_instants_loses_nothing() {
         .expect("runtime");
     for round in 0..rounds {
         let dir = base.join(round.to_string());
+        let id = format!("job-{round}");
         std::fs::create_dir_all(&dir).expect("round dir");
         let mut spawns = 0;
         loop {
             spawns += 1;
             assert!(spawns < 500, "round {round}: the workflow never finished");
-            let mut child = worker(&dir);
+            let _ = std::fs::remove_file(dir.join("ready"));
+            let mut child = worker(&dir, backend, &id);
+            if let Backend::Postgres(_) = backend {
+                // The kill window starts once the helper holds the lease.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while !dir.join("ready").exists() && child.try_wait().expect("wait").is_none() {
+                    assert!(
+                        Instant::now() < deadline,
+                        "round {round}: the helper never got the lease"
+                    );
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
             // Kill somewhere in the first ~40ms: before, during or after any
             // step. The window widens with each try, so that a slow machine
             // (a process that takes longer than that to start) still finishes.
@@ -196,24 +332,12 @@ fn sigkill_at_random_instants_loses_nothing() {
                 }
             }
             // Whatever the instant, the checkpoint left behind reads back.
-            let store = DirectoryStore::open(dir.join("checkpoints")).expect("store");
-            runtime.block_on(async {
-                let lease = store
-                    .claim("Pipeline", "job")
-                    .await
-                    .expect("claim after the kill");
-                if let Some(checkpoint) = store.load(&lease).await.unwrap_or_else(|e| {
-                    panic!("round {round}: unreadable checkpoint after a kill: {e}")
-                }) {
-                    checkpoint
-                        .verify("crash test", "Pipeline", Pipeline::FINGERPRINT)
-                        .expect("the checkpoint is this workflow's");
-                    assert!(u64::from(checkpoint.position) <= STEPS);
-                    if (1..STEPS).contains(&u64::from(checkpoint.position)) {
-                        resumed_mid_way += 1;
-                    }
+            if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
+                assert!(u64::from(position) <= STEPS);
+                if (1..STEPS).contains(&u64::from(position)) {
+                    resumed_mid_way += 1;
                 }
-            });
+            }
         }
         let log = std::fs::read_to_string(dir.join("log")).expect("log");
         if let Err(problem) = check_log(&log) {
@@ -221,15 +345,11 @@ fn sigkill_at_random_instants_loses_nothing() {
         }
         // The output was recorded, then the checkpoint discarded (or, killed
         // in between, it is the final one).
-        let store = DirectoryStore::open(dir.join("checkpoints")).expect("store");
-        runtime.block_on(async {
-            let lease = store.claim("Pipeline", "job").await.expect("claim");
-            if let Some(checkpoint) = store.load(&lease).await.expect("load") {
-                assert_eq!(u64::from(checkpoint.position), STEPS, "round {round}");
-            }
-        });
+        if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
+            assert_eq!(u64::from(position), STEPS, "round {round}");
+        }
     }
-    let _ = std::fs::remove_dir_all(&base);
+    let _ = std::fs::remove_dir_all(base);
     println!(
         "{rounds} rounds completed through {kills} SIGKILLs; {resumed_mid_way} resumed from a checkpoint mid-way"
     );

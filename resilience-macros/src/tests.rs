@@ -271,6 +271,26 @@ fn workflow_durable_fan_out() {
     );
 }
 
+/// A `durable workflow`: the serde of its state and inputs, `run_durable`,
+/// `submit_durable`, `resume_durable`, and `impl DurableWorkflow` (what a
+/// worker runs it by).
+#[cfg(feature = "durable")]
+#[test]
+fn durable_workflow_one_step() {
+    let input = quote! {
+        durable workflow Research(topic: String) -> Result<Summary, SearchError> {
+            step summary: Summary = search(topic).await;
+            summary
+        }
+    };
+    let output = crate::workflow::expand(input.clone());
+    let file = syn::parse2::<syn::File>(output.clone())
+        .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
+        insta::assert_snapshot!("durable_workflow_one_step", prettyplease::unparse(&file));
+    });
+}
+
 /// With the facade's `durable` feature off, `durable workflow` is one error
 /// at `durable` that says how to turn it on (`cargo test -p
 /// resilience-macros --no-default-features` runs this; CI does).

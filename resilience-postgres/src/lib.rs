@@ -18,6 +18,7 @@
 //! | `checkpoint` | the checkpoint in the versioned, checksummed format of [`encode`](resilience_runtime::checkpoint::encode); `NULL` while a claimed run has saved nothing |
 //! | `fingerprint`, `position`, `phase` | copies for people and SQL queries; never read back |
 //! | `updated_at` | the last save |
+//! | `attempts` | how many times the run has been claimed (schema version 2): a worker sets aside a run that keeps crashing its workers |
 //!
 //! **Leases, not locks.** No connection holds a lock while a workflow runs.
 //! A [`claim`](resilience_runtime::CheckpointStore::claim) is one statement
@@ -69,3 +70,11 @@ mod store;
 
 pub use lease::PostgresLease;
 pub use store::PostgresStore;
+
+/// The driver, for [`PostgresStore::from_pool`]'s configuration and for
+/// queries of your own beside the store, without a dependency of your own
+/// on it (the same version as the store's).
+pub use tokio_postgres;
+
+/// The connection pool of [`PostgresStore::from_pool`].
+pub use deadpool_postgres;

@@ -458,13 +458,11 @@ impl CheckpointStore for PostgresStore {
             return Err(unclaim(locked(holder)));
         };
         let epoch: i64 = row.get(0);
-        Ok(PostgresLease::start(
-            Arc::clone(&self.shared),
-            key,
-            location,
-            epoch,
-            self.lease,
-        ))
+        let attempt: i32 = row.get(1);
+        Ok(
+            PostgresLease::start(Arc::clone(&self.shared), key, location, epoch, self.lease)
+                .with_attempt(attempt),
+        )
     }
 
     async fn load(&self, lease: &PostgresLease) -> Result<Option<Checkpoint>, CheckpointError> {
@@ -542,9 +540,11 @@ impl CheckpointStore for PostgresStore {
             .map(|row| {
                 let (workflow, id): (String, String) = (row.get(0), row.get(1));
                 let bytes: Vec<u8> = row.get(2);
+                let attempts = u32::try_from(row.get::<_, i32>(3)).unwrap_or(0);
                 let location = location(&workflow, &id);
-                let entry = decode_row(&location, &workflow, &id, &bytes)
-                    .map(|checkpoint| CheckpointInfo::new(id, location.clone(), checkpoint));
+                let entry = decode_row(&location, &workflow, &id, &bytes).map(|checkpoint| {
+                    CheckpointInfo::new(id, location.clone(), checkpoint).with_attempts(attempts)
+                });
                 (location, entry)
             })
             .collect();

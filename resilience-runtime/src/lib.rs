@@ -66,7 +66,7 @@
 //! | `health/` | one agent over many calls, lock-free state | self-healing |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
-//! | `durable/` | runs that outlive the process | the driver |
+//! | `durable/` | runs that outlive the process | the driver, the worker |
 //! | `checkpoint/` | persistence only, free of the engine | the trait, format, directory, memory |
 //! | `events/` | telemetry, a leaf | the event kinds, the bus |
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |

@@ -678,6 +678,31 @@ async fn delete_removes_the_checkpoint_and_releases_the_id() {
 }
 
 #[tokio::test]
+async fn claims_are_counted_in_the_lock_file_until_the_checkpoint_goes() {
+    let tmp = TempDir::new("attempts");
+    let store = tmp.store();
+    let first = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(first.attempt(), Some(1));
+    store.save(&first, &running("Provision", 1)).await.unwrap();
+    drop(first);
+    // Another process (a clone here: the lock is per open file) takes it.
+    let second = store.clone().claim("Provision", "7").await.unwrap();
+    assert_eq!(second.attempt(), Some(2));
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed[0].as_ref().unwrap().attempts, Some(2));
+    // The holder's pid is still what a refused claim reports.
+    let err = store.claim("Provision", "7").await.unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Locked { holder: Some(pid), .. } if pid == std::process::id()),
+        "{err:?}"
+    );
+    store.delete(second).await.unwrap();
+    let again = store.claim("Provision", "7").await.unwrap();
+    let expected = if cfg!(unix) { 1 } else { 3 };
+    assert_eq!(again.attempt(), Some(expected));
+}
+
+#[tokio::test]
 async fn list_unfinished_shows_running_failed_and_unreadable_checkpoints() {
     let tmp = TempDir::new("list");
     let store = tmp.store();

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use syn::{Ident, Type};
 
 use super::diagram::diagram;
-use super::durable::{durable_methods, durable_serde_fields};
+use super::durable::{durable_methods, durable_serde_fields, durable_trait_impl};
 use super::step::{steps_fn, straight_line};
 use super::undo::undo_fn;
 use super::validate::Plan;
@@ -70,12 +70,14 @@ pub(super) fn generate<'a>(
     let serde_items = &serde_fields.items;
     let state_impl = state_impl(&g);
     let workflow_impl = workflow_impl(&g);
+    let trait_impl = durable_trait_impl(&g);
     q! {
         #workflow_struct
         #state_enum
         #serde_items
         #state_impl
         #workflow_impl
+        #trait_impl
     }
 }
 

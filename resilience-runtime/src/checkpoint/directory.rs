@@ -41,7 +41,8 @@ const MAX_FILE_NAME: usize = 255;
 ///   takes an exclusive OS lock on it ([`File::try_lock`]: `flock` on Unix,
 ///   `LockFileEx` on Windows), which the OS releases when the lease is
 ///   dropped or the process dies, however it dies. It holds the pid of the
-///   last holder, for the [`Locked`](CheckpointError::Locked) message. On
+///   last holder, for the [`Locked`](CheckpointError::Locked) message, and
+///   the number of claims of the run ([`CheckpointLease::attempt`]). On
 ///   Unix, a lock file goes with its checkpoint
 ///   ([`delete`](CheckpointStore::delete), [`discard`](CheckpointStore::discard)),
 ///   and [`DirectoryStore::remove_stale_locks`] sweeps those that outlived
@@ -152,6 +153,8 @@ pub struct DirectoryLease {
     shared: Arc<Shared>,
     workflow: String,
     id: String,
+    /// Which claim of the run this is, counted in the lock file.
+    attempt: u32,
 }
 
 /// What a lease shares with its saves and deletes running on the blocking
@@ -347,7 +350,7 @@ impl CheckpointStore for DirectoryStore {
         let lock_location = lock_path.display().to_string();
         let (owned_workflow, owned_id) = (workflow.to_owned(), id.to_owned());
         let locked_path = lock_path.clone();
-        let lock = blocking(&lock_location.clone(), "lock", move || {
+        let (lock, attempt) = blocking(&lock_location.clone(), "lock", move || {
             lock(&locked_path, lock_location, owned_workflow, owned_id)
         })
         .await?;
@@ -366,6 +369,7 @@ impl CheckpointStore for DirectoryStore {
             shared: Arc::new(shared),
             workflow: workflow.to_owned(),
             id: id.to_owned(),
+            attempt,
         })
     }
 
@@ -437,6 +441,13 @@ impl CheckpointLease for DirectoryLease {
     /// The checkpoint file's path.
     fn location(&self) -> &str {
         &self.shared.location
+    }
+
+    /// Counted in the lock file; on Unix the count goes with it (when the
+    /// run's checkpoint is deleted), elsewhere it goes on across runs of
+    /// the same id.
+    fn attempt(&self) -> Option<u32> {
+        Some(self.attempt)
     }
 }
 
@@ -631,13 +642,14 @@ const SAFE_TO_REMOVE_LOCKS: bool = cfg!(unix);
 /// with it; more than a few means something else is wrong).
 const LOCK_RETRIES: u32 = 16;
 
-/// Opens (creating it) and locks the lock file at `path`.
+/// Opens (creating it) and locks the lock file at `path`; counts the claim
+/// in it and returns its number.
 fn lock(
     path: &Path,
     location: String,
     workflow: String,
     id: String,
-) -> Result<File, CheckpointError> {
+) -> Result<(File, u32), CheckpointError> {
     for _ in 0..LOCK_RETRIES {
         let file = OpenOptions::new()
             .read(true)
@@ -665,13 +677,16 @@ fn lock(
             // lock we hold is on a file nobody else can find. Open anew.
             continue;
         }
-        // Record the holder for the next claimant's error message. Failing
-        // loses only that detail, not the lock.
+        // Record the holder for the next claimant's error message, and count
+        // the claim. Failing loses only those details, not the lock.
+        let attempt = attempts(&file).unwrap_or(0).saturating_add(1);
         let _ = file
             .set_len(0)
             .and_then(|()| (&file).seek(SeekFrom::Start(0)))
-            .and_then(|_| (&file).write_all(std::process::id().to_string().as_bytes()));
-        return Ok(file);
+            .and_then(|_| {
+                (&file).write_all(format!("{} {attempt}", std::process::id()).as_bytes())
+            });
+        return Ok((file, attempt));
     }
     Err(CheckpointError::io(
         &location,
@@ -751,11 +766,24 @@ fn remove_stale_locks(dir: &Path, location: &str) -> Result<usize, CheckpointErr
     Ok(removed)
 }
 
-/// The pid written in a lock file, if it can be read.
+/// The pid written in a lock file (`<pid> <claims>`), if it can be read.
 fn holder(mut file: &File) -> Option<u32> {
     let mut text = String::new();
     file.read_to_string(&mut text).ok()?;
-    text.trim().parse().ok()
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// The claims counted in a lock file (`<pid> <claims>`), if any.
+fn attempts(mut file: &File) -> Option<u32> {
+    let mut text = String::new();
+    file.seek(SeekFrom::Start(0)).ok()?;
+    file.read_to_string(&mut text).ok()?;
+    claims_in(&text)
+}
+
+/// The claims in the text of a lock file.
+fn claims_in(text: &str) -> Option<u32> {
+    text.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The bytes of the file at `path`, or `None` if there is none.
@@ -854,6 +882,9 @@ fn info(path: &Path) -> Result<Option<CheckpointInfo>, CheckpointError> {
         fingerprint: checkpoint.fingerprint,
         position: checkpoint.position,
         phase: checkpoint.phase,
+        attempts: fs::read_to_string(path.with_file_name(format!("{workflow}.{id}{LOCK}")))
+            .ok()
+            .and_then(|text| claims_in(&text)),
     }))
 }
 

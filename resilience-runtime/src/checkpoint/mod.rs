@@ -424,6 +424,11 @@ pub struct CheckpointInfo {
     pub position: u32,
     /// Running, compensating or failed.
     pub phase: Phase,
+    /// How many times the run has been claimed (see
+    /// [`CheckpointLease::attempt`]), if the store counts claims: a worker
+    /// sets aside a run whose count reached its limit without claiming it
+    /// again.
+    pub attempts: Option<u32>,
 }
 
 impl CheckpointInfo {
@@ -447,7 +452,26 @@ impl CheckpointInfo {
             fingerprint: checkpoint.fingerprint,
             position: checkpoint.position,
             phase: checkpoint.phase,
+            attempts: None,
         }
+    }
+
+    /// The same entry, recording that the run has been claimed `attempts`
+    /// times: a store that counts claims lists them with this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointInfo, Phase};
+    ///
+    /// let checkpoint = Checkpoint::new("Provision", 9, 2, Phase::Running, b"{}".to_vec());
+    /// let info = CheckpointInfo::new("7", "db:Provision/7", checkpoint).with_attempts(3);
+    /// assert_eq!(info.attempts, Some(3));
+    /// ```
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = Some(attempts);
+        self
     }
 }
 
@@ -473,6 +497,39 @@ pub trait CheckpointLease: Send + Sync {
     fn id(&self) -> &str;
     /// Where the checkpoint is kept: the name that errors use.
     fn location(&self) -> &str;
+
+    /// Which claim of this run the lease is: 1 for the first claim of the
+    /// id, one more for every claim since (a resume after a crash, a
+    /// worker taking the run over, the claim of a submission), until the
+    /// checkpoint is deleted. `None` (the default) if the store does not
+    /// count claims.
+    ///
+    /// A durable run started with
+    /// [`DurableOptions::with_max_attempts`](crate::durable::DurableOptions::with_max_attempts)
+    /// (as a [`Worker`](crate::durable::Worker) starts them) refuses to run
+    /// past the limit: a run that keeps crashing its workers is set aside
+    /// instead of being retried forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointLease, CheckpointStore, MemoryStore, Phase};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = MemoryStore::new();
+    /// let first = store.claim("Provision", "7").await.unwrap();
+    /// assert_eq!(first.attempt(), Some(1));
+    /// let checkpoint = Checkpoint::new("Provision", 1, 1, Phase::Running, b"{}".to_vec());
+    /// store.save(&first, &checkpoint).await.unwrap();
+    /// drop(first); // as if its process had died
+    /// let second = store.claim("Provision", "7").await.unwrap();
+    /// assert_eq!(second.attempt(), Some(2));
+    /// # }
+    /// ```
+    fn attempt(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Where checkpoints are kept: claimed, saved, loaded, deleted, listed.

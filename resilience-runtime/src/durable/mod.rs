@@ -78,6 +78,10 @@ use core::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod worker;
+
+pub use worker::{DurableWorkflow, RunOutcome, Worker, WorkerReport};
+
 use crate::checkpoint::{
     Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord,
     FinishedBranches, Phase,
@@ -100,6 +104,9 @@ use crate::saga::{CompensationReport, SagaError};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DurableOptions {
     keep_on_success: bool,
+    /// The claims a run may have (see [`CheckpointLease::attempt`]); `0`:
+    /// no limit.
+    max_attempts: u32,
 }
 
 impl DurableOptions {
@@ -115,6 +122,7 @@ impl DurableOptions {
     pub const fn new() -> Self {
         Self {
             keep_on_success: false,
+            max_attempts: 0,
         }
     }
 
@@ -131,6 +139,50 @@ impl DurableOptions {
     pub const fn with_checkpoint_kept(mut self) -> Self {
         self.keep_on_success = true;
         self
+    }
+
+    /// Refuse to run past the `attempts`th claim of the run
+    /// ([`CheckpointLease::attempt`]): such a run is set aside, with
+    /// [`DurableError::SetAside`], and nothing runs. A run that keeps
+    /// crashing its process is then not retried forever. A
+    /// [`Worker`] runs with its limit (default 100, as DBOS); without it
+    /// (the default here) there is no limit. A store that does not count
+    /// claims (`attempt` is `None`) has no limit either.
+    ///
+    /// # Panics
+    ///
+    /// If `attempts` is 0 (at compile time in a `const`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// const AT_MOST_5: DurableOptions = DurableOptions::new().with_max_attempts(5);
+    /// assert_eq!(AT_MOST_5.max_attempts(), Some(5));
+    /// assert_eq!(DurableOptions::new().max_attempts(), None);
+    /// ```
+    pub const fn with_max_attempts(mut self, attempts: u32) -> Self {
+        assert!(attempts > 0, "`max_attempts` must be at least 1");
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The limit of [`with_max_attempts`](Self::with_max_attempts), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// assert_eq!(DurableOptions::new().with_max_attempts(3).max_attempts(), Some(3));
+    /// ```
+    pub const fn max_attempts(&self) -> Option<u32> {
+        if self.max_attempts == 0 {
+            None
+        } else {
+            Some(self.max_attempts)
+        }
     }
 
     /// The old name of [`with_checkpoint_kept`](Self::with_checkpoint_kept).
@@ -230,6 +282,22 @@ pub enum DurableError<E> {
         /// Where the checkpoint is.
         location: String,
     },
+    /// The run has been claimed more often than
+    /// [`DurableOptions::with_max_attempts`] allows: it keeps crashing the
+    /// processes that run it (or they keep being stopped). Nothing ran; its
+    /// checkpoint is kept, and a [`Worker`] leaves it alone. Find out why,
+    /// then run it with a higher limit or without one (`run_durable`), or
+    /// discard it.
+    SetAside {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// This claim's number.
+        attempts: u32,
+        /// The limit.
+        limit: u32,
+    },
 }
 
 impl<E> From<CheckpointError> for DurableError<E> {
@@ -279,6 +347,16 @@ impl<E: fmt::Display> fmt::Display for DurableError<E> {
                 "{location}: the checkpoint of workflow `{workflow}` id `{id}` was written before inputs \
                  were stored (format version 1), so it cannot be resumed by id alone; resume it with its inputs"
             ),
+            DurableError::SetAside {
+                workflow,
+                id,
+                attempts,
+                limit,
+            } => write!(
+                f,
+                "workflow `{workflow}` with id `{id}` is set aside: this is claim {attempts}, past the limit \
+                 of {limit} (it keeps crashing the processes that run it); run it without the limit or discard it"
+            ),
         }
     }
 }
@@ -291,7 +369,8 @@ impl<E: std::error::Error + 'static> std::error::Error for DurableError<E> {
             DurableError::PreviouslyFailed { .. }
             | DurableError::InputsDiffer { .. }
             | DurableError::NotFound { .. }
-            | DurableError::InputsNotStored { .. } => None,
+            | DurableError::InputsNotStored { .. }
+            | DurableError::SetAside { .. } => None,
         }
     }
 }
@@ -443,6 +522,39 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         Ok((this, resume, inputs))
     }
 
+    /// Records run `id` for a worker to run: claims it, saves a checkpoint
+    /// of no step done with the inputs, and releases it. `false` if the
+    /// run already has a checkpoint (submitted before, or under way) with
+    /// the same inputs: nothing changes. A run held at that moment is
+    /// [`CheckpointError::Locked`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit<E>(
+        store: &'s St,
+        workflow: &'static str,
+        fingerprint: u64,
+        steps: &'static [&'static str],
+        id: &str,
+        options: DurableOptions,
+        inputs: Result<Vec<u8>, String>,
+        initial: S,
+    ) -> Result<bool, DurableError<E>> {
+        let (mut this, resume) = Self::claim_inner(
+            store,
+            workflow,
+            fingerprint,
+            steps,
+            id,
+            options,
+            Some(inputs),
+        )
+        .await?;
+        if resume.is_some() {
+            return Ok(false);
+        }
+        this.save(&initial, 0, Phase::Running).await?;
+        Ok(true)
+    }
+
     /// Claims and loads; `None` when there is no checkpoint. `given`: the
     /// caller's inputs, or `None` to take the checkpoint's.
     async fn claim_inner<E>(
@@ -468,6 +580,16 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             None => Vec::new(),
         };
         let lease = store.claim(workflow, id).await?;
+        if let (Some(limit), Some(attempts)) = (options.max_attempts(), lease.attempt())
+            && attempts > limit
+        {
+            return Err(DurableError::SetAside {
+                workflow: workflow.to_owned(),
+                id: id.to_owned(),
+                attempts,
+                limit,
+            });
+        }
         let mut this = Self {
             store,
             lease: Some(lease),

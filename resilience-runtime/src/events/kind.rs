@@ -490,6 +490,41 @@ kinds! {
         plural(*position.0)
     );
 
+    /// A worker finished a durable run that it took from the store (see
+    /// [`durable::Worker`](crate::durable::Worker)); the event's operation
+    /// is the workflow's name.
+    RunFinished [INFO] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// The worker's name.
+        worker: &'a str => String,
+    } => write!(f, "`{op}` id `{id}` finished by worker `{worker}`");
+
+    /// A worker's durable run stopped on a checkpoint error: its lease was
+    /// lost (another worker took the run over), or its store failed. What
+    /// was saved stays; the run continues wherever it is claimed next.
+    RunStopped [WARN] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// The worker's name.
+        worker: &'a str => String,
+        /// Why it stopped.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` id `{id}` stopped on worker `{worker}`: {error}");
+
+    /// A durable run was claimed more often than a worker allows (it keeps
+    /// crashing its workers): it is set aside, not run again.
+    SetAside [ERROR] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// How many times it had been claimed.
+        attempts: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` id `{id}` set aside after {attempts} attempt{}: it keeps crashing its workers",
+        plural(*attempts.0)
+    );
+
     /// A fan-out task failed on an agent (an error or a panic); a fallback
     /// may follow (see [`coordination::FanOut`](crate::coordination::FanOut)).
     /// The event's operation is the fan-out's name.

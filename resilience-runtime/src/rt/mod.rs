@@ -66,7 +66,7 @@ pub use crate::call::retry::{
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
-pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::durable::{Durable, DurableError, DurableOptions, DurableWorkflow, Resume};
 pub use crate::health::HealingPolicy;
 pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
 pub use crate::saga::workflow::{
@@ -79,6 +79,7 @@ pub use crate::saga::{
 };
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
+pub use core::future::Future;
 pub use core::marker::PhantomData;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]
