@@ -15,6 +15,10 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`breaker`]: [`CircuitBreaker`], lock-free, shared by the calls
+//!   through it: closed, open (calls fail fast with [`CircuitOpen`]),
+//!   half-open; after failures in a row or a failure ratio over a window
+//!   ([`BreakerPolicy`], Polly's defaults).
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
@@ -51,6 +55,7 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
+//! | `health/` | one agent over many calls, lock-free shared state | breaker |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver |
@@ -59,8 +64,7 @@
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
 //!
-//! Next to come: `health/` (one agent over many calls: breaker, bulkhead,
-//! hedging, self-healing), between `call/` and `coordination/`.
+//! Next to come in `health/`: bulkhead, hedging, self-healing.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
