@@ -54,6 +54,7 @@
 //! | `max_elapsed` | give up once this long has passed since the first call | none |
 //! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts are retried | all errors |
 //! | `retry_after` | path to `fn(&E) -> Option<Duration>`, or a closure: a delay the error asks for overrides the backoff | none |
+//! | `retry_after_jitter` | `"10%"` (up to 10% more, at most `"100%"`) or a duration (`"250ms"`: up to that much more) added at random to a `retry_after` delay, never taken from it | none |
 //!
 //! The delay before retry n (n = 1, 2, …) without jitter is `delay` (constant),
 //! `delay × n` (linear) or `delay × factor^(n-1)` (exponential), capped by
@@ -61,7 +62,11 @@
 //! unchanged. `max_elapsed` is checked after each failed attempt (it costs
 //! one clock read per call); a `retry_after` delay is used as given (not
 //! capped by `max_delay`), unless it would end past `max_elapsed`: then the
-//! call gives up at once.
+//! call gives up at once. `retry_after_jitter` spreads clients that a server
+//! told the same delay (200 concurrent calls told "1 s" otherwise return
+//! within the same few milliseconds): each waits the delay plus a random
+//! extra, drawn from [`random`] (seedable). `jitter` applies to the
+//! backoff's own delays only.
 //!
 //! Each attempt gets its own clone of every argument taken by value
 //! (`self: Arc<Self>` included); references are reused, so `&self` and
@@ -166,6 +171,109 @@
 //! nor on a method already rewritten by `#[async_trait]` (native `async fn`
 //! in traits work).
 //!
+//! ## `#[rate_limit(...)]`
+//!
+//! A client-side rate limit: the call waits for a permit before it runs.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `per_second`, `per_minute`, `per_hour` | integer ≥ 1: calls per period, evenly spaced (one of them) | required, unless `state` |
+//! | `burst` | integer ≥ 1: calls allowed at once after a quiet spell | the count per period |
+//! | `state` | a [`RateLimiter`] shared with other fns: a `static`, or a field such as `self.limiter` (also `Arc<RateLimiter>`); its [`RateLimit`] sets the rate | a hidden limiter per fn |
+//! | `wait` | `false`: refuse at once when no permit is free | `true` |
+//! | `max_wait` | refuse when the next permit is further away than this duration | wait as long as it takes |
+//!
+//! A refused call does not run: the fn returns `Err(RateLimited.into())`, so
+//! with `wait = false` or `max_wait` its error type implements
+//! `From<`[`RateLimited`]`>` (a compile error at the error type otherwise);
+//! a fn that waits needs nothing of its error type. The limiter is GCRA on
+//! tokio's clock, lock-free: each call reserves the next slot and sleeps
+//! until it, so waiting calls run in the order they came, and a waiting call
+//! that is cancelled (a `#[timeout]` above) gives its slot back. Waits and
+//! refusals emit [`EventKind::RateLimitWait`] and
+//! [`EventKind::RateLimitRejected`]. See [`rate_limit`](mod@rate_limit) for
+//! why it is not `governor` (whose waiting does not follow tokio's clock).
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{RateLimit, RateLimited, RateLimiter, rate_limit, retry};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum ApiError {
+//!     #[error("model overloaded")]
+//!     Overloaded,
+//!     #[error(transparent)]
+//!     RateLimited(#[from] RateLimited),
+//! }
+//!
+//! // Every fn that names it shares the provider's 500 requests a minute.
+//! static OPENAI: RateLimiter = RateLimiter::new(RateLimit::per_minute(500).with_burst(10));
+//!
+//! #[rate_limit(state = OPENAI)]
+//! async fn embed(text: &str) -> Result<Vec<f32>, ApiError> {
+//!     Ok(vec![text.len() as f32])
+//! }
+//!
+//! // Each attempt takes a permit; one that would wait more than 2s is refused,
+//! // and the retry waits as long as the refusal says.
+//! #[retry(attempts = 3, retry_after = |e: &ApiError| match e {
+//!     ApiError::RateLimited(refused) => Some(refused.retry_in()),
+//!     _ => None,
+//! })]
+//! #[rate_limit(state = OPENAI, max_wait = "2s")]
+//! async fn complete(prompt: &str) -> Result<String, ApiError> {
+//!     if prompt.is_empty() { return Err(ApiError::Overloaded); }
+//!     Ok(format!("answer to {prompt}"))
+//! }
+//!
+//! // A limit of this fn's own: 10 a second, 20 at once.
+//! #[rate_limit(per_second = 10, burst = 20)]
+//! async fn search(query: &str) -> Result<String, ApiError> {
+//!     Ok(query.to_uppercase())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! for _ in 0..11 {
+//!     embed("hi").await.unwrap(); // the burst of 10, then one every 120ms
+//! }
+//! assert_eq!(start.elapsed(), Duration::from_millis(120));
+//! assert_eq!(complete("2 + 2").await.unwrap(), "answer to 2 + 2");
+//! assert_eq!(search("rust").await.unwrap(), "RUST");
+//! # }
+//! ```
+//!
+//! Stacked, it follows the written order like the others: `#[retry]
+//! #[rate_limit]` takes a permit for every attempt (what an API's limit
+//! counts); `#[rate_limit] #[retry]` one for the whole call; `#[timeout]
+//! #[rate_limit]` counts the wait against the time limit; `#[fallback]`
+//! above catches a refusal. A limiter's state follows one clock: in tests
+//! on tokio's paused clock, give each test its own limiter (its own fn, or
+//! a field) rather than a `static` that several tests' runtimes share.
+//!
+//! ## Server delays: `server_delay` (the `http` feature)
+//!
+//! A 429 or 503 from an LLM API carries the delay to wait in
+//! `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+//! `server_delay::from_headers(response.headers())` reads it from an
+//! `http::HeaderMap` (reqwest's is `http`'s): milliseconds first, junk
+//! ignored, capped at one day, never a panic. Read it *before*
+//! `error_for_status()`, which consumes the response, and keep it in your
+//! error for `retry_after`:
+//!
+//! ```ignore
+//! let response = client.post(url).json(&body).send().await?;
+//! let retry_after = resilience::server_delay::from_headers(response.headers());
+//! let response = response
+//!     .error_for_status()
+//!     .map_err(|source| ApiError::Status { source, retry_after })?;
+//! ```
+//!
+//! with `#[retry(retry_after = ApiError::retry_after, retry_after_jitter =
+//! "10%")]` on the fn. `tests/server_delay.rs` runs this against a stand-in
+//! with reqwest's shape (`cargo test --features http --test server_delay`).
+//!
 //! ## Closures: `with`, `when`, `retry_after`
 //!
 //! Where a key takes a path, it also takes a closure, called in the fn's body
@@ -224,6 +332,10 @@
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
 //! together; `#[fallback]` above both catches what is left. `#[escalate]`
 //! stacks the same way: what is below it runs once per tier.
+//! `#[self_healing]` above `#[retry]` counts calls, below it attempts; a
+//! `#[fallback]` above it still counts the failure, below it hides it.
+//! `#[agent]` and `#[compensate]` apply to the whole call wherever they are
+//! written.
 //!
 //! # Sagas: `#[compensate]` and [`saga()`]
 //!
@@ -460,81 +572,222 @@
 //! # }
 //! ```
 //!
-//! # Multi-agent coordination
+//! # Contention: `#[bulkhead(...)]` and `#[hedge(...)]`
 //!
-//! The guide's patterns for many agents, as building blocks that take your
-//! own agents ([`coordination::Named`]) and your own async calls (which may
-//! carry the attributes above):
+//! ## `#[bulkhead(...)]`
 //!
-//! - [`FanOut`]: tasks over primary agents, failed tasks to fallbacks, a
-//!   minimum success rate, a report in task order
-//!   ([`coordination::fanout`]).
-//! - [`Consensus`]: every agent at once under a time limit, a majority over
-//!   the answers or a key, an arbiter otherwise
-//!   ([`coordination::consensus`]).
-//! - [`Failover`]: a primary coordinator and backups shared by many tasks,
-//!   health probes, rotation ([`coordination::failover`]).
-//! - [`Escalation`]: progressive retry over tiers of your own type
-//!   ([`coordination::escalate`](mod@coordination::escalate)).
+//! At most `max` calls at once; a call that finds every slot taken waits in
+//! a bounded queue, or is turned away: the fn returns
+//! `Err(Rejected.into())`, so its error type implements `From<Rejected>`.
+//! A [`Rejected`] names the operation, the bulkhead and why
+//! ([`RejectReason`]: full, queue full, waited too long), and emits an event.
 //!
-//! Every one emits events (a task that failed or fell back, a vote, a
-//! failover, an escalation) and fixes the guide's bugs listed in each
-//! module's docs.
-//!
-//! # Features
-//!
-//! | feature | default | what it brings |
+//! | key | value | default |
 //! |---|---|---|
-//! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
-//! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
-//! | `chaos` | off | fault injection: `Chaos`, and `#[chaos]` expands (without it `#[chaos]` leaves the fn as written) |
-//! | `postgres` | off | `PostgresStore`: checkpoints in PostgreSQL shared by many workers, with expiring leases and fencing epochs (tokio-postgres, deadpool-postgres; the `resilience-postgres` crate) |
+//! | `max` | integer ≥ 1: calls at once, a limit of this fn's own (a hidden `static`) | `max` or `state` is required |
+//! | `queue` | integer: calls that may wait for a slot, first come first served; 0 turns a call away at once | 0 |
+//! | `wait` | the longest wait in the queue (a duration; needs `queue`) | until a slot is free |
+//! | `state` | a path or field naming a [`Bulkhead`] (a `static`, `self.slots`, an `Arc<Bulkhead>`): a limit shared by every fn that names it, its queue and wait set on it | |
 //!
-//! With `default-features = false`, the attributes, sagas and in-memory
-//! workflows build with fewer dependencies (see the README's figures).
-//!
-//! # Chaos: `#[chaos(state = PATH)]` (the `chaos` feature)
-//!
-//! Calls that fail on purpose, to test the layers above them (the guide's
-//! `ChaosAgent`). `state` names a `Chaos` (a `static`, or a field such as
-//! `self.chaos`) that holds the failure rate, the weights of the four error
-//! kinds (timeout, connection, processing, resource exhaustion), the added
-//! latency and the seed: the same seed gives the same faults in the same
-//! order. The fn's error type receives a `ChaosError` through `From`; the
-//! `Chaos` counts what it injected (`Chaos::stats`), and can be switched
-//! off, reconfigured and reseeded at run time. Stacked under `#[retry]`,
-//! each attempt goes through chaos.
-//!
-//! Without the `chaos` feature the attribute's arguments are checked and
-//! the fn is emitted exactly as written, so a production build carries none
-//! of it: declare the `Chaos` under the same feature, e.g.
-//! `#[cfg(feature = "chaos")] static CHAOS: Chaos = ...;` with a feature of
-//! your crate that turns on `resilience/chaos`.
-//!
-//! ```ignore
-//! use resilience::{Chaos, ChaosConfig, ChaosError, chaos, retry};
-//!
-//! static CHAOS: Chaos = Chaos::new(ChaosConfig::new().with_failure_rate(0.3).with_seed(42));
+//! ```
+//! use std::time::Duration;
+//! use resilience::{Bulkhead, RejectReason, Rejected, bulkhead};
 //!
 //! #[derive(Debug, thiserror::Error)]
 //! enum AgentError {
 //!     #[error(transparent)]
-//!     Chaos(#[from] ChaosError),
+//!     Rejected(#[from] Rejected),
 //! }
 //!
-//! #[retry(attempts = 3)]
-//! #[chaos(state = CHAOS)]
-//! async fn ask(prompt: &str) -> Result<String, AgentError> {
-//!     Ok(format!("answer to {prompt}"))
+//! /// Every fn that names it shares these 2 slots and this queue.
+//! static LLM: Bulkhead = Bulkhead::new(2).with_name("llm").with_queue(8).with_wait(Duration::from_secs(5));
+//!
+//! #[bulkhead(state = LLM)]
+//! async fn summarise(text: &str) -> Result<String, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(format!("summary of {text}"))
 //! }
+//!
+//! /// Its own limit: one search at a time, none waiting.
+//! #[bulkhead(max = 1)]
+//! async fn search(query: &str) -> Result<Vec<String>, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(vec![query.to_owned()])
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let (a, b) = tokio::join!(search("rust"), search("tokio"));
+//! assert!(a.is_ok());
+//! let AgentError::Rejected(rejected) = b.unwrap_err();
+//! assert_eq!(rejected.reason(), RejectReason::Full { max: 1 });
+//!
+//! // Three summaries on two slots: the third waits its turn.
+//! let start = tokio::time::Instant::now();
+//! let (x, y, z) = tokio::join!(summarise("a"), summarise("b"), summarise("c"));
+//! assert!(x.is_ok() && y.is_ok() && z.is_ok());
+//! assert_eq!(start.elapsed(), Duration::from_secs(2));
+//! # }
 //! ```
 //!
-//! On a method, `state = self.chaos` gives each agent its own `Chaos`
-//! (with `&self`; a `&mut self` body cannot borrow `self` while chaos
-//! does: keep that `Chaos` in a `static` or an `Arc` outside).
+//! An uncontended call costs a compare-and-swap to enter and the release
+//! of a `tokio::sync::Semaphore` to leave, and allocates nothing (see the
+//! README's figures). On a method, `state = self.slots` gives each agent its
+//! own limit (with `&self`; a `&mut self` body cannot borrow `self` while the
+//! slot does: use `max`, a `static` or an `Arc` outside).
 //!
-//! `tests/chaos.rs` runs this (`cargo test --features chaos --test chaos`),
-//! and `examples/chaos_test.rs` is the guide's `test_workflow_resilience`.
+//! ## `#[hedge(...)]`
+//!
+//! When the first attempt has not answered after `after`, another starts
+//! beside it, up to `attempts` in all; an attempt that fails starts the
+//! next at once. The first `Ok` wins and the other attempts are dropped
+//! (cancelled); if every attempt fails, the error of the last one to fail
+//! is returned. The attempts run inside the caller's task (no spawn), so
+//! they may borrow; owned arguments are cloned per attempt, as for
+//! `#[retry]`, and `&mut` ones are a compile error (the attempts run at
+//! once). Each hedge emits an event.
+//!
+//! | key | value | default (Polly's) |
+//! |---|---|---|
+//! | `after` | the delay before each hedge, from the last start (a duration); `0` races every attempt at once | `"2s"` |
+//! | `attempts` | integer ≥ 2: every attempt, the first included | 2 |
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use resilience::hedge;
+//!
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//!
+//! /// The first replica asked hangs; the second answers in 100ms.
+//! #[hedge(after = "300ms")]
+//! async fn ask(prompt: String) -> Result<String, String> {
+//!     let replica = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+//!     let delay = if replica == 1 { 60_000 } else { 100 };
+//!     tokio::time::sleep(Duration::from_millis(delay)).await;
+//!     Ok(format!("replica {replica}: {prompt}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! assert_eq!(ask("hello".into()).await.unwrap(), "replica 2: hello");
+//! assert_eq!(start.elapsed(), Duration::from_millis(400));
+//! # }
+//! ```
+//!
+//! Hedge only what is safe to run twice at once (a read, an idempotent
+//! call): a cancelled attempt may already have done its work.
+//!
+//! ## Stacking them
+//!
+//! In written order, as the others: `#[retry] #[bulkhead]` takes a slot per
+//! attempt and frees it during the backoff, `#[bulkhead] #[retry]` holds one
+//! slot through every attempt; `#[timeout] #[bulkhead]` counts the wait in
+//! the queue, `#[bulkhead] #[timeout]` starts the limit with the slot;
+//! `#[hedge] #[timeout]` gives each attempt its own limit (a timed-out
+//! attempt is a failed one, so the next starts at once), `#[timeout]
+//! #[hedge]` bounds them all; `#[hedge] #[bulkhead]` makes each attempt
+//! take a slot (a hedge finding the bulkhead full is a failed attempt),
+//! `#[bulkhead] #[hedge]` takes one slot for the whole hedged call;
+//! `#[fallback]` above either catches a rejection or the last error.
+//! `tests/bulkhead.rs` and `tests/hedge.rs` check each of these on tokio's
+//! paused clock. Neither attribute is a `workflow!` step attribute: put it
+//! on an `async fn` that the step calls.
+//!
+//! # Agent health: `#[self_healing]` and `#[agent]`
+//!
+//! `#[self_healing(state = PATH, max_failures = N)]` counts an agent's failed
+//! calls in a row in the [`Health`] that `state` names (a field such as
+//! `self.health`, an `Arc<Health<_>>` shared with a supervisor, or a
+//! `static`), and resets the count on success. At `N` (default 3, as in the
+//! guide) it emits a [`NeedsHelp`](EventKind::NeedsHelp) event with the
+//! operation, the last error and the count: once per streak, until a success
+//! or the supervisor's answer starts a new one. A time-out below it counts
+//! as a failure. Written above `#[retry]` it counts calls (each after its
+//! retries); below it, attempts.
+//!
+//! A supervisor answers in code through the same `Health`:
+//! [`heal(cure)`](Health::heal) hands the agent a cure (a backup model, a
+//! smaller prompt...) that its calls read with [`cure()`](Health::cure);
+//! [`reset()`](Health::reset) lets it try again as it is;
+//! [`give_up()`](Health::give_up) makes its calls return [`Abandoned`]
+//! (through the error type's `From<Abandoned>`) without running.
+//!
+//! `#[agent(name = EXPR)]` names the agent a call runs for: every event the
+//! call emits, whatever layer emits it (retry, time-out, self-healing, a
+//! nested call's), carries the name in [`Event::agent`], and
+//! [`events::Filter::agent`] watches one agent. `EXPR` is a `&'static str`,
+//! a `String`, an `Arc<str>` or an [`AgentName`] (keep one in the agent: it
+//! is cloned per call without allocating). It wraps the whole call wherever
+//! it is written; a fn without it pays nothing. A compensation registered
+//! by an agent's `#[compensate]` call runs as that agent in a [`saga()`];
+//! inside a `workflow!`, the undo runs as the workflow, so compensation
+//! events carry its name.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use resilience::events::Filter;
+//! use resilience::{Abandoned, AgentName, Elapsed, Health, OwnedEventKind};
+//! use resilience::{agent, retry, self_healing, timeout};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error("{0} is overloaded")]
+//!     Overloaded(&'static str),
+//!     #[error(transparent)]
+//!     Timeout(#[from] Elapsed),
+//!     #[error(transparent)]
+//!     Abandoned(#[from] Abandoned),
+//! }
+//!
+//! struct Agent {
+//!     name: AgentName,
+//!     health: Arc<Health<&'static str>>, // the cure: a backup model's name
+//! }
+//!
+//! impl Agent {
+//!     #[agent(name = self.name)]
+//!     #[self_healing(state = self.health, max_failures = 2)]
+//!     #[retry(attempts = 3, delay = "10ms")]
+//!     #[timeout("30s")]
+//!     async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
+//!         match self.health.cure() {
+//!             Some(backup) => Ok(format!("{backup} answers {prompt}")),
+//!             None => Err(AgentError::Overloaded("primary")),
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let agent = Agent { name: AgentName::new("planner"), health: Arc::new(Health::new()) };
+//!
+//! // The supervisor watches the planner and heals it when it asks.
+//! let mut help = Filter::new().agent("planner").subscribe();
+//! let health = Arc::clone(&agent.health);
+//! let supervisor = tokio::spawn(async move {
+//!     while let Some(event) = help.recv().await {
+//!         if let OwnedEventKind::NeedsHelp { .. } = event.kind {
+//!             health.heal("backup-model");
+//!             return event.to_string();
+//!         }
+//!     }
+//!     String::new()
+//! });
+//!
+//! agent.ask("plan").await.unwrap_err(); // three attempts, one failed call
+//! agent.ask("plan").await.unwrap_err(); // the second in a row: help
+//! assert_eq!(
+//!     supervisor.await.unwrap(),
+//!     "planner: `ask` needs help: 2 calls in a row failed, the last with: primary is overloaded"
+//! );
+//! assert_eq!(agent.ask("plan").await.unwrap(), "backup-model answers plan");
+//!
+//! agent.health.give_up();
+//! assert!(matches!(agent.ask("plan").await, Err(AgentError::Abandoned(_))));
+//! # }
+//! ```
 //!
 //! # Circuit breaker: `#[circuit_breaker(state = PATH)]`
 //!
@@ -612,9 +865,86 @@
 //! `self` (the call borrows it). `examples/circuit_breaker.rs` shows a
 //! flaky agent tripping its breaker and recovering.
 //!
+//! # Multi-agent coordination
+//!
+//! The guide's patterns for many agents, as building blocks that take your
+//! own agents ([`coordination::Named`]) and your own async calls (which may
+//! carry the attributes above):
+//!
+//! - [`FanOut`]: tasks over primary agents, failed tasks to fallbacks, a
+//!   minimum success rate, a report in task order
+//!   ([`coordination::fanout`]).
+//! - [`Consensus`]: every agent at once under a time limit, a majority over
+//!   the answers or a key, an arbiter otherwise
+//!   ([`coordination::consensus`]).
+//! - [`Failover`]: a primary coordinator and backups shared by many tasks,
+//!   health probes, rotation ([`coordination::failover`]).
+//! - [`Escalation`]: progressive retry over tiers of your own type
+//!   ([`coordination::escalate`](mod@coordination::escalate)).
+//!
+//! Every one emits events (a task that failed or fell back, a vote, a
+//! failover, an escalation) and fixes the guide's bugs listed in each
+//! module's docs.
+//!
+//! # Features
+//!
+//! | feature | default | what it brings |
+//! |---|---|---|
+//! | `durable` | on | `durable workflow`, [`checkpoint`] stores, [`durable`] runs (serde, serde_json, crc32fast) |
+//! | `load` | off | `resilience::load`: load tests with an HDR latency report, a progress bar and an SVG plot (hdrhistogram, indicatif, plotters with its SVG backend only) |
+//! | `chaos` | off | fault injection: `Chaos`, and `#[chaos]` expands (without it `#[chaos]` leaves the fn as written) |
+//! | `http` | off | `server_delay`: the delay a server asks for, read from an `http::HeaderMap` (http, httpdate) |
+//! | `postgres` | off | `PostgresStore`: checkpoints in PostgreSQL shared by many workers, with expiring leases and fencing epochs (tokio-postgres, deadpool-postgres; the `resilience-postgres` crate) |
+//!
+//! With `default-features = false`, the attributes, sagas and in-memory
+//! workflows build with fewer dependencies (see the README's figures).
+//!
+//! # Chaos: `#[chaos(state = PATH)]` (the `chaos` feature)
+//!
+//! Calls that fail on purpose, to test the layers above them (the guide's
+//! `ChaosAgent`). `state` names a `Chaos` (a `static`, or a field such as
+//! `self.chaos`) that holds the failure rate, the weights of the four error
+//! kinds (timeout, connection, processing, resource exhaustion), the added
+//! latency and the seed: the same seed gives the same faults in the same
+//! order. The fn's error type receives a `ChaosError` through `From`; the
+//! `Chaos` counts what it injected (`Chaos::stats`), and can be switched
+//! off, reconfigured and reseeded at run time. Stacked under `#[retry]`,
+//! each attempt goes through chaos.
+//!
+//! Without the `chaos` feature the attribute's arguments are checked and
+//! the fn is emitted exactly as written, so a production build carries none
+//! of it: declare the `Chaos` under the same feature, e.g.
+//! `#[cfg(feature = "chaos")] static CHAOS: Chaos = ...;` with a feature of
+//! your crate that turns on `resilience/chaos`.
+//!
+//! ```ignore
+//! use resilience::{Chaos, ChaosConfig, ChaosError, chaos, retry};
+//!
+//! static CHAOS: Chaos = Chaos::new(ChaosConfig::new().with_failure_rate(0.3).with_seed(42));
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Chaos(#[from] ChaosError),
+//! }
+//!
+//! #[retry(attempts = 3)]
+//! #[chaos(state = CHAOS)]
+//! async fn ask(prompt: &str) -> Result<String, AgentError> {
+//!     Ok(format!("answer to {prompt}"))
+//! }
+//! ```
+//!
+//! On a method, `state = self.chaos` gives each agent its own `Chaos`
+//! (with `&self`; a `&mut self` body cannot borrow `self` while chaos
+//! does: keep that `Chaos` in a `static` or an `Arc` outside).
+//!
+//! `tests/chaos.rs` runs this (`cargo test --features chaos --test chaos`),
+//! and `examples/chaos_test.rs` is the guide's `test_workflow_resilience`.
+//!
 //! # Randomness
 //!
-//! Jitter (and, as they come, chaos and hedging) draw from one source that
+//! Jitter (and, as they come, chaos) draw from one source that
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
@@ -623,8 +953,23 @@
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
 pub use resilience_macros::{
-    chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+    chaos, circuit_breaker, compensate, escalate, fallback, rate_limit, retry, timeout, workflow,
 };
+/// [`RateLimiter`] and its parts; `#[rate_limit]` is the attribute.
+pub use resilience_runtime::rate_limit;
+/// The delay a server asks for, read from an `http::HeaderMap`
+/// (`retry-after-ms`, `Retry-After`): the `http` feature.
+#[cfg(feature = "http")]
+pub use resilience_runtime::server_delay;
+pub use resilience_runtime::{RateLimit, RateLimited, RateLimiter};
+// `bulkhead` and `hedge` name both an attribute and a runtime module.
+pub use resilience_macros::{bulkhead, hedge};
+pub use resilience_runtime::{
+    Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
+};
+// `agent` is the attribute only; the name type is `AgentName`.
+pub use resilience_macros::{agent, self_healing};
+pub use resilience_runtime::{Abandoned, AgentName, HealingPolicy, Health};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{

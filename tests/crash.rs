@@ -249,3 +249,201 @@ fn check_log_catches_a_rerun() {
     assert!(check_log("run 1\nrun 1\nsaved 1\ndone 12345678").is_ok());
     assert!(check_log("run 1\nsaved 1\ndone 7").is_err());
 }
+
+/// A checkpoint of `position` whose state is about 1.5 KB, so that its
+/// slot spans several sectors.
+fn big_checkpoint(position: u32) -> resilience::checkpoint::Checkpoint {
+    let state = format!(
+        "{{\"After\":{{\"n\":{position},\"pad\":\"{}\"}}}}",
+        "y".repeat(1400)
+    );
+    resilience::checkpoint::Checkpoint::new(
+        "Torn",
+        1,
+        position,
+        resilience::checkpoint::Phase::Running,
+        state.into_bytes(),
+    )
+}
+
+/// Claims `Torn`/`job`. The sigkill test spawns processes meanwhile: a
+/// child between its fork and its exec holds a copy of every descriptor
+/// of this process, the lock file's of a lease just dropped included,
+/// until its exec closes them; so a claim may find the lock held for
+/// that instant, and tries again.
+async fn claim(store: &DirectoryStore) -> resilience::checkpoint::DirectoryLease {
+    for _ in 0..400 {
+        match store.claim("Torn", "job").await {
+            Ok(lease) => return lease,
+            Err(resilience::checkpoint::CheckpointError::Locked { .. }) => {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err(e) => panic!("claim: {e}"),
+        }
+    }
+    panic!("claim: still locked after 2s")
+}
+
+/// The indices of the 512-byte sectors in which `a` and `b` differ.
+fn changed_sectors(a: &[u8], b: &[u8]) -> Vec<usize> {
+    assert_eq!(a.len(), b.len(), "a save in place keeps the file's size");
+    (0..a.len() / 512)
+        .filter(|&i| a[i * 512..(i + 1) * 512] != b[i * 512..(i + 1) * 512])
+        .collect()
+}
+
+/// `base` with the sectors of `mask` (bits over `sectors`) taken from `new`.
+fn tear(base: &[u8], new: &[u8], sectors: &[usize], mask: u32) -> Vec<u8> {
+    let mut torn = base.to_vec();
+    for (bit, &i) in sectors.iter().enumerate() {
+        if mask & (1 << bit) != 0 {
+            torn[i * 512..(i + 1) * 512].copy_from_slice(&new[i * 512..(i + 1) * 512]);
+        }
+    }
+    torn
+}
+
+/// What a power cut can do that a SIGKILL cannot: tear a write. Disks
+/// write a 512-byte sector whole or not at all, so a torn save leaves some
+/// sectors of the new write and some of the old bytes, in any mix. For
+/// every mix of the sectors a save in place changes (the store's own
+/// files, layout-blind: the test only diffs them), a fresh store loads the
+/// previous checkpoint or the new one, whole, never an error. Then a save
+/// after the crash, torn again in every mix over the torn file, still
+/// leaves the checkpoint before it or itself: so the save went to the torn
+/// slot, never over the one whole checkpoint left.
+#[test]
+fn torn_writes_in_every_sector_mix_lose_nothing() {
+    let dir = std::env::temp_dir().join(format!("resilience-torn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let load = |bytes: &[u8]| -> Result<Option<u32>, String> {
+        runtime.block_on(async {
+            let store = DirectoryStore::open(&dir).expect("store");
+            let lease = claim(&store).await;
+            std::fs::write(
+                resilience::checkpoint::CheckpointLease::location(&lease),
+                bytes,
+            )
+            .expect("write the torn file");
+            let loaded = store.load(&lease).await.map_err(|e| e.to_string())?;
+            Ok(loaded.map(|checkpoint| checkpoint.position))
+        })
+    };
+    let (path, before, after) = runtime.block_on(async {
+        let store = DirectoryStore::open(&dir).expect("store");
+        let lease = claim(&store).await;
+        let path = PathBuf::from(resilience::checkpoint::CheckpointLease::location(&lease));
+        for position in 1..=3 {
+            store
+                .save(&lease, &big_checkpoint(position))
+                .await
+                .expect("save");
+        }
+        let before = std::fs::read(&path).expect("read");
+        store.save(&lease, &big_checkpoint(4)).await.expect("save");
+        let after = std::fs::read(&path).expect("read");
+        (path, before, after)
+    });
+    let sectors = changed_sectors(&before, &after);
+    assert!(
+        sectors.len() >= 4,
+        "the save spans {} sectors",
+        sectors.len()
+    );
+    let mut retorn = 0;
+    for mask in 0..1u32 << sectors.len() {
+        let torn = tear(&before, &after, &sectors, mask);
+        let whole = mask == (1 << sectors.len()) - 1;
+        let want = if whole { 4 } else { 3 };
+        assert_eq!(load(&torn), Ok(Some(want)), "mask {mask:b}");
+        if whole {
+            continue;
+        }
+        // Resumed after the crash: the next save (position 4 again, with
+        // other bytes) through a fresh store, then torn in every mix too.
+        let resaved = runtime.block_on(async {
+            let store = DirectoryStore::open(&dir).expect("store");
+            let lease = claim(&store).await;
+            std::fs::write(&path, &torn).expect("write the torn file");
+            // Other bytes, as long: its sectors land where the torn
+            // write's did.
+            let mut again = big_checkpoint(4);
+            again.state = String::from_utf8(again.state)
+                .unwrap()
+                .replace('y', "z")
+                .into_bytes();
+            store
+                .save(&lease, &again)
+                .await
+                .expect("save after the crash");
+            assert_eq!(store.load(&lease).await.expect("load"), Some(again));
+            std::fs::read(&path).expect("read")
+        });
+        let second = changed_sectors(&torn, &resaved);
+        assert!(
+            second.len() >= 4,
+            "the save after the crash spans {} sectors",
+            second.len()
+        );
+        for mask2 in 0..1u32 << second.len() {
+            let torn_twice = tear(&torn, &resaved, &second, mask2);
+            let want = if mask2 == (1 << second.len()) - 1 {
+                4
+            } else {
+                3
+            };
+            assert_eq!(
+                load(&torn_twice),
+                Ok(Some(want)),
+                "mask {mask:b}, then {mask2:b}"
+            );
+            retorn += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{} torn first writes and {retorn} torn writes after them: each loaded the checkpoint before it or itself",
+        (1u32 << sectors.len()) - 1
+    );
+}
+
+/// Damage is not a torn write: a flipped bit in the newest checkpoint is
+/// an error that names the file, never a silent fall-back to the older one
+/// (which would run a saved step again).
+#[test]
+fn a_flipped_bit_in_the_newest_checkpoint_is_an_error() {
+    let dir = std::env::temp_dir().join(format!("resilience-flip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = DirectoryStore::open(&dir).expect("store");
+        let lease = claim(&store).await;
+        let path = PathBuf::from(resilience::checkpoint::CheckpointLease::location(&lease));
+        store.save(&lease, &big_checkpoint(1)).await.expect("save");
+        let before = std::fs::read(&path).expect("read");
+        store.save(&lease, &big_checkpoint(2)).await.expect("save");
+        let after = std::fs::read(&path).expect("read");
+        for &sector in &changed_sectors(&before, &after) {
+            let mut damaged = after.clone();
+            damaged[sector * 512 + 300] ^= 0x04;
+            std::fs::write(&path, &damaged).expect("write");
+            let err = store.load(&lease).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    resilience::checkpoint::CheckpointError::Checksum { .. }
+                ),
+                "sector {sector}: {err:?}"
+            );
+            assert_eq!(err.location(), path.display().to_string());
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -399,7 +399,8 @@ mod events {
             seen,
             [
                 "`Evented` step `finish` failed (quota exceeded); undoing the completed steps",
-                "`create` undone by its compensation",
+                // The undo runs as the workflow: its events carry its name.
+                "Evented: `create` undone by its compensation",
             ]
         );
     }

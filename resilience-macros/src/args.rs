@@ -15,6 +15,12 @@ use syn::{Expr, Ident, Lit, Token};
 use crate::ctxt::Ctxt;
 use crate::duration::Dur;
 
+mod bulkhead;
+mod hedge;
+
+pub(crate) use bulkhead::{BulkheadArgs, BulkheadLimit};
+pub(crate) use hedge::HedgeArgs;
+
 /// The resilience attributes, in the order they can be stacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -25,6 +31,11 @@ pub(crate) enum Kind {
     Escalate,
     Chaos,
     CircuitBreaker,
+    Bulkhead,
+    Hedge,
+    SelfHealing,
+    Agent,
+    RateLimit,
 }
 
 impl Kind {
@@ -37,6 +48,11 @@ impl Kind {
             Kind::Escalate => "escalate",
             Kind::Chaos => "chaos",
             Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Hedge => "hedge",
+            Kind::SelfHealing => "self_healing",
+            Kind::Agent => "agent",
+            Kind::RateLimit => "rate_limit",
         }
     }
 
@@ -60,6 +76,11 @@ impl Kind {
             "escalate" => Some(Kind::Escalate),
             "chaos" => Some(Kind::Chaos),
             "circuit_breaker" => Some(Kind::CircuitBreaker),
+            "bulkhead" => Some(Kind::Bulkhead),
+            "hedge" => Some(Kind::Hedge),
+            "self_healing" => Some(Kind::SelfHealing),
+            "agent" => Some(Kind::Agent),
+            "rate_limit" => Some(Kind::RateLimit),
             _ => None,
         }
     }
@@ -74,6 +95,11 @@ pub(crate) enum Layer {
     Escalate(EscalateArgs),
     Chaos(ChaosArgs),
     CircuitBreaker(BreakerArgs),
+    Bulkhead(BulkheadArgs),
+    Hedge(HedgeArgs),
+    SelfHealing(SelfHealingArgs),
+    Agent(AgentArgs),
+    RateLimit(RateLimitArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +127,15 @@ pub(crate) struct RetryArgs {
     pub max_elapsed: Option<Dur>,
     pub when: Option<Expr>,
     pub retry_after: Option<Expr>,
+    pub retry_after_jitter: Option<ServerJitter>,
+}
+
+/// `retry_after_jitter = "10%"` or `= "250ms"`: a random extra on a delay
+/// the error asks for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ServerJitter {
+    Percent(f64),
+    UpTo(Dur),
 }
 
 pub(crate) struct TimeoutArgs {
@@ -203,6 +238,11 @@ pub(crate) fn parse_layer(
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
         Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
         Kind::CircuitBreaker => parse_breaker(args, span, cx).map(Layer::CircuitBreaker),
+        Kind::Bulkhead => bulkhead::parse_bulkhead(args, span, cx).map(Layer::Bulkhead),
+        Kind::Hedge => hedge::parse_hedge(args, span, cx).map(Layer::Hedge),
+        Kind::SelfHealing => parse_self_healing(args, span, cx).map(Layer::SelfHealing),
+        Kind::Agent => parse_agent(args, span, cx).map(Layer::Agent),
+        Kind::RateLimit => parse_rate_limit(args, span, cx).map(Layer::RateLimit),
     }
 }
 
@@ -271,6 +311,7 @@ const RETRY_KEYS: &[&str] = &[
     "max_elapsed",
     "when",
     "retry_after",
+    "retry_after_jitter",
 ];
 
 fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
@@ -284,6 +325,7 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
     let mut max_elapsed = Once::new("retry", "max_elapsed");
     let mut when = Once::new("retry", "when");
     let mut retry_after = Once::new("retry", "retry_after");
+    let mut retry_after_jitter = Once::new("retry", "retry_after_jitter");
 
     for arg in args {
         match arg {
@@ -338,6 +380,10 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
                     Ok(value) => retry_after.set(&key, value, cx),
                     Err(e) => cx.syn_error(e),
                 },
+                "retry_after_jitter" => match parse_server_jitter(&value) {
+                    Ok(j) => retry_after_jitter.set(&key, j, cx),
+                    Err(e) => cx.syn_error(e),
+                },
                 _ => unknown_key(cx, "retry", &key, RETRY_KEYS),
             },
             Arg::Flag(key) => match key.to_string().as_str() {
@@ -380,6 +426,14 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
         }
     }
 
+    if let (Some(at), None) = (retry_after_jitter.span(), retry_after.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`retry_after_jitter` spreads the delay that `retry_after` reads from the error, and there is no `retry_after`; \
+             add `retry_after = ...` (e.g. `retry_after = ApiError::retry_after`), or use `jitter` for the backoff's delays",
+        ));
+    }
+
     if cx.error_count() > errors_before {
         return None;
     }
@@ -396,6 +450,7 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
         max_elapsed: max_elapsed.get(),
         when: when.get(),
         retry_after: retry_after.get(),
+        retry_after_jitter: retry_after_jitter.get(),
     })
 }
 
@@ -507,6 +562,41 @@ fn parse_jitter(value: &Expr) -> syn::Result<JitterKind> {
         "decorrelated" => JitterKind::Decorrelated,
         _ => JitterKind::None,
     })
+}
+
+const SERVER_JITTER_HINT: &str = "write a percentage of the server's delay, e.g. `retry_after_jitter = \"10%\"`, or a duration, e.g. `retry_after_jitter = \"250ms\"`";
+
+/// `"10%"`, `"2.5%"` (more than 0, at most 100) or a duration.
+fn parse_server_jitter(value: &Expr) -> syn::Result<ServerJitter> {
+    let Some(Lit::Str(lit)) = lit_of(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            format!("`retry_after_jitter` must be a string; {SERVER_JITTER_HINT}"),
+        ));
+    };
+    let text = lit.value();
+    let Some(number) = text.trim().strip_suffix('%') else {
+        return Dur::from_lit(&Lit::Str(lit.clone()), "retry_after_jitter")
+            .map(ServerJitter::UpTo)
+            .map_err(|e| {
+                syn::Error::new(e.span(), format!("{e}; or a percentage such as \"10%\""))
+            });
+    };
+    match number.trim().parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 && !number.contains(['e', 'E']) => {
+            Ok(ServerJitter::Percent(p))
+        }
+        Ok(p) if p.is_finite() && p > 100.0 => Err(syn::Error::new_spanned(
+            lit,
+            "`retry_after_jitter` is at most \"100%\" (up to twice the server's delay); for more, give a duration such as \"5s\"",
+        )),
+        _ => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "`retry_after_jitter` must be a percentage above 0, e.g. \"10%\"; {SERVER_JITTER_HINT}"
+            ),
+        )),
+    }
 }
 
 const TIMEOUT_HINT: &str = "write `#[timeout(\"30s\")]`, `#[timeout(30)]`, `#[timeout(seconds = 30)]` or `#[timeout(ms = 500)]`";
@@ -900,4 +990,337 @@ fn parse_breaker(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<BreakerArg
             None
         }
     }
+}
+
+/// `#[self_healing(state = PATH, max_failures = N)]`: the failed calls in a
+/// row, counted in the `Health` at `PATH`, ask for help at `N`.
+pub(crate) struct SelfHealingArgs {
+    pub state: Expr,
+    pub max_failures: u32,
+}
+
+const SELF_HEALING_KEYS: &[&str] = &["state", "max_failures"];
+
+const SELF_HEALING_HINT: &str = "e.g. `#[self_healing(state = self.health, max_failures = 3)]` with a field `health: resilience::Health<Cure>`";
+
+/// The guide's threshold.
+const DEFAULT_MAX_FAILURES: u32 = 3;
+
+fn parse_self_healing(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<SelfHealingArgs> {
+    let errors_before = cx.error_count();
+    let mut state = Once::new("self_healing", "state");
+    let mut max_failures = Once::new("self_healing", "max_failures");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!("`state` names a `resilience::Health` (a field or a `static`), not a literal; {SELF_HEALING_HINT}"),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field, {SELF_HEALING_HINT}"),
+                    ),
+                },
+                "max_failures" => match parse_max_failures(&value) {
+                    Ok(n) => max_failures.set(&key, n, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "threshold" | "failures" | "max" => cx.error_spanned_by(
+                    &key,
+                    format!("unknown key `{key}` in `#[self_healing]`; the threshold is `max_failures = 3`"),
+                ),
+                "cure" | "name" | "agent" => cx.error_spanned_by(
+                    &key,
+                    format!(
+                        "`{key}` is not set on `#[self_healing]`: a supervisor hands a cure with `health.heal(..)`, and an agent is named by `#[agent(name = ..)]`"
+                    ),
+                ),
+                _ => unknown_key(cx, "self_healing", &key, SELF_HEALING_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if SELF_HEALING_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                _ => unknown_key(cx, "self_healing", &key, SELF_HEALING_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[self_healing]` takes `key = value` arguments, {SELF_HEALING_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match state.get() {
+        Some(state) => Some(SelfHealingArgs {
+            state,
+            max_failures: max_failures.get().unwrap_or(DEFAULT_MAX_FAILURES),
+        }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[self_healing]` needs `state = PATH`: the `resilience::Health` that counts the agent's failures, {SELF_HEALING_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_max_failures(value: &Expr) -> syn::Result<u32> {
+    let Some(Lit::Int(int)) = lit_of(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            "`max_failures` must be an integer literal, e.g. `max_failures = 3`",
+        ));
+    };
+    let n: u32 = int
+        .base10_parse()
+        .ok()
+        .filter(|n| *n < (1 << 29))
+        .ok_or_else(|| syn::Error::new_spanned(int, "`max_failures` must be below 2^29"))?;
+    if n == 0 {
+        return Err(syn::Error::new_spanned(
+            int,
+            "`max_failures` must be at least 1: help is asked when that many calls in a row have failed",
+        ));
+    }
+    Ok(n)
+}
+
+/// `#[agent(name = EXPR)]`: every event of the call carries the name.
+pub(crate) struct AgentArgs {
+    pub name: Expr,
+    /// The attribute, for "duplicate" errors.
+    pub span: Span,
+}
+
+const AGENT_HINT: &str = "e.g. `#[agent(name = self.name)]` with a field `name: resilience::AgentName`, or `#[agent(name = \"planner\")]`";
+
+fn parse_agent(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<AgentArgs> {
+    let errors_before = cx.error_count();
+    let mut name = Once::new("agent", "name");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } if key == "name" => name.set(&key, value, cx),
+            Arg::Flag(key) if key == "name" => {
+                cx.error_spanned_by(&key, "`name` needs a value: `name = self.name`")
+            }
+            Arg::KeyValue { key, .. } | Arg::Flag(key) => unknown_key(cx, "agent", &key, &["name"]),
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[agent]` takes `name = EXPR`, {AGENT_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match name.get() {
+        Some(name) => Some(AgentArgs { name, span }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[agent]` needs `name = EXPR`: the agent's name, which every event of the call carries, {AGENT_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+/// How a rate-limited call gets its permit.
+#[derive(Clone)]
+pub(crate) enum RateSource {
+    /// `per_second = 10, burst = 20`: a hidden limiter of this fn's own.
+    Own {
+        count: u32,
+        per: &'static str,
+        burst: Option<u32>,
+    },
+    /// `state = LIMITER`: a shared limiter.
+    State(Expr),
+}
+
+/// `#[rate_limit(per_second = N, burst = M, max_wait = D)]` or
+/// `#[rate_limit(state = PATH, wait = false)]`.
+pub(crate) struct RateLimitArgs {
+    pub source: RateSource,
+    /// `None`: wait as long as it takes; `Some(0)`: never wait
+    /// (`wait = false`).
+    pub max_wait: Option<u64>,
+    /// The span of `max_wait`'s value, or of `wait`.
+    pub max_wait_span: Option<Span>,
+}
+
+const RATE_LIMIT_KEYS: &[&str] = &[
+    "per_second",
+    "per_minute",
+    "per_hour",
+    "burst",
+    "state",
+    "wait",
+    "max_wait",
+];
+
+const RATE_LIMIT_HINT: &str = "e.g. `#[rate_limit(per_second = 10, burst = 20)]`, or `#[rate_limit(state = LIMITER)]` with \
+     `static LIMITER: resilience::RateLimiter = resilience::RateLimiter::new(resilience::RateLimit::per_second(10));`";
+
+/// An integer literal of at least 1.
+fn parse_count(value: &Expr, key: &str) -> syn::Result<u32> {
+    let Some(Lit::Int(int)) = lit_of(value) else {
+        let hint = if key == "burst" {
+            "`burst` must be an integer literal, e.g. `burst = 20`".to_string()
+        } else {
+            format!(
+                "`{key}` must be an integer literal, e.g. `{key} = 10`; for a fractional rate use a longer period (`per_minute = 30` for one call every 2s)"
+            )
+        };
+        return Err(syn::Error::new_spanned(value, hint));
+    };
+    let n: u32 = int
+        .base10_parse()
+        .map_err(|_| syn::Error::new_spanned(int, format!("`{key}` must fit in a `u32`")))?;
+    if n == 0 {
+        let message = if key == "burst" {
+            "`burst` must be at least 1 (one call is always a burst of one)".to_string()
+        } else {
+            format!("`{key}` must be at least 1; to stop calls altogether, do not call the fn")
+        };
+        return Err(syn::Error::new_spanned(int, message));
+    }
+    Ok(n)
+}
+
+fn parse_rate_limit(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<RateLimitArgs> {
+    let errors_before = cx.error_count();
+    let mut rate = Once::<(u32, &'static str)>::new("rate_limit", "per_second");
+    let mut burst = Once::new("rate_limit", "burst");
+    let mut state = Once::new("rate_limit", "state");
+    let mut wait = Once::<bool>::new("rate_limit", "wait");
+    let mut max_wait = Once::<Dur>::new("rate_limit", "max_wait");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                per @ ("per_second" | "per_minute" | "per_hour") => {
+                    let per: &'static str = match per {
+                        "per_second" => "per_second",
+                        "per_minute" => "per_minute",
+                        _ => "per_hour",
+                    };
+                    if let Some(first) = rate.value.as_ref().map(|(v, _)| v.1) {
+                        cx.error_spanned_by(
+                            &key,
+                            format!("`#[rate_limit]` takes one rate, and `{first}` is already set; remove one"),
+                        );
+                        continue;
+                    }
+                    match parse_count(&value, per) {
+                        Ok(n) => rate.set(&key, (n, per), cx),
+                        Err(e) => cx.syn_error(e),
+                    }
+                }
+                "burst" => match parse_count(&value, "burst") {
+                    Ok(n) => burst.set(&key, n, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!("`state` names a `resilience::RateLimiter` (a `static` or a field), not a literal; {RATE_LIMIT_HINT}"),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field; {RATE_LIMIT_HINT}"),
+                    ),
+                },
+                "wait" => match lit_of(&value) {
+                    Some(Lit::Bool(b)) => wait.set(&key, b.value, cx),
+                    _ => cx.error_spanned_by(
+                        &value,
+                        "`wait` is `true` (wait for a permit, the default) or `false` (refuse at once); for a bound write `max_wait = \"2s\"`",
+                    ),
+                },
+                "max_wait" => match Dur::from_expr(&value, "max_wait") {
+                    Ok(d) => max_wait.set(&key, d, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "rate" | "per" | "period" | "limit" => cx.error_spanned_by(
+                    &key,
+                    format!("`#[rate_limit]` takes the rate as `per_second`, `per_minute` or `per_hour`; {RATE_LIMIT_HINT}"),
+                ),
+                _ => unknown_key(cx, "rate_limit", &key, RATE_LIMIT_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if RATE_LIMIT_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[rate_limit]` takes `key = value` arguments; write `state = {name}`"),
+                ),
+                _ => unknown_key(cx, "rate_limit", &key, RATE_LIMIT_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[rate_limit]` takes `key = value` arguments, {RATE_LIMIT_HINT}"),
+            ),
+        }
+    }
+    // `state` carries its own rate and burst.
+    if state.span().is_some() {
+        for (key, at) in [("the rate", rate.span()), ("`burst`", burst.span())] {
+            if let Some(at) = at {
+                cx.syn_error(syn::Error::new(
+                    at,
+                    format!("{key} of a shared limiter is set on the `RateLimiter` that `state` names, not on the attribute; remove it here"),
+                ));
+            }
+        }
+    } else if let (None, Some(at)) = (rate.span(), burst.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`burst` needs a rate: add `per_second = N`, `per_minute = N` or `per_hour = N`",
+        ));
+    }
+    if let (Some(false), Some(at)) = (wait.value.as_ref().map(|(w, _)| *w), max_wait.span()) {
+        cx.syn_error(syn::Error::new(
+            at,
+            "`max_wait` bounds the wait, and `wait = false` already refuses at once; remove one",
+        ));
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    let wait_span = wait.span();
+    let max_wait_span = max_wait.value.as_ref().map(|(d, _)| d.span);
+    let max_wait = match (wait.get(), max_wait.get()) {
+        (_, Some(d)) => Some(d.nanos),
+        (Some(false), None) => Some(0),
+        _ => None,
+    };
+    let max_wait_span = max_wait_span.or(wait_span);
+    let source = match (state.get(), rate.get()) {
+        (Some(state), _) => RateSource::State(state),
+        (None, Some((count, per))) => RateSource::Own {
+            count,
+            per,
+            burst: burst.get(),
+        },
+        (None, None) => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[rate_limit]` needs a rate or a shared limiter; {RATE_LIMIT_HINT}"),
+            ));
+            return None;
+        }
+    };
+    Some(RateLimitArgs {
+        source,
+        max_wait,
+        max_wait_span,
+    })
 }

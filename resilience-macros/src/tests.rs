@@ -353,3 +353,171 @@ fn circuit_breaker_misuse_is_reported_at_the_token() {
         assert!(output.contains("async fn ask"), "{args}: {output}");
     }
 }
+
+#[test]
+fn bulkhead_own_limit() {
+    snapshot(
+        "bulkhead_own_limit",
+        Kind::Bulkhead,
+        quote!(max = 8, queue = 16, wait = "100ms"),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn bulkhead_shared_under_retry() {
+    snapshot(
+        "bulkhead_shared_under_retry",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[bulkhead(state = self.slots)]
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_defaults() {
+    snapshot(
+        "hedge_defaults",
+        Kind::Hedge,
+        quote!(),
+        quote! {
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_race_over_timeout() {
+    snapshot(
+        "hedge_race_over_timeout",
+        Kind::Hedge,
+        quote!(after = 0, attempts = 3),
+        quote! {
+            #[timeout("30s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_over_retry() {
+    snapshot(
+        "self_healing_over_retry",
+        Kind::SelfHealing,
+        quote!(state = self.health, max_failures = 3),
+        quote! {
+            #[retry(attempts = 3, delay = "20ms")]
+            #[timeout("60ms")]
+            async fn ask(&mut self, prompt: String) -> Result<Answer, AgentError> {
+                let model = self.health.cure().unwrap_or_else(|| self.primary.clone());
+                model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_defaults() {
+    snapshot(
+        "self_healing_defaults",
+        Kind::SelfHealing,
+        quote!(state = HEALTH),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_over_self_healing() {
+    snapshot(
+        "agent_over_self_healing",
+        Kind::Agent,
+        quote!(name = self.name),
+        quote! {
+            #[self_healing(state = self.health)]
+            #[timeout("30s")]
+            async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_only() {
+    snapshot(
+        "agent_only",
+        Kind::Agent,
+        quote!(name = "planner"),
+        quote! {
+            async fn plan(&self, goal: &str) -> Result<Plan, AgentError> {
+                let draft = self.model.complete(goal).await?;
+                Ok(Plan::from(draft))
+            }
+        },
+    );
+}
+
+#[test]
+fn rate_limit_own() {
+    snapshot(
+        "rate_limit_own",
+        Kind::RateLimit,
+        quote!(per_second = 10, burst = 20),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn rate_limit_shared_refusing() {
+    snapshot(
+        "rate_limit_shared_refusing",
+        Kind::RateLimit,
+        quote!(state = self.limiter, wait = false),
+        quote! {
+            async fn ask(&mut self, prompt: &str) -> Result<Answer, AgentError> {
+                self.calls += 1;
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn retry_over_rate_limit_with_server_jitter() {
+    snapshot(
+        "retry_over_rate_limit_with_server_jitter",
+        Kind::Retry,
+        quote!(
+            attempts = 5,
+            retry_after = AgentError::retry_after,
+            retry_after_jitter = "10%"
+        ),
+        quote! {
+            #[rate_limit(per_minute = 500, max_wait = "2s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}

@@ -32,6 +32,15 @@
 //! [`LeaseLost`](resilience_runtime::CheckpointError::LeaseLost) and cannot
 //! overwrite the new owner's progress. All times are the database's clock.
 //!
+//! **Group commit.** Saves of many workflows at once share one commit: each
+//! save hands its row to the store's committer task, which writes every
+//! save waiting (up to 1024) with one `UPDATE .. FROM unnest(..)`, one
+//! transaction and so one WAL flush, and answers each save once that
+//! commit is durable. Each row keeps its own fence: a save whose lease was
+//! lost fails alone with `LeaseLost`, and the others of its batch are
+//! written. One batch is in flight at a time, so the saves of one lease
+//! commit in the order they were made.
+//!
 //! # Examples
 //!
 //! ```no_run
@@ -52,6 +61,7 @@
 //! # }
 //! ```
 
+mod commit;
 mod error;
 mod lease;
 mod schema;

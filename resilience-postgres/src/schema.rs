@@ -72,13 +72,24 @@ pub(crate) const RENEW: &str = "
 UPDATE resilience_checkpoints SET lease_until = now() + make_interval(secs => $5)
  WHERE workflow = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND lease_until > now()";
 
-/// Writes a checkpoint, fenced by owner, epoch and a live lease; renews the
-/// lease (a save is a sign of life). No row: the lease was lost.
-pub(crate) const SAVE: &str = "
-UPDATE resilience_checkpoints
-   SET checkpoint = $5, fingerprint = $6, position = $7, phase = $8, updated_at = now(),
-       lease_until = now() + make_interval(secs => $9)
- WHERE workflow = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND lease_until > now()";
+// --- group commit (crate::commit) -------------------------------------
+/// Writes a batch of checkpoints in one statement, one row per element of
+/// the arrays (workflow, id, epoch, checkpoint, fingerprint, position,
+/// phase, lease seconds; owner `$9`). Each row is fenced on its own by
+/// owner, epoch and a live lease, and its lease renewed (a save is a sign
+/// of life). Returns the rows written: a save whose row is missing lost
+/// its lease.
+pub(crate) const SAVE_BATCH: &str = "
+UPDATE resilience_checkpoints AS c
+   SET checkpoint = v.checkpoint, fingerprint = v.fingerprint, position = v.position,
+       phase = v.phase, updated_at = now(), lease_until = now() + make_interval(secs => v.lease)
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[], $6::bigint[],
+              $7::text[], $8::float8[])
+       AS v(workflow, id, epoch, checkpoint, fingerprint, position, phase, lease)
+ WHERE c.workflow = v.workflow AND c.id = v.id AND c.owner = $9 AND c.epoch = v.epoch
+   AND c.lease_until > now()
+RETURNING c.workflow, c.id";
+// --- end of group commit -------------------------------------------------
 
 /// Deletes the row, fenced by owner and epoch; says whether it held a
 /// checkpoint. No row: the lease was lost.

@@ -9,8 +9,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use resilience_runtime::checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointStore, decode, encode,
 };
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
+use crate::commit::{self, Committer};
 use crate::error::backend;
 use crate::lease::{Key, PostgresLease};
 use crate::schema::{self, STORE, TABLE};
@@ -76,6 +78,31 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     /// The ids with a live lease of this store.
     pub(crate) claimed: Mutex<HashSet<Key>>,
+    /// The group committer that writes the saves, started by the first
+    /// save (again if its runtime has shut down since).
+    committer: Mutex<Option<Committer>>,
+}
+
+impl Shared {
+    /// Hands `save` to the committer, starting one on the current runtime
+    /// if there is none or it stopped.
+    fn submit(&self, save: commit::Save) {
+        let mut committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let save = match committer.as_ref() {
+            Some(tx) => match tx.send(save) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(save)) => save,
+            },
+            None => save,
+        };
+        let tx = commit::start(self.pool.clone(), self.owner.clone());
+        // A new channel whose receiver lives in the task just spawned.
+        let _ = tx.send(save);
+        *committer = Some(tx);
+    }
 }
 
 impl fmt::Debug for PostgresStore {
@@ -170,6 +197,7 @@ impl PostgresStore {
                     host_name()
                 ),
                 claimed: Mutex::default(),
+                committer: Mutex::default(),
             }),
             lease: DEFAULT_LEASE,
         })
@@ -473,27 +501,26 @@ impl CheckpointStore for PostgresStore {
             return Err(lease.lost());
         }
         let bytes = encode(id, checkpoint, location)?;
-        let client = self.client(location, "save the checkpoint").await?;
-        let failed = |e| backend(location, "save the checkpoint", e);
-        let statement = client.prepare_cached(schema::SAVE).await.map_err(failed)?;
-        let saved = client
-            .execute(
-                &statement,
-                &[
-                    workflow,
-                    id,
-                    &self.shared.owner,
-                    &lease.epoch_i64(),
-                    &bytes,
-                    &fingerprint_column(checkpoint.fingerprint),
-                    &i64::from(checkpoint.position),
-                    &checkpoint.phase.to_string(),
-                    &secs(self.lease),
-                ],
-            )
+        // Handed to the committer, which writes it with the saves of other
+        // workflows waiting at the same time, in one statement and one
+        // commit; durable once the answer comes.
+        let (reply, answer) = oneshot::channel();
+        self.shared.submit(commit::Save {
+            key: (workflow.clone(), id.clone()),
+            epoch: lease.epoch_i64(),
+            bytes,
+            fingerprint: fingerprint_column(checkpoint.fingerprint),
+            position: i64::from(checkpoint.position),
+            phase: checkpoint.phase.to_string(),
+            lease: secs(self.lease),
+            reply,
+        });
+        let failed = |e: String| backend(location, "save the checkpoint", e);
+        let written = answer
             .await
+            .map_err(|_| failed("the committer task stopped (its runtime shut down)".to_owned()))?
             .map_err(failed)?;
-        if saved == 0 {
+        if !written {
             lease.mark_lost();
             return Err(lease.lost());
         }

@@ -19,18 +19,30 @@
 //!   through it: closed, open (calls fail fast with [`CircuitOpen`]),
 //!   half-open; after failures in a row or a failure ratio over a window
 //!   ([`BreakerPolicy`], Polly's defaults).
+//! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
+//!   queue, and its [`Rejected`] error.
+//! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
+//!   the first success wins.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
 //!   the stores that keep it ([`DirectoryStore`], [`MemoryStore`]).
 //! - [`events`]: every retry, give-up, timeout, fallback and compensation is
 //!   a `tracing` event and an [`Event`] that code can [`observe`] or
-//!   [`subscribe`] to.
+//!   [`subscribe`] to; [`events::with_agent`] names the agent a call runs
+//!   for, on every event it emits.
+//! - health: [`Health`], an agent's failed calls in a row, which ask a
+//!   supervisor for help ([`HealingPolicy`]) and take its answer (a cure, or
+//!   giving up: [`Abandoned`]).
 //! - [`error_ref`]: [`ErrorRef`], any error borrowed for printing.
 //! - [`duration`]: [`fmt_duration`], durations printed as `"1.5s"`.
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
 //! - `chaos` (the `chaos` feature): `Chaos`, calls that fail on purpose at a
 //!   seeded rate, with added latency, and count what they injected.
+//! - [`rate_limit`]: [`RateLimiter`], a lock-free client-side rate limit
+//!   (GCRA on tokio's clock), and its [`RateLimited`] error.
+//! - `server_delay` (the `http` feature): the delay a server asks for in
+//!   `retry-after-ms` or `Retry-After`, read from an `http::HeaderMap`.
 //! - [`random`]: the one source of randomness, seedable per task with
 //!   [`random::with_seed`] so a run can be replayed.
 //!
@@ -55,7 +67,7 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
-//! | `health/` | one agent over many calls, lock-free shared state | breaker |
+//! | `health/` | one agent over many calls, lock-free state | self-healing, breaker, bulkhead, hedging |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver |
@@ -63,8 +75,6 @@
 //! | `events/` | telemetry, a leaf | the event kinds, the bus |
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
-//!
-//! Next to come in `health/`: bulkhead, hedging, self-healing.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
@@ -89,14 +99,20 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
-pub use health::breaker;
+pub use health::{breaker, bulkhead, hedge};
 pub use support::{duration, error_ref, random};
+
+#[cfg(feature = "http")]
+pub use call::server_delay;
+pub use health::rate as rate_limit;
+pub use health::rate::{RateLimit, RateLimited, RateLimiter};
 
 pub use backoff::{Backoff, Delays, Jitter};
 pub use breaker::{
     BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
     CircuitOpen, CircuitState,
 };
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -115,9 +131,12 @@ pub use error::PolicyError;
 pub use error_ref::ErrorRef;
 pub use events::TripReason;
 pub use events::{
-    Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
+    AgentName, Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe,
+    subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use health::{Abandoned, HealingPolicy, Health};
+pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

@@ -104,6 +104,17 @@ fn describe(layer: &Layer) -> String {
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
         Layer::CircuitBreaker(_) => "circuit breaker".to_string(),
+        // Refused on steps (`validate`); named for completeness.
+        Layer::Bulkhead(_) => "bulkhead".to_string(),
+        Layer::Hedge(_) => "hedge".to_string(),
+        Layer::SelfHealing(args) => format!("self-healing ×{}", args.max_failures),
+        Layer::Agent(_) => "agent".to_string(),
+        Layer::RateLimit(args) => match &args.source {
+            crate::args::RateSource::Own { count, per, .. } => {
+                format!("rate limit {count} {}", per.replace('_', " "))
+            }
+            crate::args::RateSource::State(_) => "rate limit".to_string(),
+        },
     }
 }
 

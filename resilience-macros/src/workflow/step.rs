@@ -170,7 +170,13 @@ fn error_is_unnamed(plan: &Plan<'_>) -> bool {
         }
         Layer::Escalate(args) => args.when.is_some(),
         Layer::CircuitBreaker(args) => args.when.is_some(),
-        Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) => false,
+        Layer::Bulkhead(_) | Layer::Hedge(_) => false,
+        Layer::Timeout(_)
+        | Layer::Compensate(_)
+        | Layer::Chaos(_)
+        | Layer::SelfHealing(_)
+        | Layer::Agent(_)
+        | Layer::RateLimit(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)
 }

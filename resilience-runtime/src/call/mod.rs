@@ -7,4 +7,6 @@ pub mod backoff;
 pub mod error;
 pub mod fallback;
 pub mod retry;
+#[cfg(feature = "http")]
+pub mod server_delay;
 pub mod timeout;

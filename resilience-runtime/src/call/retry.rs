@@ -20,6 +20,9 @@
 //!   Retry-After) replaces the backoff's delay and is *not* capped by
 //!   `max_delay`: the server knows best. If waiting for it would end past
 //!   `max_elapsed`, the call gives up at once instead (reason `MaxElapsed`).
+//!   [`RetryAfterJitter`] (`retry_after_jitter = "10%"`) adds a random
+//!   extra to that delay, never takes from it, so that many clients told
+//!   the same delay do not come back at the same instant.
 //! - Each retry emits [`EventKind::Retry`] and the
 //!   final failure [`EventKind::GaveUp`]; see
 //!   [`events`](crate::events).
@@ -91,6 +94,72 @@ pub struct RetryPolicy {
     attempts: u32,
     backoff: Backoff,
     max_elapsed: Option<Duration>,
+    retry_after_jitter: RetryAfterJitter,
+}
+
+/// A random extra added to a delay that the error asked for (`retry_after`),
+/// never taken from it: the server said "not before", so clients told the
+/// same delay spread out after it rather than around it.
+///
+/// # Default
+///
+/// [`RetryAfterJitter::None`]: the delay as asked.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::{random, retry::RetryAfterJitter};
+///
+/// let jitter = RetryAfterJitter::Percent(10.0);
+/// let delay = random::with_seed_sync(7, || jitter.apply(Duration::from_secs(1)));
+/// assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_millis(1100));
+/// assert_eq!(RetryAfterJitter::None.apply(Duration::from_secs(1)), Duration::from_secs(1));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum RetryAfterJitter {
+    /// The delay as asked.
+    #[default]
+    None,
+    /// Up to this percentage of the delay more (`10.0`: 1s becomes 1s to
+    /// 1.1s), uniformly.
+    Percent(f64),
+    /// Up to this much more, uniformly, whatever the delay.
+    UpTo(Duration),
+}
+
+impl RetryAfterJitter {
+    /// `delay` plus a random extra in `[0, max]`, drawn from
+    /// [`random`](crate::random) (seedable). A percentage that is not a
+    /// positive number adds nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::retry::RetryAfterJitter;
+    ///
+    /// let d = RetryAfterJitter::UpTo(Duration::from_millis(250)).apply(Duration::from_secs(2));
+    /// assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2250));
+    /// ```
+    pub fn apply(self, delay: Duration) -> Duration {
+        let max_extra: u128 = match self {
+            Self::None => return delay,
+            // `as` saturates: a huge product is u128::MAX, NaN is 0.
+            Self::Percent(percent) if percent > 0.0 => {
+                (delay.as_nanos() as f64 * percent / 100.0) as u128
+            }
+            Self::Percent(_) => 0,
+            Self::UpTo(up_to) => up_to.as_nanos(),
+        };
+        if max_extra == 0 {
+            return delay;
+        }
+        let extra = crate::random::u128_in(0..=max_extra);
+        let extra = Duration::from_nanos(u64::try_from(extra).unwrap_or(u64::MAX));
+        delay.saturating_add(extra)
+    }
 }
 
 impl RetryPolicy {
@@ -111,7 +180,37 @@ impl RetryPolicy {
             attempts: 3,
             backoff: Backoff::exponential(Duration::from_millis(100)),
             max_elapsed: None,
+            retry_after_jitter: RetryAfterJitter::None,
         }
+    }
+
+    /// Adds a random extra to every delay the error asks for
+    /// (`retry_after`); the backoff's own delays keep their [`Jitter`](crate::Jitter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::{RetryPolicy, retry::RetryAfterJitter};
+    ///
+    /// const ASK: RetryPolicy = RetryPolicy::new("ask").with_retry_after_jitter(RetryAfterJitter::Percent(10.0));
+    /// assert_eq!(ASK.retry_after_jitter(), RetryAfterJitter::Percent(10.0));
+    /// ```
+    pub const fn with_retry_after_jitter(mut self, jitter: RetryAfterJitter) -> Self {
+        self.retry_after_jitter = jitter;
+        self
+    }
+
+    /// The jitter added to delays the error asks for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::{RetryPolicy, retry::RetryAfterJitter};
+    ///
+    /// assert_eq!(RetryPolicy::new("ask").retry_after_jitter(), RetryAfterJitter::None);
+    /// ```
+    pub const fn retry_after_jitter(&self) -> RetryAfterJitter {
+        self.retry_after_jitter
     }
 
     /// Sets the total number of calls, the first included (at least 1).
@@ -383,7 +482,8 @@ impl<M: DelayMemory> RetryState<M> {
     /// 3. `started.elapsed() >= max_elapsed` (when both are set) gives up with
     ///    [`GiveUpReason::MaxElapsed`];
     /// 4. otherwise the delay is `requested` if the error asked for one (not
-    ///    capped by `max_delay`), else the backoff's delay for this retry.
+    ///    capped by `max_delay`, plus the policy's [`RetryAfterJitter`]),
+    ///    else the backoff's delay for this retry.
     ///
     /// Emits [`EventKind::GaveUp`] or [`EventKind::Retry`] with `error`.
     ///
@@ -429,7 +529,10 @@ impl<M: DelayMemory> RetryState<M> {
             return None;
         }
         let prev = self.memory.previous();
-        let delay = requested.unwrap_or_else(|| policy.backoff.delay(self.attempt, prev));
+        let delay = match requested {
+            Some(asked) => policy.retry_after_jitter.apply(asked),
+            None => policy.backoff.delay(self.attempt, prev),
+        };
         // A delay the error asks for (a Retry-After of a day) that would end
         // past `max_elapsed` is not waited for: give up now.
         if requested.is_some()
@@ -667,6 +770,85 @@ mod tests {
             state.next_delay(&policy, true, None, None, ERR),
             Some(MS(100))
         );
+    }
+
+    #[test]
+    fn retry_after_jitter_spreads_a_shared_delay_after_it() {
+        // 200 clients told "1s" (the trial in issue 10): without jitter they
+        // all come back at 1s; with 10% they spread over [1s, 1.1s].
+        let policy = RetryPolicy::new("retry::spread")
+            .with_retry_after_jitter(RetryAfterJitter::Percent(10.0));
+        let asked = Duration::from_secs(1);
+        let delays: Vec<Duration> = crate::random::with_seed_sync(11, || {
+            (0..200)
+                .map(|_| {
+                    RetryState::new()
+                        .next_delay(&policy, true, Some(asked), None, ERR)
+                        .unwrap()
+                })
+                .collect()
+        });
+        let again: Vec<Duration> = crate::random::with_seed_sync(11, || {
+            (0..200)
+                .map(|_| {
+                    RetryState::new()
+                        .next_delay(&policy, true, Some(asked), None, ERR)
+                        .unwrap()
+                })
+                .collect()
+        });
+        assert_eq!(delays, again, "seeded: the same spread again");
+        assert!(delays.iter().all(|d| (asked..=MS(1100)).contains(d)));
+        let (min, max) = (delays.iter().min().unwrap(), delays.iter().max().unwrap());
+        assert!(*max - *min >= MS(90), "spread over {:?}", *max - *min);
+        // No 5ms window holds more than a tenth of the clients.
+        for start in (1000..1100).step_by(5) {
+            let window = MS(start)..MS(start + 5);
+            let n = delays.iter().filter(|d| window.contains(d)).count();
+            assert!(n <= 20, "{n} clients return in {window:?}");
+        }
+        // The backoff's own delays are untouched.
+        assert_eq!(
+            RetryState::new().next_delay(&policy, true, None, None, ERR),
+            Some(MS(100))
+        );
+        // `UpTo` adds at most its bound, whatever the delay.
+        let up_to = policy.with_retry_after_jitter(RetryAfterJitter::UpTo(MS(50)));
+        for _ in 0..50 {
+            let d = RetryState::new()
+                .next_delay(&up_to, true, Some(Duration::from_secs(30)), None, ERR)
+                .unwrap();
+            assert!(d >= Duration::from_secs(30) && d <= Duration::from_millis(30_050));
+        }
+    }
+
+    #[test]
+    fn retry_after_jitter_of_junk_adds_nothing() {
+        let d = Duration::from_secs(1);
+        assert_eq!(RetryAfterJitter::Percent(f64::NAN).apply(d), d);
+        assert_eq!(RetryAfterJitter::Percent(-5.0).apply(d), d);
+        assert_eq!(RetryAfterJitter::UpTo(Duration::ZERO).apply(d), d);
+        // Huge values saturate instead of overflowing.
+        assert!(RetryAfterJitter::Percent(f64::INFINITY).apply(Duration::MAX) == Duration::MAX);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jittered_retry_after_past_max_elapsed_gives_up() {
+        let policy = RetryPolicy::new("retry::jitter_elapsed")
+            .with_max_elapsed(MS(1050))
+            .with_retry_after_jitter(RetryAfterJitter::UpTo(Duration::from_secs(10)));
+        let started = Instant::now();
+        // Seed 3's extra is above 50ms (checked): 1s + extra ends past 1050ms.
+        let delay = crate::random::with_seed_sync(3, || {
+            RetryState::new().next_delay(
+                &policy,
+                true,
+                Some(Duration::from_secs(1)),
+                Some(started),
+                ERR,
+            )
+        });
+        assert_eq!(delay, None);
     }
 
     #[tokio::test(start_paused = true)]

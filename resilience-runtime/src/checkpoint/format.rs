@@ -1,4 +1,6 @@
-//! The checkpoint file format, versions 1 and 2: [`encode`] and [`decode`].
+//! The checkpoint format, versions 1 and 2 (a checkpoint) and 3 (the
+//! directory store's file of two slots, see [`slots`]): [`encode`] and
+//! [`decode`].
 //!
 //! ```text
 //! resilience-checkpoint 2 crc32=5d0c1e4b len=345
@@ -17,6 +19,9 @@
 //! Version 1 has no `inputs` (and refuses one). A checkpoint with inputs is
 //! written as version 2, one without (`Checkpoint::inputs` is `None`) as
 //! version 1, so that every checkpoint round-trips exactly; both are read.
+//! Version 3 wraps them: the [`DirectoryStore`](super::DirectoryStore)'s
+//! file keeps two of them, in slots written in place (see [`slots`]); it
+//! still reads files of versions 1 and 2, which older builds wrote.
 //!
 //! A header line (magic word, format version, the CRC-32 of the body as 8
 //! lowercase hex digits, the body's length in bytes), then the body: a JSON
@@ -34,11 +39,16 @@ use serde_json::value::RawValue;
 
 use super::{Checkpoint, CheckpointError, CompensationRecord, Phase};
 
+pub(crate) mod slots;
+
 /// The first word of every checkpoint.
 const MAGIC: &str = "resilience-checkpoint";
-/// The newest format version this build writes and reads (it reads every
-/// version from 1 up).
-pub(crate) const VERSION: u32 = 2;
+/// The newest version of the checkpoint itself that [`encode`] writes.
+const VERSION: u32 = 2;
+/// The newest format version this build reads (it reads every version from
+/// 1 up): version 3 is the two-slot file of the directory store, which
+/// holds a checkpoint of version 1 or 2 in each slot (see [`slots`]).
+pub(crate) const NEWEST_READ: u32 = 3;
 /// The version of a checkpoint without inputs.
 const VERSION_WITHOUT_INPUTS: u32 = 1;
 /// No valid header line is longer than this (the longest is about 70 bytes).
@@ -264,11 +274,17 @@ pub fn encode(
     Ok(bytes)
 }
 
-/// Reads bytes written by [`encode`]: the workflow id and the checkpoint.
+/// Reads bytes written by [`encode`], or a checkpoint file of the
+/// [`DirectoryStore`](super::DirectoryStore): the workflow id and the
+/// checkpoint.
 ///
 /// Checks, in this order: the header line, the format version, the length,
 /// the checksum, then the JSON. Never panics, whatever the bytes. Reads
-/// version 1 (no inputs: [`Checkpoint::inputs`] is `None`) and version 2.
+/// version 1 (no inputs: [`Checkpoint::inputs`] is `None`), version 2, and
+/// version 3: the directory store's file of two slots, each holding a
+/// checkpoint of version 1 or 2, of which the newer whole one is read (a
+/// slot torn by a crash during its write is skipped; a damaged one that may
+/// be the newer is an error).
 ///
 /// # Errors
 ///
@@ -282,14 +298,27 @@ pub fn encode(
 /// ```
 /// use resilience_runtime::checkpoint::{decode, CheckpointError};
 ///
-/// let err = decode(b"resilience-checkpoint 3 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
-/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 3, .. }));
+/// let err = decode(b"resilience-checkpoint 4 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
+/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 4, .. }));
 /// assert_eq!(
 ///     err.to_string(),
-///     "a.checkpoint: unknown checkpoint format version 3 (this build reads versions 1 to 2)"
+///     "a.checkpoint: unknown checkpoint format version 4 (this build reads versions 1 to 3)"
 /// );
 /// ```
 pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), CheckpointError> {
+    if bytes.starts_with(slots::MAGIC) {
+        let newest = slots::newest(slots::scan(bytes, location)?, location)?;
+        return decode_checkpoint(&newest.payload, location);
+    }
+    decode_checkpoint(bytes, location)
+}
+
+/// [`decode`] of a checkpoint of version 1 or 2 (what [`encode`] writes,
+/// and what each slot of a version 3 file holds).
+fn decode_checkpoint(
+    bytes: &[u8],
+    location: &str,
+) -> Result<(String, Checkpoint), CheckpointError> {
     let corrupt = |reason: String| CheckpointError::Corrupt {
         location: location.to_owned(),
         reason,

@@ -109,6 +109,64 @@ impl fmt::Display for Circuit<'_> {
     }
 }
 
+/// Why a bulkhead turned a call away (see [`Bulkhead`](crate::Bulkhead)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::RejectReason;
+///
+/// assert_eq!(RejectReason::Full { max: 8 }.to_string(), "all 8 slots are taken and there is no queue");
+/// assert_eq!(
+///     RejectReason::WaitedTooLong { wait: Duration::from_millis(100) }.to_string(),
+///     "no slot came free within 100ms"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Every slot was taken and the bulkhead has no queue.
+    Full {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+    },
+    /// Every slot was taken and the queue was full too.
+    QueueFull {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+        /// The most calls that may wait.
+        queue: usize,
+    },
+    /// The call waited in the queue for the longest wait allowed.
+    WaitedTooLong {
+        /// The longest wait allowed.
+        wait: Duration,
+    },
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Full { max } => write!(
+                f,
+                "all {max} slot{} {} taken and there is no queue",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::QueueFull { max, queue } => write!(
+                f,
+                "all {max} slot{} {} taken and the queue of {queue} is full",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::WaitedTooLong { wait } => {
+                write!(f, "no slot came free within {}", fmt_duration(wait))
+            }
+        }
+    }
+}
+
 /// A field of an event kind, in its borrowed form: how it becomes owned,
 /// how it is borrowed back, how it reads and how `tracing` records it.
 trait Field<'a>: Copy {
@@ -153,6 +211,7 @@ macro_rules! copy_field {
 }
 copy_field!(u32 => |n: &u32| *n, u64 => |n: &u64| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
 copy_field!(TripReason => tracing::field::display);
+copy_field!(RejectReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -288,7 +347,7 @@ macro_rules! kinds {
             }
 
             /// Records the `tracing` event: target `resilience`, the
-            /// operation and every field, the text as the message.
+            /// operation, the agent if any, and every field, the text as the message.
             pub(super) fn record(&self, operation: &str, event: &super::Event<'_>) {
                 match *self {
                     $( Self::$name { $($field),* } => {
@@ -296,6 +355,7 @@ macro_rules! kinds {
                             target: "resilience",
                             tracing::Level::$level,
                             operation,
+                            agent = event.agent,
                             $( $field = Field::traced(&$field), )*
                             "{event}"
                         );
@@ -374,6 +434,20 @@ kinds! {
         /// The latency added.
         delay: Duration => Duration,
     } => write!(f, "`{op}` chaos delayed call {call} by {delay}");
+
+    /// A call waits for a permit of its rate limit (`#[rate_limit]`, see
+    /// [`RateLimiter`](crate::RateLimiter)) before it runs.
+    RateLimitWait [DEBUG] {
+        /// How long it waits.
+        wait: Duration => Duration,
+    } => write!(f, "`{op}` waits {wait} for a rate-limit permit");
+
+    /// A call was refused by its rate limit: the next permit was further
+    /// away than it may wait. The call did not run.
+    RateLimitRejected [WARN] {
+        /// How long it would have had to wait.
+        retry_in: Duration => Duration,
+    } => write!(f, "`{op}` rejected by its rate limit; the next permit is {retry_in} away");
 
     /// A workflow step failed (or panicked): the completed steps are undone
     /// next. The event's operation is the workflow's name.
@@ -613,4 +687,45 @@ kinds! {
         /// The breaker's name (empty if it has none).
         breaker: &'a str => String,
     } => write!(f, "`{op}` {} reset by hand: closed", Circuit(breaker.0));
+
+    /// A bulkhead turned a call away: the call did not run, and its error
+    /// type received [`Rejected`](crate::Rejected) (see
+    /// [`Bulkhead`](crate::Bulkhead)). The event's operation is the call's.
+    BulkheadRejected [WARN] {
+        /// The bulkhead's name.
+        bulkhead: &'a str => String,
+        /// Why: full, queue full, or waited too long.
+        reason: RejectReason => RejectReason,
+    } => write!(f, "`{op}` rejected by bulkhead `{bulkhead}`: {reason}");
+
+    /// A hedged call started another attempt, since no attempt had
+    /// answered within the delay or one had failed (see
+    /// [`HedgePolicy`](crate::HedgePolicy)). Attempts count from 1.
+    Hedged [INFO] {
+        /// The attempt that starts (2 for the first hedge).
+        attempt: u32 => u32,
+        /// The attempts still running beside it.
+        running: u32 => u32,
+    } => write!(f, "`{op}` starts hedged attempt {attempt} ({running} still running)");
+
+    /// A self-healing agent's calls failed `failures` times in a row (each
+    /// after its retries, if `#[retry]` is below `#[self_healing]`): it needs
+    /// help, which its supervisor can give through its
+    /// [`Health`](crate::Health). Asked once per streak of failures; the
+    /// event's agent says which agent (see [`Event::agent`](super::Event::agent)).
+    NeedsHelp [ERROR] {
+        /// The failed calls in a row.
+        failures: u32 => u32,
+        /// The last call's error.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` needs help: {failures} call{} in a row failed, the last with: {error}",
+        plural(*failures.0)
+    );
+
+    /// A self-healing call was not made: its supervisor gave up on the agent
+    /// ([`Health::give_up`](crate::Health::give_up)); the caller gets
+    /// [`Abandoned`](crate::Abandoned).
+    Abandoned [WARN] {} => write!(f, "`{op}` not run: the supervisor gave up on this agent");
 }

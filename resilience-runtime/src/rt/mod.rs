@@ -14,8 +14,10 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`, and with
-//!   the `chaos` feature `FromChaos`, `ChaosState`): the error then says
+//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`,
+//!   `BulkheadState`, `FromRejected`, `HealthState`, `FromAbandoned`,
+//!   `IntoAgentName`, and with the `chaos` feature `FromChaos`,
+//!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
 //!   `EscalatePolicy`) are
@@ -23,21 +25,29 @@
 //!   run-time parsing.
 
 mod breaker;
+mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
 mod escalate;
 mod fallback;
+mod healing;
+mod hedge;
+mod rate;
 mod retry;
 
 pub use breaker::*;
+pub use bulkhead::*;
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use healing::*;
+pub use hedge::*;
+pub use rate::*;
 pub use retry::*;
 
 pub use core::option::Option::{self, None, Some};
@@ -49,12 +59,14 @@ pub use crate::__resilience_error_ref as error_ref;
 pub use crate::call::backoff::{Backoff, Jitter};
 pub use crate::call::fallback::FallbackPolicy;
 pub use crate::call::retry::{
-    CloneArg, RetryAfter, RetryPolicy, RetryState, clone_arg, retry_after,
+    CloneArg, RetryAfter, RetryAfterJitter, RetryPolicy, RetryState, clone_arg, retry_after,
 };
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::health::HealingPolicy;
+pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };

@@ -5,7 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 
 use super::registry::SagaHandle;
-use crate::events::{Event, EventKind, current_scopes, emit, within_scopes};
+use crate::events::{AgentName, Event, EventKind, current_scopes, emit, with_agent, within_scopes};
 use crate::support::error_ref::ErrorRef;
 use crate::support::panic::CatchPanic;
 
@@ -45,9 +45,9 @@ pub(super) fn compensate_in_background(pending: Vec<(&'static str, UndoFuture)>)
             let scopes = current_scopes();
             // Detached on purpose: nobody is left to wait for it.
             drop(runtime.spawn(within_scopes(scopes, async move {
-                for (step, undo) in pending {
-                    let outcome = undo.await;
-                    report(step, &outcome);
+                // Each compensation reports its own outcome (the event).
+                for (_, undo) in pending {
+                    let _reported = undo.await;
                 }
             })));
         }
@@ -88,21 +88,32 @@ pub(super) fn report_for(
 /// A registered compensation, not started yet.
 pub(super) struct Compensation {
     pub(super) step: &'static str,
+    /// The agent whose call registered it (`#[agent]`): the compensation
+    /// runs as that agent, so its events carry the name.
+    pub(super) agent: Option<AgentName>,
     pub(super) undo: Box<dyn FnOnce() -> UndoFuture + Send>,
 }
 
 impl Compensation {
     /// The compensation as a future, with a panic (in the call or in the
-    /// future) turned into a failure. Runs nothing until polled.
+    /// future) turned into a failure, that reports its outcome (the event)
+    /// when it ends, as the agent that registered it. Runs nothing until
+    /// polled.
     pub(super) fn start(self) -> (&'static str, UndoFuture) {
-        let Self { step, undo } = self;
+        let Self { step, agent, undo } = self;
         let future = CatchPanic::new(async move { undo().await });
-        let undo: UndoFuture = Box::pin(async move {
-            match future.await {
+        let undo = async move {
+            let outcome = match future.await {
                 Ok(outcome) => outcome,
                 Err(message) => Err(format!("panicked: {message}")),
-            }
-        });
+            };
+            report(step, &outcome);
+            outcome
+        };
+        let undo: UndoFuture = match agent {
+            Some(agent) => Box::pin(with_agent(agent, undo)),
+            None => Box::pin(undo),
+        };
         (step, undo)
     }
 }

@@ -1,0 +1,8 @@
+use resilience::rate_limit;
+
+#[rate_limit(state = 10)]
+async fn ask() -> Result<u32, String> {
+    Ok(1)
+}
+
+fn main() {}
