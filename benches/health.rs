@@ -18,7 +18,7 @@ fn main() {
         .build()
         .expect("runtime");
     // `HEALTH_CALLGRIND=ours` (or `none`, `bare`, `hand`, `hand_bare`,
-    // `tower`, `ours_ratio`): one batch of 10,000 calls of one variant, for
+    // `hand_runtime`, `tower`, `ours_ratio`): one batch of 10,000 calls of one variant, for
     // an instruction count that machine load does not move:
     // `HEALTH_CALLGRIND=ours valgrind --tool=callgrind target/release/deps/health-*`,
     // minus the count for `none`, over 10,000.

@@ -649,7 +649,7 @@
 //!
 //! # Observing
 //!
-//! Every retry, give-up, timeout, fallback, compensation and checkpoint emits a `tracing` event (target
+//! Every retry, give-up, timeout, fallback, compensation, checkpoint and circuit-breaker change of state emits a `tracing` event (target
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.
@@ -899,6 +899,82 @@
 //! assert!(matches!(agent.ask("plan").await, Err(AgentError::Abandoned(_))));
 //! # }
 //! ```
+//!
+//! # Circuit breaker: `#[circuit_breaker(state = PATH)]`
+//!
+//! An agent that keeps failing is not called for a while: its callers fail
+//! fast instead of waiting on it, and it gets time to recover. `state`
+//! names a [`CircuitBreaker`]: a `static` shared by many fns or agents, or
+//! a field (`state = self.breaker`, with `&self`) so that each agent has
+//! its own. It is **closed** (calls go through and are counted), **open**
+//! (the body does not run: the fn returns `Err(CircuitOpen.into())`, so
+//! its error type implements `From<CircuitOpen>`), or **half-open** (the
+//! break is over: a bounded number of trial calls go through; if they
+//! succeed it closes, if one fails it opens again). [`CircuitOpen`] names
+//! the fn and the breaker and says how long the break still lasts.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `state` | a path or a field of type `CircuitBreaker` (or `&`/`Arc` of one) | required |
+//! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts count as failures; the others count as successes (as in Polly) | all errors |
+//!
+//! The thresholds are on the breaker, a `const` [`BreakerPolicy`]: after
+//! `consecutive(n)` failures in a row, or when `failure_ratio(r)` of the
+//! calls over a sliding window failed (Polly v8's defaults: ratio 0.1,
+//! minimum throughput 100 calls, sampling 30 s, break 5 s, one trial call;
+//! the table is at [`BreakerPolicy`]). A policy that cannot work (zero
+//! failures, a ratio outside (0, 1], a zero break, ...) is a compile error
+//! at the `static`; [`CircuitBreaker::try_new`] checks one made at run
+//! time. The breaker is lock-free; closed, in the consecutive mode, a call
+//! costs two atomic loads and no clock read. Each change of state is an
+//! event; [`CircuitBreaker::stats`], [`state`](CircuitBreaker::state),
+//! [`isolate`](CircuitBreaker::isolate) and [`reset`](CircuitBreaker::reset)
+//! are for supervisors.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{BreakerPolicy, CircuitBreaker, CircuitOpen, CircuitState, circuit_breaker, retry};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Open(#[from] CircuitOpen),
+//!     #[error("the model is overloaded")]
+//!     Overloaded,
+//! }
+//!
+//! static SEARCH: CircuitBreaker =
+//!     CircuitBreaker::new(BreakerPolicy::consecutive(2).with_break(Duration::from_secs(30)))
+//!         .with_name("search");
+//!
+//! #[circuit_breaker(state = SEARCH)]
+//! #[retry(attempts = 3, delay = "100ms")]
+//! async fn search(query: &str) -> Result<String, AgentError> {
+//!     Err(AgentError::Overloaded) // the search API is down
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! // Two calls of three attempts each fail: two failures for the breaker.
+//! assert!(matches!(search("rust").await, Err(AgentError::Overloaded)));
+//! assert!(matches!(search("rust").await, Err(AgentError::Overloaded)));
+//! assert_eq!(SEARCH.state(), CircuitState::Open);
+//! // Open: not a single attempt.
+//! let Err(AgentError::Open(open)) = search("rust").await else { panic!() };
+//! assert_eq!(open.to_string(), "`search` not called: circuit `search` is open for another 30s");
+//! # }
+//! ```
+//!
+//! Stacking decides what the breaker sees: above `#[retry]` one outcome
+//! per call, below it each attempt (a `#[retry(when = ..)]` that does not
+//! retry a `CircuitOpen`, or a `retry_after` from
+//! [`CircuitOpen::remaining`], then waits out the break); a `#[timeout]`
+//! below the breaker counts as a failure, one above it cancels the call,
+//! which counts as nothing (a cancelled trial call gives its place to the
+//! next). A `#[fallback]` above it can answer while it is open. With
+//! `&mut self`, keep the breaker in a `static` or behind an `Arc` outside
+//! `self` (the call borrows it). `examples/circuit_breaker.rs` shows a
+//! flaky agent tripping its breaker and recovering.
 //!
 //! # Multi-agent coordination
 //!

@@ -15,6 +15,9 @@
 //!   back and counts a panic; ours has one too). R1 is against this one.
 //! - `hand_bare`: the same without the guard (not cancel-safe), for
 //!   reference.
+//! - `hand_runtime`: what the attribute writes, by hand: `admit`, the call,
+//!   `succeeded`/`failed` on the permit (the macro's own cost is the
+//!   difference to `ours_consecutive`).
 //! - `tower_resilience_consecutive`: tower-resilience's `CircuitBreakerLayer`
 //!   with `consecutive_failures(5)` around a `service_fn`, called with
 //!   `ready().await?.call(x).await`.
@@ -40,7 +43,7 @@ use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
 
 use criterion::Criterion;
-use resilience::{BreakerPolicy, CircuitBreaker, CircuitOpen, circuit_breaker};
+use resilience::{BreakerPolicy, CircuitBreaker, CircuitOpen, ErrorRef, circuit_breaker};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_resilience::circuitbreaker::CircuitBreakerLayer;
@@ -87,6 +90,7 @@ async fn work(x: u64) -> Result<u64, BenchError> {
 }
 
 static CONSECUTIVE: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(5));
+static BY_HAND: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(5));
 static RATIO: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::new());
 
 #[circuit_breaker(state = CONSECUTIVE)]
@@ -97,6 +101,17 @@ async fn ours_consecutive(x: u64) -> Result<u64, BenchError> {
 #[circuit_breaker(state = RATIO)]
 async fn ours_ratio(x: u64) -> Result<u64, BenchError> {
     work(x).await
+}
+
+/// What `#[circuit_breaker(state = BY_HAND)]` writes, by hand.
+async fn hand_runtime(x: u64) -> Result<u64, BenchError> {
+    let permit = BY_HAND.admit("hand_runtime")?;
+    let result = work(x).await;
+    match &result {
+        Ok(_) => permit.succeeded(),
+        Err(error) => permit.failed(ErrorRef::Display(error)),
+    }
+    result
 }
 
 /// The consecutive breaker by hand.
@@ -218,10 +233,13 @@ pub(crate) fn callgrind(rt: &Runtime, variant: &str) {
         "ours" => batch(rt, ours_consecutive),
         "hand" => batch(rt, hand_guarded),
         "hand_bare" => batch(rt, hand_consecutive),
+        "hand_runtime" => batch(rt, hand_runtime),
         "tower" => tower_batch(rt, &mut tower),
         "ours_ratio" => batch(rt, ours_ratio),
         other => {
-            panic!("unknown variant {other}: none, bare, ours, hand, hand_bare, tower, ours_ratio")
+            panic!(
+                "unknown variant {other}: none, bare, ours, hand, hand_bare, hand_runtime, tower, ours_ratio"
+            )
         }
     };
     black_box(sum);
@@ -242,6 +260,7 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
     let ours_c = || batch(rt, ours_consecutive);
     let hand_c = || batch(rt, hand_consecutive);
     let hand_g = || batch(rt, hand_guarded);
+    let hand_r = || batch(rt, hand_runtime);
     let tower_c = || tower_batch(rt, &mut *tower_consecutive.borrow_mut());
     let ours_r = || batch(rt, ours_ratio);
     let tower_d = || tower_batch(rt, &mut *tower_default.borrow_mut());
@@ -250,6 +269,7 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
         ("ours consecutive", &ours_c as &dyn Fn() -> u64),
         ("hand consecutive", &hand_c),
         ("hand guarded", &hand_g),
+        ("hand runtime", &hand_r),
         ("tower consecutive", &tower_c),
         ("ours ratio", &ours_r),
         ("tower default", &tower_d),
@@ -262,6 +282,7 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
     g.bench_function("ours_consecutive", |b| b.iter(ours_c));
     g.bench_function("hand_guarded", |b| b.iter(hand_g));
     g.bench_function("hand_bare", |b| b.iter(hand_c));
+    g.bench_function("hand_runtime", |b| b.iter(hand_r));
     g.bench_function("tower_resilience_consecutive", |b| b.iter(tower_c));
     g.bench_function("ours_ratio", |b| b.iter(ours_r));
     g.bench_function("tower_resilience_default", |b| b.iter(tower_d));
@@ -271,6 +292,7 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
     let per_call = |d: Duration| d.as_secs_f64() * 1e9 / BATCH as f64;
     let (oc, hc) = interleaved(ROUNDS, ours_c, hand_g);
     let (oc3, hb) = interleaved(ROUNDS, ours_c, hand_c);
+    let (oc4, hr) = interleaved(ROUNDS, ours_c, hand_r);
     let (oc2, tc) = interleaved(ROUNDS, ours_c, tower_c);
     let (or, td) = interleaved(ROUNDS, ours_r, tower_d);
     let (b, _) = interleaved(ROUNDS, bare, bare);
@@ -285,6 +307,12 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
         per_call(hb),
         per_call(oc2),
         per_call(tc)
+    );
+    println!(
+        "macro: ours {:.1} ns, the same runtime calls by hand {:.1} ns (ours/hand {:.2})",
+        per_call(oc4),
+        per_call(hr),
+        oc4.as_secs_f64() / hr.as_secs_f64()
     );
     println!(
         "failure ratio: ours {:.1} ns, tower-resilience default (count window) {:.1} ns",

@@ -15,6 +15,10 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`breaker`]: [`CircuitBreaker`], lock-free, shared by the calls
+//!   through it: closed, open (calls fail fast with [`CircuitOpen`]),
+//!   half-open; after failures in a row or a failure ratio over a window
+//!   ([`BreakerPolicy`], Polly's defaults).
 //! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
 //!   queue, and its [`Rejected`] error.
 //! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
@@ -63,7 +67,7 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
-//! | `health/` | one agent over many calls, lock-free state | self-healing |
+//! | `health/` | one agent over many calls, lock-free state | self-healing, breaker, bulkhead, hedging |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver, the worker |
@@ -71,8 +75,6 @@
 //! | `events/` | telemetry, a leaf | the event kinds, the bus |
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
-//!
-//! Next to come in `health/`: breaker, bulkhead, hedging.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
