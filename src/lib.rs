@@ -301,6 +301,7 @@
 //!     Timeout(#[from] resilience::Elapsed),
 //! }
 //!
+//! #[derive(Clone)]
 //! struct Api;
 //!
 //! impl Api {
@@ -314,7 +315,7 @@
 //!     pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
 //!         #[retry(attempts = 3)]
 //!         #[timeout("30s")]
-//!         #[compensate(with = |id| api.delete_resource(id))]
+//!         #[compensate(with = { let api = api.clone(); move |id| async move { api.delete_resource(id).await } })]
 //!         step create: u32 = api.create_resource(name).await;
 //!
 //!         #[timeout("10s")]

@@ -6,7 +6,7 @@
 // exports nothing, so these lints of the workspace table do not apply.
 #![allow(missing_docs, missing_debug_implementations)]
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use resilience::{Elapsed, Failure, workflow};
@@ -108,16 +108,16 @@ impl Api {
 
 workflow! {
     /// Create a resource, configure it, announce it, finish.
-    pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
+    pub workflow Provision(api: Arc<Api>, name: String) -> Result<String, ApiError> {
         /// Creating may hit the quota: retried.
         #[retry(attempts = 3, backoff = constant, delay = "10ms")]
-        #[compensate(with = |id| api.delete(id))]
+        #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
         step create: u32 = api.create(name).await;
 
         #[timeout("1s")]
         step configure: String = api.configure(create).await;
 
-        #[compensate(with = |n| api.unannounce(n))]
+        #[compensate(with = { let api = api.clone(); move |n| async move { api.unannounce(n).await } })]
         step announce: usize = api.announce(configure).await;
 
         step finish: () = api.finish().await;
@@ -126,10 +126,10 @@ workflow! {
     }
 }
 
-fn api(setup: impl FnOnce(&mut Api)) -> Api {
+fn api(setup: impl FnOnce(&mut Api)) -> Arc<Api> {
     let mut api = Api::default();
     setup(&mut api);
-    api
+    Arc::new(api)
 }
 
 #[tokio::test(start_paused = true)]
@@ -158,20 +158,18 @@ async fn a_failing_step_undoes_the_completed_ones() {
 /// to look at what happened, so these tests run the workflow on a shared
 /// `Api` through a small wrapper.
 mod shared {
-    use std::sync::Arc;
-
     use super::*;
 
     workflow! {
         pub workflow Shared(api: Arc<Api>, name: String) -> Result<String, ApiError> {
             #[retry(attempts = 3, backoff = constant, delay = "10ms")]
-            #[compensate(with = |id| api.delete(id))]
+            #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
             step create: u32 = api.create(name).await;
 
             #[timeout("1s")]
             step configure: String = api.configure(create).await;
 
-            #[compensate(with = |n| api.unannounce(n))]
+            #[compensate(with = { let api = api.clone(); move |n| async move { api.unannounce(n).await } })]
             step announce: usize = api.announce(configure).await;
 
             step finish: () = api.finish().await;
@@ -375,8 +373,8 @@ mod events {
     use super::*;
 
     workflow! {
-        pub workflow Evented(api: Api) -> Result<usize, ApiError> {
-            #[compensate(with = |id| api.delete(id))]
+        pub workflow Evented(api: Arc<Api>) -> Result<usize, ApiError> {
+            #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
             step create: u32 = api.create("ev").await;
             step finish: () = api.finish().await;
             create as usize
@@ -391,7 +389,10 @@ mod events {
             fail_finish: true,
             ..Api::default()
         };
-        scope.run(Evented::new(api).run()).await.unwrap_err();
+        scope
+            .run(Evented::new(Arc::new(api)).run())
+            .await
+            .unwrap_err();
         let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
             .map(|e| e.to_string())
             .collect();

@@ -206,6 +206,11 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                 ),
             ));
         }
+        if let Some(args) = &compensate
+            && !workflow.durable
+        {
+            check_compensation_owns(workflow, &args.with, cx);
+        }
         plans.push(Plan {
             step,
             layers,
@@ -214,6 +219,29 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
         });
     }
     plans
+}
+
+/// An in-memory workflow's compensation is `Send + 'static` (a dropped run
+/// hands it to a task of its own), so a closure written in `with` cannot
+/// use an input or a step's output, which it would borrow: one error at
+/// the first such name, with the fix. (Other non-`'static` compensations
+/// are left to rustc.)
+fn check_compensation_owns(workflow: &Workflow, with: &Expr, cx: &mut Ctxt) {
+    let Expr::Closure(closure) = with else {
+        return;
+    };
+    let borrowed = free_idents(&closure.body).into_iter().find(|ident| {
+        workflow.inputs.iter().any(|i| i.name == *ident)
+            || workflow.steps.iter().any(|s| s.name == *ident)
+    });
+    if let Some(ident) = borrowed {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "a workflow's compensation must be `Send + 'static`: if the run is dropped, it runs on a task of its own, so it cannot borrow `{ident}`; capture a clone: `with = {{ let {ident} = {ident}.clone(); move |out| async move {{ .. {ident} .. }} }}` (or make the workflow `durable`, which resumes instead)"
+            ),
+        );
+    }
 }
 
 /// The single-identifier paths an expression uses as values (`create`,

@@ -54,6 +54,9 @@ pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
 pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
 pub use crate::saga::workflow::{
+    Compensation, Ledger, Progress, Run, Straight, Undo, panicked_at, stopped,
+};
+pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
 pub use crate::saga::workflow::{catch_panic, record_compensation, saga_error, step_failed_event};
@@ -63,6 +66,7 @@ pub use crate::saga::{
 };
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
+pub use core::future::Future;
 pub use core::marker::PhantomData;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]

@@ -38,6 +38,18 @@ impl Drop for Unwinder {
 /// Runs `pending` in order on a new task of the current runtime, or reports
 /// each step as not undone if there is none.
 pub(super) fn compensate_in_background(pending: Vec<(&'static str, UndoFuture)>) {
+    compensate_in_background_for(
+        pending
+            .into_iter()
+            .map(|(step, undo)| (step, step, undo))
+            .collect(),
+    );
+}
+
+/// [`compensate_in_background`] with an operation per compensation (a
+/// workflow's events name its steps `Workflow::step`): `(operation, step,
+/// undo)`.
+pub(super) fn compensate_in_background_for(pending: Vec<(&'static str, &'static str, UndoFuture)>) {
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
             // The events of the compensations belong to the saga's scopes,
@@ -45,19 +57,19 @@ pub(super) fn compensate_in_background(pending: Vec<(&'static str, UndoFuture)>)
             let scopes = current_scopes();
             // Detached on purpose: nobody is left to wait for it.
             drop(runtime.spawn(within_scopes(scopes, async move {
-                for (step, undo) in pending {
+                for (operation, step, undo) in pending {
                     let outcome = undo.await;
-                    report(step, &outcome);
+                    report_for(operation, step, &outcome);
                 }
             })));
         }
         Err(_) => {
-            for (step, _) in pending {
+            for (operation, step, _) in pending {
                 let kind = EventKind::CompensationFailed {
                     step,
                     error: ErrorRef::Display(&NO_RUNTIME),
                 };
-                emit(&Event::new(step, kind));
+                emit(&Event::new(operation, kind));
             }
         }
     }
