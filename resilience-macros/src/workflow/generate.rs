@@ -282,6 +282,7 @@ fn run_fn(g: &Gen<'_>) -> TokenStream {
         /// `select!`), the compensations of the completed steps run on a
         /// task of their own, last step first.
         #[allow(unused_variables)]
+        #[inline]
         #vis fn run(self) -> impl ::resilience::__private::Future<
             Output = ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>>,
         > {

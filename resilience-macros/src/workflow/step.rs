@@ -118,7 +118,9 @@ fn fresh_steps(g: &Gen<'_>) -> TokenStream {
         #(#steps)*
         #(#disarms)*
         __resilience_progress.0 = #count;
-        ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output)
+        let output = ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output);
+        __resilience_progress.done();
+        output
     }
 }
 

@@ -45,6 +45,12 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             "a workflow needs at least one `step name: Type = expr;`",
         );
     }
+    if let Some(step) = workflow.steps.get(usize::from(u16::MAX)) {
+        cx.error_spanned_by(
+            &step.name,
+            "a workflow has at most 65,535 steps; split it into workflows that run each other",
+        );
+    }
     if workflow.output.is_none() {
         cx.syn_error(syn::Error::new(
             workflow.close,

@@ -194,16 +194,27 @@ std::thread_local! {
 /// How many steps of a fresh in-memory run have completed. The generated
 /// steps write `.0` after each step; if a panic unwinds through them, the
 /// `Drop` records the count for [`panicked_at`], which names the step that
-/// panicked. Nothing else is kept: a plain store per step.
+/// panicked. Nothing else is kept: a store of a `u16` per step (a workflow
+/// has at most 65,535 steps), which shares a word with the future's state.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct Progress(pub usize);
+pub struct Progress(pub u16);
+
+impl Progress {
+    /// The steps are over: nothing is left to name (no check on drop).
+    #[inline(always)]
+    pub fn done(self) {
+        core::mem::forget(self);
+    }
+}
 
 impl Drop for Progress {
     #[inline]
     fn drop(&mut self) {
+        // Also dropped when the run ends or its future is: only a panic
+        // counts.
         if std::thread::panicking() {
-            mark_panic(self.0);
+            mark_panic(usize::from(self.0));
         }
     }
 }
@@ -322,9 +333,16 @@ impl<A: Future, B: Future<Output = A::Output>> Future for Run<A, B> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             RunProj::Fresh { run } => run.poll(cx),
-            RunProj::Resumed { run } => run.as_mut().poll(cx),
+            RunProj::Resumed { run } => poll_resumed(run.as_mut(), cx),
         }
     }
+}
+
+/// The resumed run, out of line: its state machine does not weigh on the
+/// code (registers, stack frame) of a fresh run's poll.
+#[inline(never)]
+fn poll_resumed<B: Future>(run: Pin<&mut B>, cx: &mut Context<'_>) -> Poll<B::Output> {
+    run.poll(cx)
 }
 
 // ---------------------------------------------------------------------------
@@ -401,15 +419,28 @@ impl Ledger {
 }
 
 impl Drop for Ledger {
+    #[inline]
     fn drop(&mut self) {
-        let due = self.take();
-        if !due.is_empty() {
-            compensate_in_background_for(
-                due.into_iter()
-                    .map(|(operation, step, undo)| (operation, step, start(undo)))
-                    .collect(),
-            );
+        // Nothing due (the run succeeded, or its undo ran): one check.
+        if let Ok(due) = self.due.get_mut()
+            && due.is_empty()
+        {
+            return;
         }
+        self.abandon();
+    }
+}
+
+impl Ledger {
+    /// The run's future was dropped with compensations due.
+    #[cold]
+    fn abandon(&mut self) {
+        let due = self.take();
+        compensate_in_background_for(
+            due.into_iter()
+                .map(|(operation, step, undo)| (operation, step, start(undo)))
+                .collect(),
+        );
     }
 }
 
