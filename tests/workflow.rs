@@ -445,3 +445,172 @@ mod diagram_durations {
         }
     }
 }
+
+/// A run whose future is dropped (an outer timeout) still undoes its
+/// completed `#[compensate]` steps, last first, on a task of its own, with
+/// the usual events.
+mod cancellation {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use resilience::workflow;
+    use tokio::time::{Instant, sleep, timeout};
+
+    use super::ApiError;
+
+    /// What happened, with the (paused) time since the test started.
+    #[derive(Clone)]
+    struct Journal {
+        lines: Arc<Mutex<Vec<String>>>,
+        start: Instant,
+        undo_takes: Duration,
+        fail_c: bool,
+    }
+
+    impl Journal {
+        fn new(undo_takes: Duration, fail_c: bool) -> Self {
+            Journal {
+                lines: Arc::default(),
+                start: Instant::now(),
+                undo_takes,
+                fail_c,
+            }
+        }
+
+        fn note(&self, what: String) {
+            let at = self.start.elapsed().as_millis();
+            self.lines.lock().unwrap().push(format!("{at}ms {what}"));
+        }
+
+        fn lines(&self) -> Vec<String> {
+            self.lines.lock().unwrap().clone()
+        }
+
+        async fn step(&self, name: &str, takes: Duration) -> Result<u32, ApiError> {
+            sleep(takes).await;
+            self.note(format!("{name} done"));
+            if name == "c" && self.fail_c {
+                return Err(ApiError::Quota);
+            }
+            Ok(name.len() as u32)
+        }
+
+        async fn undo(self, name: &'static str) -> Result<(), ApiError> {
+            sleep(self.undo_takes).await;
+            self.note(format!("undo {name}"));
+            Ok(())
+        }
+    }
+
+    workflow! {
+        workflow Three(journal: Journal) -> Result<u32, ApiError> {
+            #[compensate(with = { let journal = journal.clone(); move |_| journal.undo("a") })]
+            step a: u32 = journal.step("a", Duration::from_millis(10)).await;
+            #[compensate(with = { let journal = journal.clone(); move |_| journal.undo("b") })]
+            step b: u32 = journal.step("b", Duration::from_millis(10)).await;
+            step c: u32 = journal.step("c", Duration::from_secs(10)).await;
+            a + b + c
+        }
+    }
+
+    async fn events_after(
+        scope: &resilience::events::Scope,
+        run: impl Future<Output = ()>,
+    ) -> Vec<String> {
+        let mut events = scope.subscribe();
+        scope.run(run).await;
+        // The compensations run on a task of their own: let it finish.
+        sleep(Duration::from_secs(60)).await;
+        std::iter::from_fn(|| events.try_recv())
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_run_undoes_its_completed_steps_last_first() {
+        let journal = Journal::new(Duration::from_millis(5), false);
+        let scope = resilience::events::Scope::new();
+        let events = events_after(&scope, async {
+            let run = Three::new(journal.clone()).run();
+            assert!(timeout(Duration::from_secs(1), run).await.is_err());
+        })
+        .await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "1005ms undo b",
+                "1010ms undo a"
+            ]
+        );
+        assert_eq!(
+            events,
+            [
+                "`b` undone by its compensation",
+                "`a` undone by its compensation",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_dropped_before_any_step_completed_undoes_nothing() {
+        let journal = Journal::new(Duration::from_millis(5), false);
+        let run = Three::new(journal.clone()).run();
+        assert!(timeout(Duration::from_millis(5), run).await.is_err());
+        sleep(Duration::from_secs(60)).await;
+        assert!(journal.lines().is_empty());
+    }
+
+    /// Dropped while undoing after a failure: the compensation in flight
+    /// goes on, then the rest, on a task of their own.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_dropped_while_undoing_finishes_the_undo() {
+        let journal = Journal::new(Duration::from_secs(5), true);
+        let scope = resilience::events::Scope::new();
+        let events = events_after(&scope, async {
+            let run = Three::new(journal.clone()).run();
+            assert!(timeout(Duration::from_secs(12), run).await.is_err());
+        })
+        .await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "10020ms c done",
+                "15020ms undo b",
+                "20020ms undo a",
+            ]
+        );
+        assert_eq!(
+            events,
+            [
+                "`Three` step `c` failed (quota exceeded); undoing the completed steps",
+                "`b` undone by its compensation",
+                "`a` undone by its compensation",
+            ]
+        );
+    }
+
+    /// A run that finishes, or fails and undoes in full, leaves nothing to
+    /// a task of its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_finished_run_hands_nothing_over() {
+        let journal = Journal::new(Duration::from_millis(5), true);
+        let error = Three::new(journal.clone()).run().await.unwrap_err();
+        assert_eq!(error.completed(), ["a", "b"]);
+        assert!(error.is_fully_compensated());
+        sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "10020ms c done",
+                "10025ms undo b",
+                "10030ms undo a",
+            ]
+        );
+    }
+}

@@ -159,7 +159,7 @@ fn workflow_two_steps() {
         /// Create a resource, then configure it; delete it again if configuring fails.
         pub workflow Provision(api: Api, spec: Spec) -> Result<Configured, ApiError> {
             #[retry(attempts = 3)]
-            #[compensate(with = |rid| api.delete_resource(rid))]
+            #[compensate(with = { let api = api.clone(); move |rid| async move { api.delete_resource(rid).await } })]
             step create: ResourceId = api.create_resource(spec).await;
 
             #[timeout("10s")]
@@ -168,11 +168,33 @@ fn workflow_two_steps() {
             configure
         }
     };
+    workflow_snapshot("workflow_two_steps", input);
+}
+
+/// A workflow without `#[compensate]`: a fresh `run` is the steps as a line
+/// of awaits inside a `Straight` (the error made out of line).
+#[test]
+fn workflow_nothing_to_undo() {
+    let input = quote! {
+        workflow Ten(seed: u64) -> Result<u64, BenchError> {
+            step s1: u64 = step(seed).await;
+            step s2: u64 = step(s1).await;
+            s2
+        }
+    };
+    workflow_snapshot("workflow_nothing_to_undo", input);
+}
+
+fn workflow_snapshot(name: &str, input: proc_macro2::TokenStream) {
     let output = crate::workflow::expand(input.clone());
     let file = syn::parse2::<syn::File>(output.clone())
         .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    assert!(
+        !output.to_string().contains("compile_error"),
+        "{name} expands to an error: {output}"
+    );
     insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
-        insta::assert_snapshot!("workflow_two_steps", prettyplease::unparse(&file));
+        insta::assert_snapshot!(name, prettyplease::unparse(&file));
     });
 }
 

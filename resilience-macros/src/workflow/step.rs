@@ -112,12 +112,10 @@ fn fresh_steps(g: &Gen<'_>) -> TokenStream {
     });
     let output = &g.workflow.output;
     let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
-    let count = Literal::usize_unsuffixed(g.plans.len());
     q! {
         let mut __resilience_progress = ::resilience::__private::Progress(0);
         #(#steps)*
         #(#disarms)*
-        __resilience_progress.0 = #count;
         let output = ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output);
         __resilience_progress.done();
         output

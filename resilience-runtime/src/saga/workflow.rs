@@ -407,7 +407,7 @@ impl Ledger {
             in_flight: None,
             rest: due.into_iter(),
         };
-        while let Some((operation, step, undo)) = left.rest.next() {
+        for (operation, step, undo) in left.rest.by_ref() {
             let (_, _, running) = left.in_flight.insert((operation, step, start(undo)));
             let outcome = running.await;
             left.in_flight = None;
