@@ -614,3 +614,64 @@ mod cancellation {
         );
     }
 }
+
+/// Inputs by reference, with the workflow's lifetimes: shared (`&'a T`),
+/// and `&'a mut T`, which each step may use mutably (they run one after
+/// the other), on a fresh run and on a resumed one.
+mod borrowed_inputs {
+    use resilience::workflow;
+
+    use super::ApiError;
+
+    struct Agent {
+        name: String,
+    }
+
+    impl Agent {
+        async fn draft(&self, topic: &str) -> Result<String, ApiError> {
+            Ok(format!("{} on {topic}", self.name))
+        }
+    }
+
+    #[derive(Default)]
+    struct Notes(Vec<String>);
+
+    impl Notes {
+        async fn add(&mut self, line: &str) -> Result<usize, ApiError> {
+            self.0.push(line.to_owned());
+            Ok(self.0.len())
+        }
+    }
+
+    workflow! {
+        workflow Essay<'a, 'n>(agent: &'a Agent, notes: &'n mut Notes, topic: String) -> Result<String, ApiError> {
+            step draft: String = agent.draft(topic).await;
+            step noted: usize = notes.add(draft).await;
+            step again: usize = notes.add("again").await;
+            format!("{draft} ({noted}, {again})")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_workflow_borrows_its_inputs_and_uses_a_mut_one_step_by_step() {
+        let agent = Agent { name: "ada".into() };
+        let mut notes = Notes::default();
+        let essay = Essay::new(&agent, &mut notes, "rust".into())
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(essay, "ada on rust (1, 2)");
+        assert_eq!(notes.0, ["ada on rust", "again"]);
+
+        let resumed = Essay::resume(
+            &agent,
+            &mut notes,
+            "go".into(),
+            EssayState::AfterDraft {
+                draft: "old".into(),
+            },
+        );
+        assert_eq!(resumed.run().await.unwrap(), "old (3, 4)");
+        assert_eq!(notes.0.len(), 4);
+    }
+}

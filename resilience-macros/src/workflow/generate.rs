@@ -24,6 +24,9 @@ pub(super) struct Gen<'a> {
     pub(super) state: Ident,
     pub(super) input_names: Vec<&'a Ident>,
     pub(super) input_types: Vec<&'a Type>,
+    /// How the steps get each input: `&` or, for a `&mut T` input, `&mut`
+    /// (the steps run one after the other, so each may use it mutably).
+    pub(super) input_refs: Vec<TokenStream>,
     pub(super) step_names: Vec<&'a Ident>,
     /// The step names as written (without `r#`).
     pub(super) step_strs: Vec<String>,
@@ -47,6 +50,17 @@ impl<'a> Gen<'a> {
             state: format_ident!("{}State", workflow.name),
             input_names: workflow.inputs.iter().map(|i| &i.name).collect(),
             input_types: workflow.inputs.iter().map(|i| &i.ty).collect(),
+            input_refs: workflow
+                .inputs
+                .iter()
+                .map(|i| {
+                    if is_mut_reference(&i.ty) {
+                        quote!(&mut)
+                    } else {
+                        quote!(&)
+                    }
+                })
+                .collect(),
             step_strs: step_names.iter().map(|n| text(n)).collect(),
             variants: step_names
                 .iter()
@@ -54,6 +68,16 @@ impl<'a> Gen<'a> {
                 .collect(),
             step_names,
         }
+    }
+}
+
+/// `&mut T`: an input the steps may use mutably, one after the other.
+pub(super) fn is_mut_reference(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => reference.mutability.is_some(),
+        Type::Paren(paren) => is_mut_reference(&paren.elem),
+        Type::Group(group) => is_mut_reference(&group.elem),
+        _ => false,
     }
 }
 
@@ -85,9 +109,10 @@ fn workflow_struct(g: &Gen<'_>) -> TokenStream {
         attrs, vis, name, ..
     } = g.workflow;
     let (state, input_names, input_types) = (&g.state, &g.input_names, &g.input_types);
+    let generics = &g.workflow.generics;
     q! {
         #(#attrs)*
-        #vis struct #name {
+        #vis struct #name #generics {
             #(#input_names: #input_types,)*
             __resilience_state: #state,
         }
@@ -190,8 +215,9 @@ fn workflow_impl(g: &Gen<'_>) -> TokenStream {
     let running = running_fn(g);
     let steps = steps_fn(g);
     let undo = undo_fn(g);
+    let (impl_generics, ty_generics, _) = g.workflow.generics.split_for_impl();
     q! {
-        impl #name {
+        impl #impl_generics #name #ty_generics {
             #constructors
 
             #run
@@ -301,18 +327,24 @@ fn resumed_fn(g: &Gen<'_>) -> TokenStream {
     let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
     let (state, input_names, input_types, step_names) =
         (&g.state, &g.input_names, &g.input_types, &g.step_names);
+    let input_refs = &g.input_refs;
+    let muts = g
+        .workflow
+        .inputs
+        .iter()
+        .map(|i| is_mut_reference(&i.ty).then(|| quote!(mut)));
     let output = &g.workflow.output;
     q! {
         /// Runs the steps after `state` in memory, then the undo of what
         /// completed if one fails.
         #[allow(clippy::too_many_arguments)]
         async fn __resilience_resumed(
-            #(#input_names: #input_types,)*
+            #(#muts #input_names: #input_types,)*
             mut state: #state,
         ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
             let mut hooks = ::resilience::__private::InMemory;
             let outcome = ::resilience::__private::catch_panic(
-                Self::__resilience_steps(#(&#input_names,)* &mut state, &mut hooks),
+                Self::__resilience_steps(#(#input_refs #input_names,)* &mut state, &mut hooks),
             )
             .await;
             let running = || Self::__resilience_running(&state);

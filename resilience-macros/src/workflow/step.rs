@@ -20,6 +20,7 @@ use crate::expand::Generator;
 pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
     let (state, input_names, input_types, step_names) =
         (&g.state, &g.input_names, &g.input_types, &g.step_names);
+    let input_refs = &g.input_refs;
     let err_ty = g.err_ty;
     let step_types: Vec<&Type> = g.plans.iter().map(|p| &p.step.ty).collect();
     let step_arms = (0..g.plans.len()).map(|index| step_arm(g, index));
@@ -30,7 +31,7 @@ pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
         /// Returns every output once the last step has run.
         #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
         async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
-            #(#input_names: &#input_types,)*
+            #(#input_names: #input_refs #input_types,)*
             state: &mut #state,
             hooks: &mut __ResilienceHooks,
         ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::StepsError<#err_ty, __ResilienceHooks::Error>> {
@@ -122,14 +123,18 @@ fn fresh_steps(g: &Gen<'_>) -> TokenStream {
     }
 }
 
-/// The borrows a step's expression (or a compensation) sees: the inputs and
-/// the outputs of the steps before `index`, as shared references, with the
-/// user's spans.
-fn fresh_borrows(g: &Gen<'_>, index: usize, span: proc_macro2::Span) -> TokenStream {
-    let inputs = g
-        .input_names
-        .iter()
-        .map(|n| quote_spanned!(span=> let #n = &#n;));
+/// The borrows a step's expression (`step`) or a compensation sees: the
+/// inputs and the outputs of the steps before `index`, as shared references
+/// (a `&mut T` input, reborrowed `&mut`, in a step), with the given span.
+fn fresh_borrows(g: &Gen<'_>, index: usize, span: proc_macro2::Span, step: bool) -> TokenStream {
+    let inputs = g.workflow.inputs.iter().map(|input| {
+        let n = &input.name;
+        if step && super::generate::is_mut_reference(&input.ty) {
+            quote_spanned!(span=> let #n = &mut *#n;)
+        } else {
+            quote_spanned!(span=> let #n = &#n;)
+        }
+    });
     let outputs = g.plans[..index].iter().map(|p| {
         let n = &p.step.name;
         if p.compensate.is_some() {
@@ -151,7 +156,7 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
     let step = plan.step;
     let name = &step.name;
     let (body, ret) = step_body(g.workflow, plan, g.err_ty);
-    let borrows = fresh_borrows(g, index, proc_macro2::Span::call_site());
+    let borrows = fresh_borrows(g, index, proc_macro2::Span::call_site(), true);
     let (step_error, into_error) = step_error(step);
     let position = Literal::usize_unsuffixed(index);
     let completed = Literal::usize_unsuffixed(index + 1);
@@ -160,7 +165,7 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         let span = proc_macro2::Span::mixed_site().located_at(with.span());
         let operation = format!("{}::{}", g.workflow.name, text(name));
         let step_str = text(name);
-        let with_borrows = fresh_borrows(g, index, with.span());
+        let with_borrows = fresh_borrows(g, index, with.span(), false);
         let outcome = crate::expand::compensation_outcome(q!(::resilience::__private::apply(
             __resilience_with,
             __resilience_output

@@ -57,6 +57,37 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             "a workflow ends with its output: add an expression after the last step, e.g. the last step's name",
         ));
     }
+    if workflow.durable
+        && let Some(lifetime) = workflow.generics.lifetimes().next()
+    {
+        cx.error_spanned_by(
+            lifetime,
+            "a durable workflow saves its inputs in its checkpoint, so it cannot borrow them: take owned inputs (`String`, an `Arc`), or write `workflow` instead of `durable workflow`",
+        );
+    }
+    for input in &workflow.inputs {
+        if let Some(reference) = elided_reference(&input.ty)
+            && !workflow.durable
+        {
+            let lifetime = workflow
+                .generics
+                .lifetimes()
+                .next()
+                .map_or_else(|| "'a".to_owned(), |l| l.lifetime.to_string());
+            let declare = if workflow.generics.lifetimes().next().is_some() {
+                ""
+            } else {
+                "declare it on the workflow and "
+            };
+            cx.error_spanned_by(
+                reference.and_token,
+                format!(
+                    "a workflow input that borrows needs a named lifetime: {declare}use it here, e.g. `workflow {}<{lifetime}>({}: &{lifetime} ..)`",
+                    workflow.name, input.name
+                ),
+            );
+        }
+    }
     let mut seen: Vec<&Ident> = Vec::new();
     for input in &workflow.inputs {
         if let Some(first) = seen.iter().find(|s| **s == &input.name) {
@@ -302,6 +333,24 @@ pub(super) fn free_idents(expr: &Expr) -> Vec<Ident> {
     let Names { mut used, bound } = names;
     used.retain(|ident| !bound.contains(ident));
     used
+}
+
+/// The first reference type without a lifetime (`&Agent`) inside `ty`.
+fn elided_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    struct Find<'ast>(Option<&'ast syn::TypeReference>);
+
+    impl<'ast> Visit<'ast> for Find<'ast> {
+        fn visit_type_reference(&mut self, reference: &'ast syn::TypeReference) {
+            if reference.lifetime.is_none() {
+                self.0.get_or_insert(reference);
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+    }
+
+    let mut find = Find(None);
+    find.visit_type(ty);
+    find.0
 }
 
 /// The first reference type (`&'static str`) inside `ty`, if any: what a
