@@ -373,6 +373,13 @@
 //! in memory from a state (`resume`, then `run`) is
 //! compensated when it fails but not when dropped.
 //!
+//! **Borrowed inputs.** A workflow may borrow its inputs: it names their
+//! lifetimes, `workflow Essay<'a>(agent: &'a Agent, topic: &'a str)` (an
+//! input written `&Agent` is a compile error at the `&` that says so). A
+//! `&'a mut T` input is handed to each step as `&mut T`, one step after the
+//! other, so a step may call `&mut self` methods on it. A durable workflow
+//! cannot borrow (its inputs are saved in its checkpoint).
+//!
 //! Compile errors, at your token: duplicate step names, a step used before it
 //! runs, an unknown step attribute or key, `#[compensate]` on the last step
 //! (nothing after it can fail, so there is nothing to undo), a compensation
