@@ -224,6 +224,10 @@
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
 //! together; `#[fallback]` above both catches what is left. `#[escalate]`
 //! stacks the same way: what is below it runs once per tier.
+//! `#[self_healing]` above `#[retry]` counts calls, below it attempts; a
+//! `#[fallback]` above it still counts the failure, below it hides it.
+//! `#[agent]` and `#[compensate]` apply to the whole call wherever they are
+//! written.
 //!
 //! # Sagas: `#[compensate]` and [`saga()`]
 //!
@@ -492,6 +496,221 @@
 //! # }
 //! ```
 //!
+//! # Contention: `#[bulkhead(...)]` and `#[hedge(...)]`
+//!
+//! ## `#[bulkhead(...)]`
+//!
+//! At most `max` calls at once; a call that finds every slot taken waits in
+//! a bounded queue, or is turned away: the fn returns
+//! `Err(Rejected.into())`, so its error type implements `From<Rejected>`.
+//! A [`Rejected`] names the operation, the bulkhead and why
+//! ([`RejectReason`]: full, queue full, waited too long), and emits an event.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `max` | integer ≥ 1: calls at once, a limit of this fn's own (a hidden `static`) | `max` or `state` is required |
+//! | `queue` | integer: calls that may wait for a slot, first come first served; 0 turns a call away at once | 0 |
+//! | `wait` | the longest wait in the queue (a duration; needs `queue`) | until a slot is free |
+//! | `state` | a path or field naming a [`Bulkhead`] (a `static`, `self.slots`, an `Arc<Bulkhead>`): a limit shared by every fn that names it, its queue and wait set on it | |
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{Bulkhead, RejectReason, Rejected, bulkhead};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Rejected(#[from] Rejected),
+//! }
+//!
+//! /// Every fn that names it shares these 2 slots and this queue.
+//! static LLM: Bulkhead = Bulkhead::new(2).with_name("llm").with_queue(8).with_wait(Duration::from_secs(5));
+//!
+//! #[bulkhead(state = LLM)]
+//! async fn summarise(text: &str) -> Result<String, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(format!("summary of {text}"))
+//! }
+//!
+//! /// Its own limit: one search at a time, none waiting.
+//! #[bulkhead(max = 1)]
+//! async fn search(query: &str) -> Result<Vec<String>, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(vec![query.to_owned()])
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let (a, b) = tokio::join!(search("rust"), search("tokio"));
+//! assert!(a.is_ok());
+//! let AgentError::Rejected(rejected) = b.unwrap_err();
+//! assert_eq!(rejected.reason(), RejectReason::Full { max: 1 });
+//!
+//! // Three summaries on two slots: the third waits its turn.
+//! let start = tokio::time::Instant::now();
+//! let (x, y, z) = tokio::join!(summarise("a"), summarise("b"), summarise("c"));
+//! assert!(x.is_ok() && y.is_ok() && z.is_ok());
+//! assert_eq!(start.elapsed(), Duration::from_secs(2));
+//! # }
+//! ```
+//!
+//! An uncontended call costs a compare-and-swap to enter and the release
+//! of a `tokio::sync::Semaphore` to leave, and allocates nothing (see the
+//! README's figures). On a method, `state = self.slots` gives each agent its
+//! own limit (with `&self`; a `&mut self` body cannot borrow `self` while the
+//! slot does: use `max`, a `static` or an `Arc` outside).
+//!
+//! ## `#[hedge(...)]`
+//!
+//! When the first attempt has not answered after `after`, another starts
+//! beside it, up to `attempts` in all; an attempt that fails starts the
+//! next at once. The first `Ok` wins and the other attempts are dropped
+//! (cancelled); if every attempt fails, the error of the last one to fail
+//! is returned. The attempts run inside the caller's task (no spawn), so
+//! they may borrow; owned arguments are cloned per attempt, as for
+//! `#[retry]`, and `&mut` ones are a compile error (the attempts run at
+//! once). Each hedge emits an event.
+//!
+//! | key | value | default (Polly's) |
+//! |---|---|---|
+//! | `after` | the delay before each hedge, from the last start (a duration); `0` races every attempt at once | `"2s"` |
+//! | `attempts` | integer ≥ 2: every attempt, the first included | 2 |
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use resilience::hedge;
+//!
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//!
+//! /// The first replica asked hangs; the second answers in 100ms.
+//! #[hedge(after = "300ms")]
+//! async fn ask(prompt: String) -> Result<String, String> {
+//!     let replica = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+//!     let delay = if replica == 1 { 60_000 } else { 100 };
+//!     tokio::time::sleep(Duration::from_millis(delay)).await;
+//!     Ok(format!("replica {replica}: {prompt}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! assert_eq!(ask("hello".into()).await.unwrap(), "replica 2: hello");
+//! assert_eq!(start.elapsed(), Duration::from_millis(400));
+//! # }
+//! ```
+//!
+//! Hedge only what is safe to run twice at once (a read, an idempotent
+//! call): a cancelled attempt may already have done its work.
+//!
+//! ## Stacking them
+//!
+//! In written order, as the others: `#[retry] #[bulkhead]` takes a slot per
+//! attempt and frees it during the backoff, `#[bulkhead] #[retry]` holds one
+//! slot through every attempt; `#[timeout] #[bulkhead]` counts the wait in
+//! the queue, `#[bulkhead] #[timeout]` starts the limit with the slot;
+//! `#[hedge] #[timeout]` gives each attempt its own limit (a timed-out
+//! attempt is a failed one, so the next starts at once), `#[timeout]
+//! #[hedge]` bounds them all; `#[hedge] #[bulkhead]` makes each attempt
+//! take a slot (a hedge finding the bulkhead full is a failed attempt),
+//! `#[bulkhead] #[hedge]` takes one slot for the whole hedged call;
+//! `#[fallback]` above either catches a rejection or the last error.
+//! `tests/bulkhead.rs` and `tests/hedge.rs` check each of these on tokio's
+//! paused clock. Neither attribute is a `workflow!` step attribute: put it
+//! on an `async fn` that the step calls.
+//!
+//! # Agent health: `#[self_healing]` and `#[agent]`
+//!
+//! `#[self_healing(state = PATH, max_failures = N)]` counts an agent's failed
+//! calls in a row in the [`Health`] that `state` names (a field such as
+//! `self.health`, an `Arc<Health<_>>` shared with a supervisor, or a
+//! `static`), and resets the count on success. At `N` (default 3, as in the
+//! guide) it emits a [`NeedsHelp`](EventKind::NeedsHelp) event with the
+//! operation, the last error and the count: once per streak, until a success
+//! or the supervisor's answer starts a new one. A time-out below it counts
+//! as a failure. Written above `#[retry]` it counts calls (each after its
+//! retries); below it, attempts.
+//!
+//! A supervisor answers in code through the same `Health`:
+//! [`heal(cure)`](Health::heal) hands the agent a cure (a backup model, a
+//! smaller prompt...) that its calls read with [`cure()`](Health::cure);
+//! [`reset()`](Health::reset) lets it try again as it is;
+//! [`give_up()`](Health::give_up) makes its calls return [`Abandoned`]
+//! (through the error type's `From<Abandoned>`) without running.
+//!
+//! `#[agent(name = EXPR)]` names the agent a call runs for: every event the
+//! call emits, whatever layer emits it (retry, time-out, self-healing, a
+//! nested call's), carries the name in [`Event::agent`], and
+//! [`events::Filter::agent`] watches one agent. `EXPR` is a `&'static str`,
+//! a `String`, an `Arc<str>` or an [`AgentName`] (keep one in the agent: it
+//! is cloned per call without allocating). It wraps the whole call wherever
+//! it is written; a fn without it pays nothing. Inside a `workflow!`, the
+//! undo runs as the workflow, so compensation events carry its name.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use resilience::events::Filter;
+//! use resilience::{Abandoned, AgentName, Elapsed, Health, OwnedEventKind};
+//! use resilience::{agent, retry, self_healing, timeout};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error("{0} is overloaded")]
+//!     Overloaded(&'static str),
+//!     #[error(transparent)]
+//!     Timeout(#[from] Elapsed),
+//!     #[error(transparent)]
+//!     Abandoned(#[from] Abandoned),
+//! }
+//!
+//! struct Agent {
+//!     name: AgentName,
+//!     health: Arc<Health<&'static str>>, // the cure: a backup model's name
+//! }
+//!
+//! impl Agent {
+//!     #[agent(name = self.name)]
+//!     #[self_healing(state = self.health, max_failures = 2)]
+//!     #[retry(attempts = 3, delay = "10ms")]
+//!     #[timeout("30s")]
+//!     async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
+//!         match self.health.cure() {
+//!             Some(backup) => Ok(format!("{backup} answers {prompt}")),
+//!             None => Err(AgentError::Overloaded("primary")),
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let agent = Agent { name: AgentName::new("planner"), health: Arc::new(Health::new()) };
+//!
+//! // The supervisor watches the planner and heals it when it asks.
+//! let mut help = Filter::new().agent("planner").subscribe();
+//! let health = Arc::clone(&agent.health);
+//! let supervisor = tokio::spawn(async move {
+//!     while let Some(event) = help.recv().await {
+//!         if let OwnedEventKind::NeedsHelp { .. } = event.kind {
+//!             health.heal("backup-model");
+//!             return event.to_string();
+//!         }
+//!     }
+//!     String::new()
+//! });
+//!
+//! agent.ask("plan").await.unwrap_err(); // three attempts, one failed call
+//! agent.ask("plan").await.unwrap_err(); // the second in a row: help
+//! assert_eq!(
+//!     supervisor.await.unwrap(),
+//!     "planner: `ask` needs help: 2 calls in a row failed, the last with: primary is overloaded"
+//! );
+//! assert_eq!(agent.ask("plan").await.unwrap(), "backup-model answers plan");
+//!
+//! agent.health.give_up();
+//! assert!(matches!(agent.ask("plan").await, Err(AgentError::Abandoned(_))));
+//! # }
+//! ```
+//!
 //! # Multi-agent coordination
 //!
 //! The guide's patterns for many agents, as building blocks that take your
@@ -570,7 +789,7 @@
 //!
 //! # Randomness
 //!
-//! Jitter (and, as they come, chaos and hedging) draw from one source that
+//! Jitter (and, as they come, chaos) draw from one source that
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
@@ -578,7 +797,17 @@
 // (value namespace): `use resilience::escalate;` brings both.
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
-pub use resilience_macros::{chaos, compensate, escalate, fallback, retry, timeout, workflow};
+pub use resilience_macros::{
+    chaos, circuit_breaker, compensate, escalate, fallback, retry, timeout, workflow,
+};
+// `bulkhead` and `hedge` name both an attribute and a runtime module.
+pub use resilience_macros::{bulkhead, hedge};
+pub use resilience_runtime::{
+    Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
+};
+// `agent` is the attribute only; the name type is `AgentName`.
+pub use resilience_macros::{agent, self_healing};
+pub use resilience_runtime::{Abandoned, AgentName, HealingPolicy, Health};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{
@@ -594,6 +823,10 @@ pub use resilience_postgres::{PostgresLease, PostgresStore};
 pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
+};
+pub use resilience_runtime::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState, TripReason, breaker,
 };
 #[cfg(feature = "durable")]
 pub use resilience_runtime::{

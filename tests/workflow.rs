@@ -400,7 +400,8 @@ mod events {
             seen,
             [
                 "`Evented` step `finish` failed (quota exceeded); undoing the completed steps",
-                "`create` undone by its compensation",
+                // The undo runs as the workflow: its events carry its name.
+                "Evented: `create` undone by its compensation",
             ]
         );
     }
@@ -547,8 +548,9 @@ mod cancellation {
         assert_eq!(
             events,
             [
-                "`b` undone by its compensation",
-                "`a` undone by its compensation",
+                // The undo runs as the workflow, on its own task too.
+                "Three: `b` undone by its compensation",
+                "Three: `a` undone by its compensation",
             ]
         );
     }
@@ -587,8 +589,9 @@ mod cancellation {
             events,
             [
                 "`Three` step `c` failed (quota exceeded); undoing the completed steps",
-                "`b` undone by its compensation",
-                "`a` undone by its compensation",
+                // The undo runs as the workflow, on its own task too.
+                "Three: `b` undone by its compensation",
+                "Three: `a` undone by its compensation",
             ]
         );
     }

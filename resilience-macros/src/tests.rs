@@ -285,3 +285,213 @@ fn chaos_under_retry() {
         },
     );
 }
+
+#[test]
+fn circuit_breaker_on_a_field() {
+    snapshot(
+        "circuit_breaker_on_a_field",
+        Kind::CircuitBreaker,
+        quote!(state = self.breaker),
+        quote! {
+            pub async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn circuit_breaker_over_retry_and_timeout() {
+    snapshot(
+        "circuit_breaker_over_retry_and_timeout",
+        Kind::CircuitBreaker,
+        quote!(state = SEARCH, when = AgentError::is_transient),
+        quote! {
+            #[retry(attempts = 3, delay = "100ms")]
+            #[timeout("2s")]
+            async fn search(api: &Api, query: String) -> Result<Hits, AgentError> {
+                api.search(&query).await
+            }
+        },
+    );
+}
+
+#[test]
+fn retry_over_circuit_breaker() {
+    snapshot(
+        "retry_over_circuit_breaker",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[circuit_breaker(state = SEARCH, when = |e: &AgentError| !e.is_refusal())]
+            async fn search(api: &Api, query: String) -> Result<Hits, AgentError> {
+                let hits = api.search(&query).await?;
+                Ok(hits)
+            }
+        },
+    );
+}
+
+#[test]
+fn circuit_breaker_misuse_is_reported_at_the_token() {
+    let item = quote!(
+        async fn ask() -> Result<u8, E> {
+            Ok(1)
+        }
+    );
+    let cases = [
+        (
+            quote!(failures = 5),
+            "`failures` is set on the `resilience::CircuitBreaker` that `state` names, not on the attribute: `BreakerPolicy::consecutive(5)`",
+        ),
+        (
+            quote!(state = BREAKER, treshold = 3),
+            "unknown key `treshold` in `#[circuit_breaker]`; expected one of: `state`, `when`",
+        ),
+        (
+            quote!(BREAKER),
+            "`#[circuit_breaker]` takes `key = value` arguments; write `state = BREAKER`",
+        ),
+        (quote!(), "`#[circuit_breaker]` needs `state = PATH`"),
+        (
+            quote!(state = "search"),
+            "`state` names a `resilience::CircuitBreaker` (a `static` or a field), not a literal",
+        ),
+        (
+            quote!(state = BREAKER, state = OTHER),
+            "duplicate `state` in `#[circuit_breaker]`",
+        ),
+        (
+            quote!(state = BREAKER, when = 3),
+            "`when` takes a path to a `fn(&E) -> bool`",
+        ),
+    ];
+    for (args, message) in cases {
+        let output =
+            expand::attribute(Kind::CircuitBreaker, args.clone(), item.clone()).to_string();
+        assert!(output.contains("compile_error"), "{args}: {output}");
+        assert!(output.contains(message), "{args}: {output}");
+        // The fn is still emitted.
+        assert!(output.contains("async fn ask"), "{args}: {output}");
+    }
+}
+
+#[test]
+fn bulkhead_own_limit() {
+    snapshot(
+        "bulkhead_own_limit",
+        Kind::Bulkhead,
+        quote!(max = 8, queue = 16, wait = "100ms"),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn bulkhead_shared_under_retry() {
+    snapshot(
+        "bulkhead_shared_under_retry",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[bulkhead(state = self.slots)]
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_defaults() {
+    snapshot(
+        "hedge_defaults",
+        Kind::Hedge,
+        quote!(),
+        quote! {
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_race_over_timeout() {
+    snapshot(
+        "hedge_race_over_timeout",
+        Kind::Hedge,
+        quote!(after = 0, attempts = 3),
+        quote! {
+            #[timeout("30s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_over_retry() {
+    snapshot(
+        "self_healing_over_retry",
+        Kind::SelfHealing,
+        quote!(state = self.health, max_failures = 3),
+        quote! {
+            #[retry(attempts = 3, delay = "20ms")]
+            #[timeout("60ms")]
+            async fn ask(&mut self, prompt: String) -> Result<Answer, AgentError> {
+                let model = self.health.cure().unwrap_or_else(|| self.primary.clone());
+                model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_defaults() {
+    snapshot(
+        "self_healing_defaults",
+        Kind::SelfHealing,
+        quote!(state = HEALTH),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_over_self_healing() {
+    snapshot(
+        "agent_over_self_healing",
+        Kind::Agent,
+        quote!(name = self.name),
+        quote! {
+            #[self_healing(state = self.health)]
+            #[timeout("30s")]
+            async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_only() {
+    snapshot(
+        "agent_only",
+        Kind::Agent,
+        quote!(name = "planner"),
+        quote! {
+            async fn plan(&self, goal: &str) -> Result<Plan, AgentError> {
+                let draft = self.model.complete(goal).await?;
+                Ok(Plan::from(draft))
+            }
+        },
+    );
+}

@@ -15,13 +15,21 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
+//!   queue, and its [`Rejected`] error.
+//! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
+//!   the first success wins.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
 //!   the stores that keep it ([`DirectoryStore`], [`MemoryStore`]).
 //! - [`events`]: every retry, give-up, timeout, fallback and compensation is
 //!   a `tracing` event and an [`Event`] that code can [`observe`] or
-//!   [`subscribe`] to.
+//!   [`subscribe`] to; [`events::with_agent`] names the agent a call runs
+//!   for, on every event it emits.
+//! - health: [`Health`], an agent's failed calls in a row, which ask a
+//!   supervisor for help ([`HealingPolicy`]) and take its answer (a cure, or
+//!   giving up: [`Abandoned`]).
 //! - [`error_ref`]: [`ErrorRef`], any error borrowed for printing.
 //! - [`duration`]: [`fmt_duration`], durations printed as `"1.5s"`.
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
@@ -51,6 +59,7 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
+//! | `health/` | one agent over many calls, lock-free state | self-healing |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
 //! | `durable/` | runs that outlive the process | the driver |
@@ -59,8 +68,7 @@
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
 //!
-//! Next to come: `health/` (one agent over many calls: breaker, bulkhead,
-//! hedging, self-healing), between `call/` and `coordination/`.
+//! Next to come in `health/`: breaker, bulkhead, hedging.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
@@ -73,6 +81,7 @@ pub mod coordination;
 #[cfg(feature = "durable")]
 pub mod durable;
 pub mod events;
+mod health;
 pub mod saga;
 mod support;
 
@@ -84,9 +93,15 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
+pub use health::{breaker, bulkhead, hedge};
 pub use support::{duration, error_ref, random};
 
 pub use backoff::{Backoff, Delays, Jitter};
+pub use breaker::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState,
+};
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -103,10 +118,14 @@ pub use coordination::{
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;
+pub use events::TripReason;
 pub use events::{
-    Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
+    AgentName, Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe,
+    subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use health::{Abandoned, HealingPolicy, Health};
+pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
 pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

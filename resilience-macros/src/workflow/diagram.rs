@@ -103,6 +103,12 @@ fn describe(layer: &Layer) -> String {
         Layer::Compensate(_) => "compensate".to_string(),
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
+        Layer::CircuitBreaker(_) => "circuit breaker".to_string(),
+        // Refused on steps (`validate`); named for completeness.
+        Layer::Bulkhead(_) => "bulkhead".to_string(),
+        Layer::Hedge(_) => "hedge".to_string(),
+        Layer::SelfHealing(args) => format!("self-healing ×{}", args.max_failures),
+        Layer::Agent(_) => "agent".to_string(),
     }
 }
 

@@ -395,7 +395,9 @@ fn stop_fn(g: &Gen<'_>) -> TokenStream {
                 ledger: ::resilience::__private::Ledger,
             ) -> ::resilience::__private::SagaError<#err_ty> {
                 #stop
-                let compensations = ledger.undo().await;
+                // The undo runs as the workflow (unless the run is an
+                // agent's call): its events carry the workflow's name.
+                let compensations = ::resilience::__private::as_workflow(Self::NAME, ledger.undo()).await;
                 ::resilience::__private::saga_error(failure, failed_step, completed, compensations)
             }
         }

@@ -79,7 +79,7 @@ pub(super) fn fresh_run(g: &Gen<'_>) -> TokenStream {
     }
     q! {
         async move {
-            let __resilience_undo = ::resilience::__private::Ledger::new();
+            let __resilience_undo = ::resilience::__private::Ledger::new(Self::NAME);
             let outcome = {
                 let __resilience_ledger = &__resilience_undo;
                 ::resilience::__private::catch_panic(async move { #steps })
@@ -249,7 +249,13 @@ fn error_is_unnamed(plan: &Plan<'_>) -> bool {
             args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
         }
         Layer::Escalate(args) => args.when.is_some(),
-        Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) => false,
+        Layer::CircuitBreaker(args) => args.when.is_some(),
+        Layer::Bulkhead(_) | Layer::Hedge(_) => false,
+        Layer::Timeout(_)
+        | Layer::Compensate(_)
+        | Layer::Chaos(_)
+        | Layer::SelfHealing(_)
+        | Layer::Agent(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)
 }

@@ -227,6 +227,26 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                 );
                 continue;
             }
+            if matches!(kind, Kind::Bulkhead | Kind::Hedge) {
+                cx.error_spanned_by(
+                    attr.path(),
+                    format!(
+                        "`#[{0}]` is not a step attribute; put it on an `async fn` and call that fn from the step",
+                        kind.name()
+                    ),
+                );
+                continue;
+            }
+            if matches!(kind, Kind::SelfHealing | Kind::Agent) {
+                cx.error_spanned_by(
+                    attr.path(),
+                    format!(
+                        "`#[{}]` belongs to an agent's `async fn`, not to a workflow step; put it on the fn the step calls",
+                        kind.name()
+                    ),
+                );
+                continue;
+            }
             if let Some(layer) = args::parse_layer(kind, tokens, expand::attr_span(attr), cx) {
                 layers.push(layer);
             }

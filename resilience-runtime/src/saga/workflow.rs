@@ -363,8 +363,9 @@ type PendingUndo = (
 /// run's future was dropped), they run on a task of their own, as
 /// [`saga()`](super::saga) does.
 #[doc(hidden)]
-#[derive(Default)]
 pub struct Ledger {
+    /// The workflow's name, which the events of a background undo carry.
+    workflow: &'static str,
     due: Mutex<Vec<PendingUndo>>,
 }
 
@@ -375,9 +376,10 @@ impl core::fmt::Debug for Ledger {
 }
 
 impl Ledger {
-    /// An empty ledger.
-    pub const fn new() -> Self {
+    /// An empty ledger for the workflow `workflow`.
+    pub const fn new(workflow: &'static str) -> Self {
         Self {
+            workflow,
             due: Mutex::new(Vec::new()),
         }
     }
@@ -404,6 +406,7 @@ impl Ledger {
         let due = self.take();
         let mut reports = Vec::with_capacity(due.len());
         let mut left = Unwinding {
+            workflow: self.workflow,
             in_flight: None,
             rest: due.into_iter(),
         };
@@ -440,6 +443,7 @@ impl Ledger {
             due.into_iter()
                 .map(|(operation, step, undo)| (operation, step, start(undo)))
                 .collect(),
+            Some(self.workflow),
         );
     }
 }
@@ -459,6 +463,7 @@ fn start(undo: Box<dyn FnOnce() -> UndoFuture + Send>) -> UndoFuture {
 /// What is left of [`Ledger::undo`]; dropped early, it runs the rest on a
 /// task of its own.
 struct Unwinding {
+    workflow: &'static str,
     in_flight: Option<(&'static str, &'static str, UndoFuture)>,
     rest: std::vec::IntoIter<PendingUndo>,
 }
@@ -472,7 +477,7 @@ impl Drop for Unwinding {
                 .map(|(operation, step, undo)| (operation, step, start(undo))),
         );
         if !pending.is_empty() {
-            compensate_in_background_for(pending);
+            compensate_in_background_for(pending, Some(self.workflow));
         }
     }
 }
