@@ -113,7 +113,7 @@ workflow! {
     workflow Digest(desk: Desk, sources: Vec<usize>, reviewers: Vec<Named<Reviewer>>) -> Result<String, DigestError> {
         #[retry(attempts = 2, backoff = constant, delay = "1s")]
         #[timeout("60s")]
-        #[compensate(with = |summary| desk.discard(summary))]
+        #[compensate(with = { let desk = desk.clone(); move |summary| async move { desk.discard(summary).await } })]
         step summaries: Branches<String, DigestError> =
             for source in sources, concurrency = 4, min_success = 0.7 => desk.summarize(*source).await;
 

@@ -413,6 +413,7 @@
 //!     Timeout(#[from] resilience::Elapsed),
 //! }
 //!
+//! #[derive(Clone)]
 //! struct Api;
 //!
 //! impl Api {
@@ -426,7 +427,7 @@
 //!     pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
 //!         #[retry(attempts = 3)]
 //!         #[timeout("30s")]
-//!         #[compensate(with = |id| api.delete_resource(id))]
+//!         #[compensate(with = { let api = api.clone(); move |id| async move { api.delete_resource(id).await } })]
 //!         step create: u32 = api.create_resource(name).await;
 //!
 //!         #[timeout("10s")]
@@ -446,25 +447,56 @@
 //! # }
 //! ```
 //!
-//! The expansion is an explicit state machine: an enum `ProvisionState`
-//! (`Start`, `AfterCreate { create }`, `AfterConfigure { create, configure }`)
-//! whose variants hold the outputs so far, a `run` method that drives it, and
-//! `Provision::resume(inputs.., state)` to continue from a state without
-//! running the completed steps again. `STEPS`, `state().completed()`,
-//! `state().next_step()` and `diagram()` (Mermaid text: the steps, the
-//! policies on each, the compensation edges) make it inspectable.
+//! The progress is an explicit state: an enum `ProvisionState` (`Start`,
+//! `AfterCreate { create }`, `AfterConfigure { create, configure }`) whose
+//! variants hold the outputs so far, and `Provision::resume(inputs.., state)`
+//! continues from a state without running the completed steps again.
+//! `STEPS`, `state().completed()`, `state().next_step()` and `diagram()`
+//! (Mermaid text: the steps, the policies on each, the compensation edges)
+//! make it inspectable. A fresh `run` (from `Start`, in memory) does not
+//! build the state at all: it expands to the steps as a line of awaits,
+//! what one writes by hand, with the error path out of line; the run's
+//! future is no larger than the hand-written one for a workflow without
+//! `#[compensate]` (see the `workflow` bench). A resumed run goes through
+//! the state machine.
 //!
 //! If a step fails or panics, the completed steps that carry `#[compensate]`
 //! are undone in reverse order and `run` returns a [`SagaError`] naming the
 //! failed step, the completed ones and each compensation's outcome. The
-//! compensation gets the step's output by value. Dropping a `run` future
-//! half-way does not compensate (unlike [`saga()`]): the state is what a
-//! durable workflow will persist and resume.
+//! compensation gets the step's output by value.
+//!
+//! **Cancellation.** Dropping a `run` future half-way (an outer timeout, the
+//! losing branch of a `select!`) still undoes the completed steps, as
+//! [`saga()`] does: the compensations that are due run on a task of their
+//! own, last step first, with the usual events (a compensation that was
+//! running goes on there first). Hence, in an in-memory workflow, a
+//! compensation is **`Send + 'static`**: it cannot borrow the inputs or the
+//! outputs; it captures clones, which `with` takes as a block that ends in a
+//! `move` closure:
+//!
+//! ```text
+//! #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
+//! ```
+//!
+//! A closure in `with` that uses an input or an output is one compile error
+//! at that name, with this fix. A `durable workflow` is not compensated when
+//! dropped, because a durable run is not over: it resumes from its
+//! checkpoint (and its compensations may borrow the inputs). A run resumed
+//! in memory from a state (`resume`, then `run`) is
+//! compensated when it fails but not when dropped.
+//!
+//! **Borrowed inputs.** A workflow may borrow its inputs: it names their
+//! lifetimes, `workflow Essay<'a>(agent: &'a Agent, topic: &'a str)` (an
+//! input written `&Agent` is a compile error at the `&` that says so). A
+//! `&'a mut T` input is handed to each step as `&mut T`, one step after the
+//! other, so a step may call `&mut self` methods on it. A durable workflow
+//! cannot borrow (its inputs are saved in its checkpoint).
 //!
 //! Compile errors, at your token: duplicate step names, a step used before it
 //! runs, an unknown step attribute or key, `#[compensate]` on the last step
-//! (nothing after it can fail, so there is nothing to undo), a missing output
-//! expression, a return type that is not `Result<T, E>`.
+//! (nothing after it can fail, so there is nothing to undo), a compensation
+//! that borrows an input or an output (in memory) or is not `Send`, a
+//! missing output expression, a return type that is not `Result<T, E>`.
 //!
 //! A step's type must be at least as visible as the workflow: the state enum
 //! has the workflow's visibility and its variants hold the step outputs.

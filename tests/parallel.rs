@@ -116,10 +116,10 @@ workflow! {
     /// Plan, summarize every document (at most 2 at a time, 60% must
     /// succeed), then index the summaries.
     pub workflow Digest(api: Arc<Summarizer>, docs: Vec<&'static str>) -> Result<String, AppError> {
-        #[compensate(with = |p| api.unplan(p))]
+        #[compensate(with = { let api = api.clone(); move |p| async move { api.unplan(p).await } })]
         step plan: u32 = api.plan().await;
 
-        #[compensate(with = |summary| api.forget(summary))]
+        #[compensate(with = { let api = api.clone(); move |summary| async move { api.forget(summary).await } })]
         step summaries: Branches<String, AppError> =
             for doc in docs, concurrency = 2, min_success = 0.6 => api.summarize(doc).await;
 

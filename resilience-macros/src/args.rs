@@ -456,11 +456,22 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
 
 const DEFAULT_DELAY_NANOS: u64 = 100_000_000;
 
-/// `when`, `retry_after`, `with`: a path to a fn, or a closure.
+/// `when`, `retry_after`, `with`: a path to a fn, a closure, or a block
+/// ending in a closure.
 fn callable(value: Expr, key: &str, signature: &str, example: &str) -> syn::Result<Expr> {
     match &value {
         Expr::Path(_) | Expr::Closure(_) => Ok(value),
         Expr::Group(group) if matches!(&*group.expr, Expr::Path(_) | Expr::Closure(_)) => Ok(value),
+        // `{ let api = api.clone(); move |id| .. }`: a closure that owns
+        // what it captures.
+        Expr::Block(block)
+            if matches!(
+                block.block.stmts.last(),
+                Some(syn::Stmt::Expr(Expr::Closure(_), None))
+            ) =>
+        {
+            Ok(value)
+        }
         _ => Err(syn::Error::new_spanned(
             &value,
             format!(

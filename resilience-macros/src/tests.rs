@@ -159,7 +159,7 @@ fn workflow_two_steps() {
         /// Create a resource, then configure it; delete it again if configuring fails.
         pub workflow Provision(api: Api, spec: Spec) -> Result<Configured, ApiError> {
             #[retry(attempts = 3)]
-            #[compensate(with = |rid| api.delete_resource(rid))]
+            #[compensate(with = { let api = api.clone(); move |rid| async move { api.delete_resource(rid).await } })]
             step create: ResourceId = api.create_resource(spec).await;
 
             #[timeout("10s")]
@@ -168,12 +168,21 @@ fn workflow_two_steps() {
             configure
         }
     };
-    let output = crate::workflow::expand(input.clone());
-    let file = syn::parse2::<syn::File>(output.clone())
-        .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
-    insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
-        insta::assert_snapshot!("workflow_two_steps", prettyplease::unparse(&file));
-    });
+    workflow_snapshot("workflow_two_steps", input);
+}
+
+/// A workflow without `#[compensate]`: a fresh `run` is the steps as a line
+/// of awaits inside a `Straight` (the error made out of line).
+#[test]
+fn workflow_nothing_to_undo() {
+    let input = quote! {
+        workflow Ten(seed: u64) -> Result<u64, BenchError> {
+            step s1: u64 = step(seed).await;
+            step s2: u64 = step(s1).await;
+            s2
+        }
+    };
+    workflow_snapshot("workflow_nothing_to_undo", input);
 }
 
 #[track_caller]
@@ -181,6 +190,10 @@ fn workflow_snapshot(name: &str, input: TokenStream) -> syn::File {
     let output = crate::workflow::expand(input.clone());
     let file = syn::parse2::<syn::File>(output.clone())
         .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    assert!(
+        !output.to_string().contains("compile_error"),
+        "{name} expands to an error: {output}"
+    );
     insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
         insta::assert_snapshot!(name, prettyplease::unparse(&file));
     });
@@ -215,11 +228,11 @@ fn workflow_fan_out() {
         quote! {
             /// Summarize every document, then index the summaries.
             pub workflow Digest(api: Api, docs: Vec<Doc>) -> Result<usize, AppError> {
-                #[compensate(with = |p| api.unplan(p))]
+                #[compensate(with = { let api = api.clone(); move |p| async move { api.unplan(p).await } })]
                 step plan: Plan = api.plan(docs).await;
 
                 #[retry(attempts = 2)]
-                #[compensate(with = |summary| api.forget(summary))]
+                #[compensate(with = { let api = api.clone(); move |summary| async move { api.forget(summary).await } })]
                 step summaries: Branches<Summary, AppError> =
                     for doc in docs, concurrency = 8, min_success = 0.8 => api.summarize(plan, doc).await;
 

@@ -35,6 +35,8 @@ pub(super) struct Workflow {
     /// Where `durable` was written, for the error when the feature is off.
     pub(super) durable_span: Option<proc_macro2::Span>,
     pub(super) name: Ident,
+    /// `<'a, ..>`: the lifetimes of borrowed inputs (lifetimes only).
+    pub(super) generics: syn::Generics,
     pub(super) inputs: Vec<Input>,
     pub(super) ret: Type,
     pub(super) steps: Vec<Step>,
@@ -47,7 +49,7 @@ impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.peek(Token![mut]) {
             return Err(input.error(
-                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`",
+                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`, or take `&'a mut T` (`workflow Name<'a>(x: &'a mut T)`): each step may then use it mutably, one after the other",
             ));
         }
         let name: Ident = input.parse()?;
@@ -71,6 +73,23 @@ impl Parse for Workflow {
         }
         let _: kw::workflow = input.parse()?;
         let name: Ident = input.parse()?;
+        let generics: syn::Generics = input.parse()?;
+        if let Some(param) = generics
+            .params
+            .iter()
+            .find(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
+        {
+            return Err(syn::Error::new_spanned(
+                param,
+                "a workflow takes lifetime parameters only, for the inputs it borrows: `workflow Essay<'a>(agent: &'a Agent)`; make a generic input a concrete type or a `Box<dyn ..>`",
+            ));
+        }
+        if let Some(where_clause) = &generics.where_clause {
+            return Err(syn::Error::new_spanned(
+                where_clause,
+                "a workflow takes no `where` clause; write the lifetimes as `<'a>`",
+            ));
+        }
         let inputs_content;
         syn::parenthesized!(inputs_content in input);
         let inputs = Punctuated::<Input, Token![,]>::parse_terminated(&inputs_content)?
@@ -133,6 +152,7 @@ impl Parse for Workflow {
             durable,
             durable_span,
             name,
+            generics,
             inputs,
             ret,
             steps,

@@ -70,6 +70,9 @@ pub use crate::durable::{Durable, DurableError, DurableOptions, DurableWorkflow,
 pub use crate::health::HealingPolicy;
 pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
 pub use crate::saga::workflow::{
+    Compensation, Ledger, Progress, Run, Straight, Undo, panicked_at, stopped,
+};
+pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
 pub use crate::saga::workflow::{catch_panic, record_compensation, saga_error, step_failed_event};
