@@ -212,7 +212,7 @@ pub fn parallel_error<E: FromParallelError>(error: ParallelError) -> E {
 
 /// What a durable run adds to its hooks for a fan-out step: the branches
 /// that finished before a crash (which do not run again), and a checkpoint
-/// after each branch that finishes. An in-memory run ([`InMemory`]) has
+/// after each branch that finishes. An in-memory run ([`InMemory`](super::InMemory)) has
 /// none and saves nothing.
 #[cfg(feature = "durable")]
 pub trait BranchHooks<S>: crate::saga::workflow::Hooks<S> {
