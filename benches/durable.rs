@@ -1,6 +1,8 @@
 //! What durability costs: one durable step on a `DirectoryStore` against one
-//! fsync'd write of the same bytes to the same directory, and a durable
-//! workflow on the in-memory store against a non-durable one, in one run.
+//! fsync'd write of the same bytes to the same directory; a durable
+//! workflow on the in-memory store against a non-durable one; and the
+//! throughput of 200 concurrent durable workflows on the directory store
+//! and on PostgreSQL (group commit), in one run.
 //!
 //! # Group `one_durable_step` (on disk)
 //!
@@ -13,16 +15,17 @@
 //! (a read that finds no file), then per step the step itself, the state
 //! serialised to JSON and a [`CheckpointStore::save`], and finally the delete
 //! of the checkpoint (unlink, fsync of the directory). A one-step run is
-//! therefore not "one durable step": one of its three fsyncs is the
-//! delete's, and the claim and the load add file operations of their own. And a run with `DurableOptions::with_checkpoint_kept` cannot be
+//! therefore not "one durable step": its first save creates the file
+//! (two fsyncs), the delete flushes the directory, and the claim and the load add file operations of their own. And a run with `DurableOptions::with_checkpoint_kept` cannot be
 //! repeated: the second run finds the final checkpoint and returns the
 //! output without running a step. So three figures are measured and two are
 //! derived from them:
 //!
 //! - `store_save`: [`CheckpointStore::save`] of one checkpoint, on a lease
 //!   claimed once outside the loop: [`encode`] (pretty JSON plus a CRC-32
-//!   header), the hop to tokio's blocking pool, then temporary file, write,
-//!   fsync, rename, fsync of the directory. The checkpoint is the one the
+//!   header), the hop to tokio's blocking pool, then `pwrite` of the older
+//!   of the file's two slots and one `fdatasync` (the file exists: the
+//!   lease saved before). The checkpoint is the one the
 //!   5-step workflow writes after its last step (read back from a
 //!   `MemoryStore`), so its bytes are the store's own.
 //! - `workflow_1_step`, `workflow_5_steps`: whole runs of [`DurableOne`] and
@@ -30,8 +33,8 @@
 //!   deleted at the end, so every run starts afresh under the same id). The
 //!   steps are trivial (`Ok(prev + 1)`), so the time is the durability's.
 //! - derived, *marginal step* = (`workflow_5_steps` - `workflow_1_step`) / 4:
-//!   what one more step adds to a run (step, JSON of the state, save). This
-//!   is the honest "one durable step".
+//!   what one more step adds to a run (step, JSON of the state, save in
+//!   place). This is the honest "one durable step".
 //! - derived, *amortised step* = `workflow_5_steps` / 5: the run's fixed
 //!   cost (claim, load, delete) spread over five steps.
 //!
@@ -42,9 +45,12 @@
 //! - `fsync_write` (b): `File::create` + `write_all` (what `std::fs::write`
 //!   does) + `File::sync_all`, over the same file each time: one fsync, not
 //!   crash-safe (a crash mid-write leaves a torn file).
-//! - `atomic_by_hand` (c): the store's procedure without the store: create
-//!   the temporary file, write, fsync, rename over the target, open and
-//!   fsync the directory. Two fsyncs.
+//! - `atomic_by_hand` (c): the store's procedure before format version 3,
+//!   without the store: create the temporary file, write, fsync, rename
+//!   over the target, open and fsync the directory. Two fsyncs.
+//! - `fdatasync_in_place` (d): `pwrite` of the same bytes into a file whose
+//!   blocks exist, then `fdatasync`: what a save in place does on disk,
+//!   without the store. The floor of the layout.
 //!
 //! And two diagnostics, to say where the time goes: `spawn_blocking_noop`
 //! (the hop alone) and `encode` (the encoding alone, inline).
@@ -79,7 +85,34 @@
 //! Compare numbers within one run: fsync latency varies between machines,
 //! and between runs on one.
 //!
-//! Run: `cargo bench --bench durable`.
+//! # Throughput: 200 concurrent durable workflows
+//!
+//! On a multi-thread runtime (2 workers), 200 tasks at once, in two ways,
+//! each the median of 3 rounds, in durable steps (saves) per second:
+//!
+//! - store API: 200 leases, each saved once untimed (the save that creates
+//!   its file or row), then each saves 50 checkpoints one after the other,
+//!   every save awaited as the driver awaits it after each step.
+//! - `workflow!`: 200 tasks each run [`DurableTwenty`] (twenty trivial
+//!   steps) twice with `run_durable`, each run under a new id: claim, load,
+//!   twenty steps and saves, delete, all timed. This is the figure of the
+//!   last line.
+//!
+//! On the directory store every save is its own `fdatasync` of its own
+//! file; 200 of them in flight at once on the blocking pool are merged by
+//! the kernel into few flushes of the disk's cache. On PostgreSQL the
+//! store's committer writes the saves waiting at once in one statement and
+//! one commit. The PostgreSQL figures need the `postgres` feature and
+//! PostgreSQL's binaries (`initdb`, `pg_ctl`): the bench starts a throwaway
+//! cluster in a temporary directory (fsync on, synchronous commit: durable
+//! as a production server) and removes it at the end; without them it says
+//! that they were skipped.
+//!
+//! The last two lines are `durable step: ours/one fsync R` (the marginal
+//! step over (b), interleaved medians) and `durable throughput: directory N
+//! steps/s, postgres M steps/s (200 workflows)` (the `workflow!` figures).
+//!
+//! Run: `cargo bench --bench durable --features postgres`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -187,6 +220,14 @@ fn atomic_write(dir: &Path, tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result
     drop(file);
     fs::rename(tmp, path)?;
     File::open(dir)?.sync_all()
+}
+
+/// (d): what a save in place does on disk, by hand: `pwrite` of the same
+/// bytes into a file whose blocks exist, then `fdatasync`. One flush and
+/// no metadata: the floor of the store's layout.
+fn in_place_write(file: &File, bytes: &[u8]) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, 0)?;
+    file.sync_data()
 }
 
 /// Runs `f` on the blocking pool, as the store does, and panics on an error
@@ -362,6 +403,14 @@ fn check_variants(rt: &Runtime, dir: &Path) {
     });
 }
 
+/// A file of 8 KiB of zeros, flushed: its blocks exist.
+fn preallocated(path: &Path) -> File {
+    let mut file = File::create(path).expect("create the in-place file");
+    file.write_all(&[0; 8192]).expect("fill the in-place file");
+    file.sync_all().expect("flush the in-place file");
+    file
+}
+
 /// Everything the benchmarks share.
 struct Setup<'a> {
     rt: &'a Runtime,
@@ -386,6 +435,7 @@ struct Disk<'a> {
     plain: Arc<Path>,
     tmp: Arc<Path>,
     target: Arc<Path>,
+    slots: Arc<File>,
 }
 
 impl<'a> Disk<'a> {
@@ -406,11 +456,12 @@ impl<'a> Disk<'a> {
             plain: dir.join("plain.bin").into(),
             tmp: dir.join("atomic.bin.tmp").into(),
             target: dir.join("atomic.bin").into(),
+            slots: Arc::new(preallocated(&dir.join("in-place.bin"))),
         }
     }
 
     /// The operations that touch the disk, by name.
-    fn ops(&self) -> [(&'static str, Op<'_>); 5] {
+    fn ops(&self) -> [(&'static str, Op<'_>); 6] {
         [
             (
                 "store_save",
@@ -454,6 +505,13 @@ impl<'a> Disk<'a> {
                     let (dir, tmp) = (Arc::clone(&self.dir), Arc::clone(&self.tmp));
                     let (target, bytes) = (Arc::clone(&self.target), Arc::clone(&self.bytes));
                     Box::pin(blocking(move || atomic_write(&dir, &tmp, &target, &bytes)))
+                }),
+            ),
+            (
+                "fdatasync_in_place",
+                Box::new(|| {
+                    let (file, bytes) = (Arc::clone(&self.slots), Arc::clone(&self.bytes));
+                    Box::pin(blocking(move || in_place_write(&file, &bytes)))
                 }),
             ),
         ]
@@ -597,12 +655,14 @@ fn cell(value: Option<f64>, show: fn(f64) -> String) -> String {
     value.map_or_else(|| "-".to_owned(), show)
 }
 
+/// Prints the tables; returns the marginal durable step over one fsync'd
+/// write, from the interleaved medians (`None` if one did not run).
 fn print_summary(
     recorder: &Recorder,
     rounds: &BTreeMap<&str, Vec<Duration>>,
     fs_note: &str,
     bytes: usize,
-) {
+) -> Option<f64> {
     let ratio = |x: f64| format!("{x:.2}x");
     let figure = |name: &str| Figure {
         criterion: recorder.stats(&format!("one_durable_step/{name}")),
@@ -613,6 +673,7 @@ fn print_summary(
     let five = figure("workflow_5_steps");
     let plain = figure("fsync_write");
     let atomic = figure("atomic_by_hand");
+    let in_place = figure("fdatasync_in_place");
     let marginal = Figure::derive(one, five, |one, five| (five - one) / 4.0);
     let amortised = Figure::derive(five, five, |five, _| five / 5.0);
     let fixed = Figure::derive(one, five, |one, five| one - (five - one) / 4.0);
@@ -630,7 +691,7 @@ fn print_summary(
         "operation", "crit median", "crit mean", "int median", "int mean"
     );
     let rows = [
-        ("store_save (encode + hop + atomic write)", save),
+        ("store_save (encode + hop + pwrite + fdatasync)", save),
         ("workflow_1_step (whole run)", one),
         ("workflow_5_steps (whole run)", five),
         ("  marginal step = (5 steps - 1 step) / 4", marginal),
@@ -638,6 +699,7 @@ fn print_summary(
         ("  fixed cost of a run (claim, load, delete)", fixed),
         ("(b) fsync_write (1 fsync, not atomic)", plain),
         ("(c) atomic_by_hand (2 fsyncs)", atomic),
+        ("(d) fdatasync_in_place (pwrite, 1 fdatasync)", in_place),
         (
             "spawn_blocking_noop (the hop alone)",
             figure("spawn_blocking_noop"),
@@ -686,6 +748,20 @@ fn print_summary(
     }
 
     println!();
+    println!(
+        "{:<44} {:>11} {:>11}",
+        "ratio of medians to (d), the layout's floor", "crit /(d)", "int /(d)"
+    );
+    for (what, ours) in [("store_save", save), ("marginal durable step", marginal)] {
+        let over = |x: Option<(f64, f64)>, y: Option<(f64, f64)>| Some(x?.0 / y?.0);
+        println!(
+            "{what:<44} {:>11} {:>11}",
+            cell(over(ours.criterion, in_place.criterion), ratio),
+            cell(over(ours.rounds, in_place.rounds), ratio),
+        );
+    }
+
+    println!();
     println!("in_memory: five trivial steps (criterion)");
     println!(
         "{:<44} {:>11} {:>11} {:>11}",
@@ -709,6 +785,7 @@ fn print_summary(
             cell(over, |x| format!("{x:.1}x")),
         );
     }
+    Some(marginal.rounds?.0 / plain.rounds?.0)
 }
 
 fn main() {
@@ -734,6 +811,347 @@ fn main() {
     c.final_summary();
     let rounds = interleaved(&rt, &disk);
     rt.block_on(disk.store.delete(disk.lease)).expect("delete");
-    print_summary(&recorder, &rounds, &fs_note, bytes);
+    let step_ratio = print_summary(&recorder, &rounds, &fs_note, bytes);
+
+    let mt = multi_thread_runtime();
+    let store = DirectoryStore::open(dir.0.join("throughput")).expect("open the store");
+    let (dir_api, dir_runs) = throughput(&mt, &store, &checkpoint);
+    let postgres = postgres_throughput(&mt, &checkpoint);
+    println!();
+    println!(
+        "throughput: {WORKFLOWS} concurrent durable workflows, multi-thread runtime (2 workers), \
+         median of {TP_ROUNDS} rounds, durable steps per second"
+    );
+    println!(
+        "  store API ({SAVES} saves per workflow, each awaited; the save that creates each id not timed):"
+    );
+    println!("    directory {dir_api:.0} steps/s ({fs_note})");
+    match &postgres {
+        Ok((api, _)) => println!("    postgres  {api:.0} steps/s (a throwaway cluster, fsync on)"),
+        Err(why) => println!("    postgres  skipped: {why}"),
+    }
+    println!(
+        "  workflow! (DurableTwenty, {RUNS} runs per workflow: claim, load, 20 steps and saves, delete, all timed):"
+    );
+    println!("    directory {dir_runs:.0} steps/s");
+    if let Ok((_, runs)) = &postgres {
+        println!("    postgres  {runs:.0} steps/s");
+    }
+    println!();
+    match step_ratio {
+        Some(r) => println!("durable step: ours/one fsync {r:.2}"),
+        None => println!("durable step: ours/one fsync - (not measured)"),
+    }
+    let pg = match &postgres {
+        Ok((_, runs)) => format!("{runs:.0} steps/s"),
+        Err(_) => "skipped".to_owned(),
+    };
+    println!(
+        "durable throughput: directory {dir_runs:.0} steps/s, postgres {pg} ({WORKFLOWS} workflows)"
+    );
     drop(dir);
+}
+
+// ---------------------------------------------------------------------------
+// Throughput: 200 concurrent durable workflows
+// ---------------------------------------------------------------------------
+
+workflow! {
+    /// Twenty steps, durable: the workflow of the throughput runs.
+    durable workflow DurableTwenty(seed: u64) -> Result<u64, BenchError> {
+        step s1: u64 = step(seed).await;
+        step s2: u64 = step(s1).await;
+        step s3: u64 = step(s2).await;
+        step s4: u64 = step(s3).await;
+        step s5: u64 = step(s4).await;
+        step s6: u64 = step(s5).await;
+        step s7: u64 = step(s6).await;
+        step s8: u64 = step(s7).await;
+        step s9: u64 = step(s8).await;
+        step s10: u64 = step(s9).await;
+        step s11: u64 = step(s10).await;
+        step s12: u64 = step(s11).await;
+        step s13: u64 = step(s12).await;
+        step s14: u64 = step(s13).await;
+        step s15: u64 = step(s14).await;
+        step s16: u64 = step(s15).await;
+        step s17: u64 = step(s16).await;
+        step s18: u64 = step(s17).await;
+        step s19: u64 = step(s18).await;
+        step s20: u64 = step(s19).await;
+        s20
+    }
+}
+
+/// Concurrent workflows of the throughput runs.
+const WORKFLOWS: usize = 200;
+/// Saves per workflow in a store-API round.
+const SAVES: u32 = 50;
+/// Runs of [`DurableTwenty`] per workflow in a `workflow!` round.
+const RUNS: usize = 2;
+/// Rounds of each throughput figure; the median is reported.
+const TP_ROUNDS: usize = 3;
+
+/// The runtime of the throughput runs: what a server would use.
+fn multi_thread_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a multi-thread tokio runtime")
+}
+
+/// Store API: [`WORKFLOWS`] leases claimed and saved once (the save that
+/// creates each id's file or row, not timed); then, timed, every lease
+/// saves [`SAVES`] checkpoints one after the other (each save awaited, as
+/// the driver does after each step), all leases at once. Durable saves
+/// per second.
+async fn store_round<S>(store: &S, checkpoint: &Checkpoint, round: usize) -> f64
+where
+    S: CheckpointStore + Clone + 'static,
+    S::Lease: 'static,
+{
+    let name = checkpoint.workflow.clone();
+    let mut leases = Vec::with_capacity(WORKFLOWS);
+    for i in 0..WORKFLOWS {
+        let lease = store
+            .claim(&name, &format!("tp-{round}-{i}"))
+            .await
+            .expect("claim");
+        store.save(&lease, checkpoint).await.expect("first save");
+        leases.push(lease);
+    }
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for lease in leases {
+        let (store, mut checkpoint) = (store.clone(), checkpoint.clone());
+        tasks.spawn(async move {
+            for k in 1..=SAVES {
+                checkpoint.position = k;
+                store.save(&lease, &checkpoint).await.expect("save");
+            }
+            lease
+        });
+    }
+    let mut leases = Vec::with_capacity(WORKFLOWS);
+    while let Some(lease) = tasks.join_next().await {
+        leases.push(lease.expect("a save task"));
+    }
+    let elapsed = start.elapsed();
+    for lease in leases {
+        store.delete(lease).await.expect("delete");
+    }
+    (WORKFLOWS as f64 * f64::from(SAVES)) / elapsed.as_secs_f64()
+}
+
+/// `workflow!`: [`WORKFLOWS`] tasks at once, each running [`DurableTwenty`]
+/// [`RUNS`] times with `run_durable` under its own id: claim, load, twenty
+/// steps each with its save, delete, all timed. Durable steps per second.
+async fn workflow_round<S>(store: &S, round: usize) -> f64
+where
+    S: CheckpointStore + Clone + 'static,
+{
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..WORKFLOWS {
+        let store = store.clone();
+        tasks.spawn(async move {
+            for run in 0..RUNS {
+                let id = format!("wf-{round}-{i}-{run}");
+                let output = DurableTwenty::new(black_box(1))
+                    .run_durable(&store, &id)
+                    .await
+                    .expect("run");
+                assert_eq!(output, 21);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a workflow task");
+    }
+    (WORKFLOWS * RUNS * 20) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The median of [`TP_ROUNDS`] rounds of each figure: (store API,
+/// `workflow!`), in steps per second.
+fn throughput<S>(rt: &Runtime, store: &S, checkpoint: &Checkpoint) -> (f64, f64)
+where
+    S: CheckpointStore + Clone + 'static,
+    S::Lease: 'static,
+{
+    let (mut api, mut runs) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        for round in 0..TP_ROUNDS {
+            api.push(store_round(store, checkpoint, round).await);
+            runs.push(workflow_round(store, round).await);
+        }
+        assert!(store.list_unfinished().await.expect("list").is_empty());
+    });
+    (median(&mut api), median(&mut runs))
+}
+
+/// A throwaway PostgreSQL cluster for the bench, durable as a production
+/// server is (fsync on, synchronous commit): initdb into a temporary
+/// directory, pg_ctl start on a unix socket only; stopped and removed when
+/// dropped.
+#[cfg(feature = "postgres")]
+mod cluster {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+
+    pub(crate) struct Cluster {
+        dir: PathBuf,
+        bin: PathBuf,
+        as_root: bool,
+        port: u16,
+    }
+
+    impl Cluster {
+        /// Starts one; `Err` says why not (PostgreSQL absent).
+        pub(crate) fn start() -> Result<Self, String> {
+            let bin = find_bin_dir().ok_or("initdb not found (install postgresql)")?;
+            let as_root = output("id", &["-u"]).trim() == "0";
+            let dir = std::env::temp_dir().join(format!(
+                "resilience-bench-pg-{}-{:08x}",
+                std::process::id(),
+                fastrand::u32(..)
+            ));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let cluster = Self {
+                port: 20_000 + u16::try_from(fastrand::u32(..) % 40_000).unwrap_or(0),
+                dir,
+                bin,
+                as_root,
+            };
+            if as_root {
+                let uid = output("id", &["-u", "postgres"]).trim().parse().ok();
+                let gid = output("id", &["-g", "postgres"]).trim().parse().ok();
+                uid.ok_or("running as root and there is no `postgres` user")?;
+                std::os::unix::fs::chown(&cluster.dir, uid, gid).map_err(|e| e.to_string())?;
+            }
+            let data = cluster.dir.join("data");
+            let mut initdb = cluster.pg("initdb");
+            initdb.arg("-D").arg(&data).args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ]);
+            run(initdb, "initdb")?;
+            // fsync and synchronous_commit keep their defaults (on): a
+            // commit is durable when it returns.
+            let options = format!(
+                "-k {} -h '' -p {} -c max_connections=300",
+                cluster.dir.display(),
+                cluster.port
+            );
+            let mut start = cluster.pg("pg_ctl");
+            start
+                .arg("-D")
+                .arg(&data)
+                .args(["-o", &options, "-l"])
+                .arg(cluster.dir.join("log"))
+                .args(["-w", "-t", "60", "start"]);
+            run(start, "pg_ctl start")?;
+            Ok(cluster)
+        }
+
+        pub(crate) fn url(&self) -> String {
+            format!(
+                "host={} port={} user=postgres dbname=postgres",
+                self.dir.display(),
+                self.port
+            )
+        }
+
+        fn pg(&self, program: &str) -> Command {
+            let path = self.bin.join(program);
+            let mut command = if self.as_root {
+                let mut command = Command::new("runuser");
+                command.args(["-u", "postgres", "--"]).arg(path);
+                command
+            } else {
+                Command::new(path)
+            };
+            command.stdin(Stdio::null());
+            command
+        }
+    }
+
+    impl Drop for Cluster {
+        fn drop(&mut self) {
+            let mut stop = self.pg("pg_ctl");
+            stop.arg("-D")
+                .arg(self.dir.join("data"))
+                .args(["-m", "immediate", "-w", "stop"]);
+            let _ = run(stop, "pg_ctl stop");
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn find_bin_dir() -> Option<PathBuf> {
+        let has_initdb = |dir: &Path| dir.join("initdb").is_file();
+        if let Some(path) = std::env::var_os("PATH")
+            && let Some(dir) = std::env::split_paths(&path).find(|dir| has_initdb(dir))
+        {
+            return Some(dir);
+        }
+        let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let version = entry.file_name().to_str()?.parse().ok()?;
+                let bin = entry.path().join("bin");
+                has_initdb(&bin).then_some((version, bin))
+            })
+            .collect();
+        versions.sort();
+        versions.pop().map(|(_, bin)| bin)
+    }
+
+    fn run(mut command: Command, what: &str) -> Result<(), String> {
+        let out = command
+            .output()
+            .map_err(|e| format!("could not run {what}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    fn output(program: &str, args: &[&str]) -> String {
+        Command::new(program)
+            .args(args)
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// The Postgres figures, or why there are none.
+fn postgres_throughput(rt: &Runtime, checkpoint: &Checkpoint) -> Result<(f64, f64), String> {
+    #[cfg(feature = "postgres")]
+    {
+        let cluster = cluster::Cluster::start()?;
+        let store = rt
+            .block_on(resilience::PostgresStore::connect(&cluster.url()))
+            .map_err(|e| e.to_string())?;
+        let figures = throughput(rt, &store, checkpoint);
+        drop(store);
+        drop(cluster);
+        Ok(figures)
+    }
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = (rt, checkpoint);
+        Err("built without the `postgres` feature (cargo bench --bench durable --features postgres)".to_owned())
+    }
 }

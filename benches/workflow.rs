@@ -25,15 +25,28 @@
 //! machine state), not across runs.
 //!
 //! After criterion, the sizes of the (created, never polled) futures and of
-//! the state enums are printed.
+//! the state enums are printed, then the ratios ours/hand of the two
+//! targets (`workflow: ours/hand R1`, `workflow with compensation:
+//! ours/hand R2`), from medians of batches timed alternately (see
+//! `common::interleaved`).
 //!
 //! Run: `cargo bench --bench workflow`.
+//!
+//! For instruction counts, which do not wobble on a busy machine: with
+//! `WORKFLOW_BENCH_ONLY=<variant>:<runs>` (variant `hand_written`, `ours`
+//! or `ours_compensate`) the binary only runs that variant `runs` times and
+//! exits (`WORKFLOW_BENCH_ONLY=sizes` prints the sizes and exits); under `valgrind --tool=callgrind`, the difference of the totals
+//! at two run counts divided by the difference of the counts is the cost
+//! of one run. `scripts/workflow-callgrind.sh` does this for the three.
 
 use std::hint::black_box;
 use std::mem::{size_of, size_of_val};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+
+mod common;
+use common::interleaved;
 use resilience::workflow;
 use tokio::runtime::Runtime;
 
@@ -223,9 +236,84 @@ fn check_variants() {
     });
 }
 
+/// Runs `run` `batch` times on `rt`, one after the other.
+fn batch<F: Future<Output = Result<u64, E>>, E>(
+    rt: &Runtime,
+    batch: usize,
+    run: impl Fn() -> F,
+) -> u64 {
+    rt.block_on(async {
+        let mut sum = 0_u64;
+        for _ in 0..batch {
+            sum = sum.wrapping_add(black_box(run().await).unwrap_or(0));
+        }
+        sum
+    })
+}
+
+/// The two target ratios, from the medians of batches of 1,000 runs timed
+/// alternately with the hand-written batch.
+fn print_ratios() {
+    let rt = runtime();
+    let seed = 32_u64;
+    let hand = || batch(&rt, 1_000, || hand_written(black_box(seed)));
+    let (ours, by_hand) = interleaved(
+        301,
+        || batch(&rt, 1_000, || Ten::new(black_box(seed)).run()),
+        hand,
+    );
+    let (comp, by_hand_2) = interleaved(
+        301,
+        || batch(&rt, 1_000, || TenCompensated::new(black_box(seed)).run()),
+        hand,
+    );
+    println!();
+    println!(
+        "per run: hand {:.1} ns, ours {:.1} ns; hand {:.1} ns, ours with compensation {:.1} ns",
+        by_hand.as_secs_f64() * 1e6,
+        ours.as_secs_f64() * 1e6,
+        by_hand_2.as_secs_f64() * 1e6,
+        comp.as_secs_f64() * 1e6,
+    );
+    println!(
+        "workflow: ours/hand {:.2}",
+        ours.as_secs_f64() / by_hand.as_secs_f64()
+    );
+    println!(
+        "workflow with compensation: ours/hand {:.2}",
+        comp.as_secs_f64() / by_hand_2.as_secs_f64()
+    );
+}
+
+/// `WORKFLOW_BENCH_ONLY=<variant>:<runs>`: runs one variant, for callgrind.
+fn only(spec: &str) {
+    let rt = runtime();
+    let (variant, runs) = spec
+        .split_once(':')
+        .expect("WORKFLOW_BENCH_ONLY=<variant>:<runs>");
+    let runs: usize = runs.parse().expect("a number of runs");
+    let seed = 32_u64;
+    let sum = match variant {
+        "hand_written" => batch(&rt, runs, || hand_written(black_box(seed))),
+        "ours" => batch(&rt, runs, || Ten::new(black_box(seed)).run()),
+        "ours_compensate" => batch(&rt, runs, || TenCompensated::new(black_box(seed)).run()),
+        other => panic!("unknown variant {other}"),
+    };
+    println!("{variant} x{runs}: {sum}");
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("WORKFLOW_BENCH_ONLY") {
+        if spec == "sizes" {
+            print_sizes();
+            return;
+        }
+        only(&spec);
+        return;
+    }
     check_variants();
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_sizes();
+    print_ratios();
 }

@@ -354,7 +354,9 @@ async fn inspect(store: &DirectoryStore) {
         .await
         .expect("claim the id");
     let path = lease.location().to_owned();
-    let text = std::fs::read_to_string(&path).expect("read the checkpoint file");
+    let bytes = std::fs::read(&path).expect("read the checkpoint file");
+    // Two slots that saves write in turn; each starts with a header line.
+    let text = String::from_utf8_lossy(&bytes);
     let mut files: Vec<String> = std::fs::read_dir(store_dir(&path))
         .expect("list the checkpoint directory")
         .map(|entry| {
@@ -368,7 +370,10 @@ async fn inspect(store: &DirectoryStore) {
     files.sort();
     println!("  files:    {}", files.join(", "));
     println!("  file:     {}", file_name(&path));
-    println!("  header:   {}", text.lines().next().unwrap_or_default());
+    println!(
+        "  header:   {} (the first of its two slots)",
+        text.lines().next().unwrap_or_default()
+    );
     match store.load(&lease).await {
         Ok(Some(checkpoint)) => {
             let done = &ResearchAgent::STEPS[..checkpoint.position as usize];

@@ -206,7 +206,7 @@ workflow! {
         /// Each attempt may take 50ms; a failed one is retried after 20ms.
         #[retry(attempts = 3, backoff = constant, delay = "20ms")]
         #[timeout("50ms")]
-        #[compensate(with = |vm| cloud.delete_vm(vm))]
+        #[compensate(with = { let cloud = cloud.clone(); move |vm| async move { cloud.delete_vm(vm).await } })]
         step create: VmId = cloud.create_vm(spec).await;
 
         #[timeout("100ms")]

@@ -1,44 +1,58 @@
-//! A self-healing agent and the supervisor that heals it.
+//! Self-healing agents and the supervisor that heals them.
 //!
-//! The agent answers tasks by asking a model. Each call is
-//! `#[retry] #[timeout]`: every attempt gets its own time limit and a failed
-//! attempt is retried with exponential backoff. The agent also counts the
-//! calls that failed in a row (even after their retries). When that count
-//! reaches a threshold it sends "needs help" to its supervisor over a tokio
-//! channel and waits for a cure.
+//! Two agents, `alpha` and `beta`, answer tasks by asking a model. Each call
+//! is declared, nothing is counted by hand:
 //!
-//! The supervisor watches two things: the agent's help requests, and every
-//! retry, timeout and give-up, which it receives from
-//! `resilience::events::subscribe()`. When asked for help it heals the agent
-//! by handing it a backup model, and the agent carries on with it.
+//! ```text
+//! #[agent(name = self.name)]                             every event names the agent
+//! #[self_healing(state = self.health, max_failures = 2)] failed calls in a row ask for help
+//! #[retry(attempts = 3, backoff = exponential, delay = "20ms")]
+//! #[timeout("60ms")]                                     per attempt; a time-out is a failure
+//! ```
 //!
-//! The primary model is simulated: it follows a fixed script of answers,
-//! errors and stalls, so every run tells the same story (only the
-//! millisecond timestamps wobble a little), and no network is used.
+//! `#[self_healing]` sits above `#[retry]`, so it counts calls (each after
+//! its retries), not attempts. At the second failed call in a row it emits a
+//! "needs help" event, once per streak. The supervisor receives it from an
+//! event subscription, with every retry, time-out and give-up, and it
+//! answers in code through the agent's `Health`: it hands `alpha` the one
+//! spare model (`health.heal(backup)`, which the next call reads with
+//! `health.cure()`); when `beta` asks, no spare is left, so it gives up on it
+//! (`health.give_up()`), and `beta`'s next calls return `Abandoned` without
+//! running.
+//!
+//! The models are simulated: they follow a fixed script of answers, errors
+//! and stalls, on tokio's paused clock, so every run prints the same story,
+//! to the millisecond, and no network is used.
 //!
 //! Run it with `cargo run --example self_healing_agent`.
 
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use resilience::events::{self, Subscription};
-use resilience::{OwnedEventKind, fmt_duration, retry, timeout};
+use resilience::{
+    Abandoned, AgentName, Elapsed, Health, OwnedEventKind, agent, fmt_duration, retry,
+    self_healing, timeout,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep};
-
-/// Failed calls in a row after which the agent asks for help.
-const HELP_THRESHOLD: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 enum AgentError {
     /// An attempt ran out of time (`#[timeout]` produces this).
     #[error(transparent)]
-    Timeout(#[from] resilience::Elapsed),
+    Timeout(#[from] Elapsed),
+    /// The supervisor gave up on the agent (`#[self_healing]` produces this).
+    #[error(transparent)]
+    Abandoned(#[from] Abandoned),
     #[error("{0} is overloaded (HTTP 503)")]
     Overloaded(&'static str),
 }
 
-/// What the model does on one request.
+/// What a model does on one request.
 #[derive(Clone, Copy)]
 enum Step {
     /// Answers after this many milliseconds.
@@ -50,48 +64,26 @@ enum Step {
 }
 
 /// A simulated model that plays its script, one step per request, then
-/// repeats the script's last step forever.
+/// repeats the script's last step forever. Shared: the supervisor hands a
+/// model to an agent.
 struct Model {
     name: &'static str,
     script: &'static [Step],
-    requests: usize,
+    requests: AtomicUsize,
 }
 
 impl Model {
-    /// Healthy at first, then degrading: stalls and overload errors.
-    fn primary() -> Self {
-        use Step::*;
-        Self {
-            name: "primary-model",
-            script: &[
-                Answer(15),     // task 1: answers
-                Stall,          // task 2: times out,
-                Overloaded(10), //   is overloaded,
-                Stall,          //   times out again: the call fails
-                Overloaded(10), // task 3: overloaded,
-                Answer(20),     //   then the retry gets an answer
-                Stall,          // task 4: fails like task 2
-                Overloaded(10), //
-                Stall,          // and from here on it always stalls
-            ],
-            requests: 0,
-        }
+    fn new(name: &'static str, script: &'static [Step]) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            script,
+            requests: AtomicUsize::new(0),
+        })
     }
 
-    /// Slower, but it always answers.
-    fn backup() -> Self {
-        Self {
-            name: "backup-model",
-            script: &[Step::Answer(30)],
-            requests: 0,
-        }
-    }
-
-    async fn complete(&mut self, prompt: &str) -> Result<String, AgentError> {
-        let last = self.script.len() - 1;
-        let step = self.script[self.requests.min(last)];
-        self.requests += 1;
-        match step {
+    async fn complete(&self, prompt: &str) -> Result<String, AgentError> {
+        let request = self.requests.fetch_add(1, Ordering::Relaxed);
+        match self.script[request.min(self.script.len() - 1)] {
             Step::Answer(ms) => {
                 sleep(Duration::from_millis(ms)).await;
                 Ok(format!("{}'s answer to '{prompt}'", self.name))
@@ -108,197 +100,100 @@ impl Model {
     }
 }
 
-/// What the agent sends to its supervisor.
-enum Message {
-    /// The agent failed `failures` calls in a row and waits for a cure: a
-    /// model to use instead of its own.
-    NeedsHelp {
-        agent: &'static str,
-        model: &'static str,
-        failures: u32,
-        last_error: String,
-        cure: oneshot::Sender<Model>,
-    },
-    /// "Answer once you have reported every event so far." Only there so the
-    /// demo's output comes out in order.
-    Sync(oneshot::Sender<()>),
-}
-
 struct Agent {
-    name: &'static str,
-    model: Model,
-    /// Attempts made by the current call; `ask` counts them (`&mut self`).
-    attempts: u32,
-    /// Calls that failed in a row; reset by a success.
-    failures_in_a_row: u32,
-    supervisor: mpsc::Sender<Message>,
+    name: AgentName,
+    model: Arc<Model>,
+    /// Shared with the supervisor, which answers through it.
+    health: Arc<Health<Model>>,
     start: Instant,
 }
 
 impl Agent {
-    /// One request to the model. Each attempt may take 60ms; a failed attempt
-    /// is retried after 20ms, then 40ms (no jitter, to keep the demo's
-    /// output the same every run; real code would add `jitter`).
+    /// One request to the model: the supervisor's cure if it gave one, else
+    /// the agent's own. Each attempt may take 60ms; a failed attempt is
+    /// retried after 20ms, then 40ms (no jitter, so that the story is the
+    /// same every run; real code would add `jitter`).
+    #[agent(name = self.name)]
+    #[self_healing(state = self.health, max_failures = 2)]
     #[retry(attempts = 3, backoff = exponential, delay = "20ms")]
     #[timeout("60ms")]
-    async fn ask(&mut self, prompt: &str) -> Result<String, AgentError> {
-        self.attempts += 1;
-        log(
-            self.start,
-            self.name,
-            format!("  attempt {}: asking {}", self.attempts, self.model.name),
-        );
-        self.model.complete(prompt).await
-    }
-
-    /// Does one task: asks, keeps count of failures in a row, and asks the
-    /// supervisor for help when there are too many. A healed agent tries the
-    /// task once more.
-    async fn handle(&mut self, task: usize, prompt: &str) -> Result<String, AgentError> {
-        let mut healed = false;
-        loop {
-            log(self.start, self.name, format!("task {task}: '{prompt}'"));
-            self.attempts = 0;
-            let result = self.ask(prompt).await;
-            self.sync().await;
-            let attempts = plural(self.attempts, "attempt");
-            match result {
-                Ok(answer) => {
-                    let reset = if self.failures_in_a_row > 0 {
-                        " (failure streak reset to 0)"
-                    } else {
-                        ""
-                    };
-                    self.failures_in_a_row = 0;
-                    log(
-                        self.start,
-                        self.name,
-                        format!("task {task} done after {attempts}: {answer}{reset}"),
-                    );
-                    return Ok(answer);
-                }
-                Err(error) => {
-                    self.failures_in_a_row += 1;
-                    log(
-                        self.start,
-                        self.name,
-                        format!(
-                            "task {task} FAILED after {attempts}: {error} ({} of {HELP_THRESHOLD} failures in a row)",
-                            self.failures_in_a_row
-                        ),
-                    );
-                    if self.failures_in_a_row < HELP_THRESHOLD || healed {
-                        return Err(error);
-                    }
-                    if !self.ask_for_help(&error).await {
-                        return Err(error);
-                    }
-                    healed = true;
-                }
-            }
-        }
-    }
-
-    /// Sends "needs help" and applies the cure; false if none came.
-    async fn ask_for_help(&mut self, error: &AgentError) -> bool {
-        log(
-            self.start,
-            self.name,
-            "that is too many: asking the supervisor for help",
-        );
-        let (cure, cured) = oneshot::channel();
-        let message = Message::NeedsHelp {
-            agent: self.name,
-            model: self.model.name,
-            failures: self.failures_in_a_row,
-            last_error: error.to_string(),
-            cure,
-        };
-        if self.supervisor.send(message).await.is_err() {
-            return false;
-        }
-        let Ok(model) = cured.await else {
-            log(self.start, self.name, "no help came");
-            return false;
-        };
-        log(
-            self.start,
-            self.name,
-            format!(
-                "healed: now using {} instead of {}; retrying the task",
-                model.name, self.model.name
-            ),
-        );
-        self.model = model;
-        self.failures_in_a_row = 0;
-        true
-    }
-
-    /// Waits until the supervisor has printed every event so far.
-    async fn sync(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.supervisor.send(Message::Sync(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+    async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
+        let model = self
+            .health
+            .cure()
+            .unwrap_or_else(|| Arc::clone(&self.model));
+        log(self.start, &self.name, format!("  asking {}", model.name));
+        model.complete(prompt).await
     }
 }
 
-/// What the supervisor saw.
+/// What the supervisor saw and did.
 #[derive(Default)]
 struct Seen {
     retries: u32,
     timeouts: u32,
     give_ups: u32,
+    help_requests: u32,
     heals: u32,
 }
 
-/// Reports each resilience event in words and heals agents that ask for
-/// help, until every agent is gone.
+/// Reports each resilience event in words and answers every "needs help":
+/// with a spare model while one is left, else by giving up on the agent.
+/// Stops when `syncs` closes.
 async fn supervise(
     start: Instant,
     mut events: Subscription,
-    mut inbox: mpsc::Receiver<Message>,
-    mut spare: Option<Model>,
+    mut syncs: mpsc::Receiver<oneshot::Sender<()>>,
+    agents: HashMap<String, Arc<Health<Model>>>,
+    mut spares: Vec<Arc<Model>>,
 ) -> Seen {
     const ME: &str = "supervisor";
     let mut seen = Seen::default();
     loop {
         tokio::select! {
-            // Events first: report what happened before reacting to it.
+            // Events first: report everything before answering a sync.
             biased;
             Some(event) = events.recv() => {
+                let who = event.agent.as_deref().unwrap_or("?");
                 let op = &event.operation;
-                let text = match &event.kind {
+                match &event.kind {
                     OwnedEventKind::Timeout { limit } => {
                         seen.timeouts += 1;
-                        format!("sees `{op}` run out of time: no answer within {}, attempt cancelled", fmt_duration(*limit))
+                        log(start, ME, format!("sees {who}'s `{op}` get no answer within {}", fmt_duration(*limit)));
                     }
-                    OwnedEventKind::Retry { attempt, delay, error } => {
+                    OwnedEventKind::Retry { attempt, delay, .. } => {
                         seen.retries += 1;
-                        format!("sees `{op}` attempt {attempt} fail ({error}); it will retry in {}", fmt_duration(*delay))
+                        log(start, ME, format!("sees {who}'s attempt {attempt} fail; retry in {}", fmt_duration(*delay)));
                     }
-                    OwnedEventKind::GaveUp { attempts, reason, error } => {
+                    OwnedEventKind::GaveUp { attempts, error, .. } => {
                         seen.give_ups += 1;
-                        format!("sees `{op}` give up after {} ({reason}); the caller gets: {error}", plural(*attempts, "attempt"))
+                        log(start, ME, format!("sees {who}'s `{op}` fail after {}: {error}", plural(*attempts, "attempt")));
                     }
-                    _ => format!("sees {event}"),
-                };
-                log(start, ME, text);
-            }
-            message = inbox.recv() => match message {
-                Some(Message::Sync(done)) => {
-                    let _ = done.send(());
-                }
-                Some(Message::NeedsHelp { agent, model, failures, last_error, cure }) => {
-                    log(start, ME, format!("HELP from {agent}: {failures} calls in a row failed on {model}; last error: {last_error}"));
-                    match spare.take() {
-                        Some(backup) => {
-                            log(start, ME, format!("healing {agent}: switching it from {model} to {}", backup.name));
-                            seen.heals += 1;
-                            let _ = cure.send(backup);
+                    OwnedEventKind::NeedsHelp { failures, error } => {
+                        seen.help_requests += 1;
+                        log(start, ME, format!("HELP from {who}: {} in a row failed; last error: {error}", plural(*failures, "call")));
+                        let health = &agents[who];
+                        match spares.pop() {
+                            Some(backup) => {
+                                log(start, ME, format!("heals {who}: its next calls use {}", backup.name));
+                                seen.heals += 1;
+                                health.heal(backup);
+                            }
+                            None => {
+                                log(start, ME, format!("has no spare model left: gives up on {who}"));
+                                health.give_up();
+                            }
                         }
-                        None => log(start, ME, format!("no spare model left for {agent}")),
                     }
+                    OwnedEventKind::Abandoned {} => {
+                        log(start, ME, format!("sees {who}'s `{op}` refused: it was given up"));
+                    }
+                    _ => log(start, ME, format!("sees {event}")),
+                }
+            }
+            sync = syncs.recv() => match sync {
+                Some(done) => {
+                    let _ = done.send(());
                 }
                 None => return seen,
             },
@@ -307,12 +202,7 @@ async fn supervise(
 }
 
 fn log(start: Instant, who: &str, what: impl Display) {
-    println!("[{:>5}ms] {who:<10} | {what}", ms(start.elapsed()));
-}
-
-/// Whole milliseconds, rounded.
-fn ms(duration: Duration) -> u128 {
-    (duration.as_micros() + 500) / 1000
+    println!("[{:>5}ms] {who:<10} | {what}", start.elapsed().as_millis());
 }
 
 fn plural(n: u32, word: &str) -> String {
@@ -323,54 +213,98 @@ fn plural(n: u32, word: &str) -> String {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
-    println!("Self-healing agent: one agent, one supervisor, a scripted flaky model (no network).");
+    use Step::*;
     println!(
-        "Each call: #[retry(attempts = 3, backoff = exponential, delay = \"20ms\")] #[timeout(\"60ms\")];"
+        "Self-healing agents: two agents, one supervisor, scripted flaky models (no network)."
     );
     println!(
-        "after {HELP_THRESHOLD} failed calls in a row the agent asks its supervisor for help.\n"
+        "Each call: #[agent] #[self_healing(max_failures = 2)] #[retry(attempts = 3)] #[timeout(\"60ms\")]\n"
     );
 
     let start = Instant::now();
-    // Subscribe before the agent starts, so that no event is missed.
-    let events = events::subscribe();
-    let (to_supervisor, inbox) = mpsc::channel(8);
-    let supervisor = tokio::spawn(supervise(start, events, inbox, Some(Model::backup())));
+    // Healthy at first, then degrading: stalls and overload errors.
+    let alpha_model = Model::new(
+        "alpha-model",
+        &[
+            Answer(15),     // task 1: answers
+            Stall,          // task 2: times out,
+            Overloaded(10), //   is overloaded,
+            Stall,          //   times out again: the call fails
+            Overloaded(10), // task 3: fails three times: 2 calls in a row
+        ],
+    );
+    // Answers once, then is down for good.
+    let beta_model = Model::new("beta-model", &[Answer(5), Overloaded(5)]);
+    // The supervisor's one spare: slower, but it always answers.
+    let backup = Model::new("backup-model", &[Answer(30)]);
 
-    let mut agent = Agent {
-        name: "agent",
-        model: Model::primary(),
-        attempts: 0,
-        failures_in_a_row: 0,
-        supervisor: to_supervisor,
-        start,
-    };
-    let tasks = [
-        "summarise ticket #101",
-        "draft a reply to ticket #102",
-        "classify ticket #103",
-        "summarise ticket #104",
-        "translate ticket #105",
-        "close ticket #106",
-    ];
+    let agents: Vec<Agent> = [("alpha", alpha_model), ("beta", beta_model)]
+        .into_iter()
+        .map(|(name, model)| Agent {
+            name: AgentName::new(name),
+            model,
+            health: Arc::new(Health::new()),
+            start,
+        })
+        .collect();
+    let healths = agents
+        .iter()
+        .map(|agent| (agent.name.to_string(), Arc::clone(&agent.health)))
+        .collect();
+
+    // Subscribe before the agents start, so that no event is missed.
+    let events = events::subscribe();
+    let (to_supervisor, syncs) = mpsc::channel(1);
+    let supervisor = tokio::spawn(supervise(start, events, syncs, healths, vec![backup]));
+
+    let tasks = ["summarise", "draft a reply", "classify", "translate"];
     let mut answered = 0;
-    for (i, prompt) in tasks.iter().enumerate() {
-        if agent.handle(i + 1, prompt).await.is_ok() {
-            answered += 1;
+    let mut refused = 0;
+    for (round, task) in tasks.iter().enumerate() {
+        for agent in &agents {
+            let prompt = format!("{task} ticket #{}", 101 + round);
+            log(
+                start,
+                &agent.name,
+                format!("task {}: '{prompt}'", round + 1),
+            );
+            let result = agent.ask(&prompt).await;
+            // Let the supervisor report (and answer) before going on.
+            let (done, wait) = oneshot::channel();
+            to_supervisor.send(done).await.expect("the supervisor runs");
+            wait.await.expect("the supervisor answers");
+            match result {
+                Ok(answer) => {
+                    answered += 1;
+                    log(start, &agent.name, format!("done: {answer}"));
+                }
+                Err(AgentError::Abandoned(error)) => {
+                    refused += 1;
+                    log(start, &agent.name, format!("refused: {error}"));
+                }
+                Err(error) => {
+                    let streak = match agent.health.failures() {
+                        0 => "the supervisor's answer reset the streak".to_owned(),
+                        n => format!("{} in a row", plural(n, "failure")),
+                    };
+                    log(start, &agent.name, format!("FAILED: {error} ({streak})"));
+                }
+            }
         }
     }
-    drop(agent); // closes the channel: the supervisor stops
+    drop(to_supervisor); // the supervisor stops
     let seen = supervisor.await.expect("the supervisor does not panic");
 
     println!(
-        "\nsummary: {answered} of {} tasks answered; the supervisor saw {} retries, {} timeouts and {} give-ups, and healed the agent {}; {}ms in all",
-        tasks.len(),
+        "\nsummary: {answered} of {} calls answered, {refused} refused after giving up; the supervisor saw {} retries, {} time-outs, {} give-ups and {}, and healed {}; {}ms in all",
+        tasks.len() * agents.len(),
         seen.retries,
         seen.timeouts,
         seen.give_ups,
-        plural(seen.heals, "time"),
-        ms(start.elapsed())
+        plural(seen.help_requests, "help request"),
+        plural(seen.heals, "agent"),
+        start.elapsed().as_millis()
     );
 }

@@ -332,6 +332,10 @@
 //! each attempt its own time limit; `#[timeout] #[retry]` bounds all attempts
 //! together; `#[fallback]` above both catches what is left. `#[escalate]`
 //! stacks the same way: what is below it runs once per tier.
+//! `#[self_healing]` above `#[retry]` counts calls, below it attempts; a
+//! `#[fallback]` above it still counts the failure, below it hides it.
+//! `#[agent]` and `#[compensate]` apply to the whole call wherever they are
+//! written.
 //!
 //! # Sagas: `#[compensate]` and [`saga()`]
 //!
@@ -409,6 +413,7 @@
 //!     Timeout(#[from] resilience::Elapsed),
 //! }
 //!
+//! #[derive(Clone)]
 //! struct Api;
 //!
 //! impl Api {
@@ -422,7 +427,7 @@
 //!     pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
 //!         #[retry(attempts = 3)]
 //!         #[timeout("30s")]
-//!         #[compensate(with = |id| api.delete_resource(id))]
+//!         #[compensate(with = { let api = api.clone(); move |id| async move { api.delete_resource(id).await } })]
 //!         step create: u32 = api.create_resource(name).await;
 //!
 //!         #[timeout("10s")]
@@ -442,30 +447,162 @@
 //! # }
 //! ```
 //!
-//! The expansion is an explicit state machine: an enum `ProvisionState`
-//! (`Start`, `AfterCreate { create }`, `AfterConfigure { create, configure }`)
-//! whose variants hold the outputs so far, a `run` method that drives it, and
-//! `Provision::resume(inputs.., state)` to continue from a state without
-//! running the completed steps again. `STEPS`, `state().completed()`,
-//! `state().next_step()` and `diagram()` (Mermaid text: the steps, the
-//! policies on each, the compensation edges) make it inspectable.
+//! The progress is an explicit state: an enum `ProvisionState` (`Start`,
+//! `AfterCreate { create }`, `AfterConfigure { create, configure }`) whose
+//! variants hold the outputs so far, and `Provision::resume(inputs.., state)`
+//! continues from a state without running the completed steps again.
+//! `STEPS`, `state().completed()`, `state().next_step()` and `diagram()`
+//! (Mermaid text: the steps, the policies on each, the compensation edges)
+//! make it inspectable. A fresh `run` (from `Start`, in memory) does not
+//! build the state at all: it expands to the steps as a line of awaits,
+//! what one writes by hand, with the error path out of line; the run's
+//! future is no larger than the hand-written one for a workflow without
+//! `#[compensate]` (see the `workflow` bench). A resumed run goes through
+//! the state machine.
 //!
 //! If a step fails or panics, the completed steps that carry `#[compensate]`
 //! are undone in reverse order and `run` returns a [`SagaError`] naming the
 //! failed step, the completed ones and each compensation's outcome. The
-//! compensation gets the step's output by value. Dropping a `run` future
-//! half-way does not compensate (unlike [`saga()`]): the state is what a
-//! durable workflow will persist and resume.
+//! compensation gets the step's output by value.
+//!
+//! **Cancellation.** Dropping a `run` future half-way (an outer timeout, the
+//! losing branch of a `select!`) still undoes the completed steps, as
+//! [`saga()`] does: the compensations that are due run on a task of their
+//! own, last step first, with the usual events (a compensation that was
+//! running goes on there first). Hence, in an in-memory workflow, a
+//! compensation is **`Send + 'static`**: it cannot borrow the inputs or the
+//! outputs; it captures clones, which `with` takes as a block that ends in a
+//! `move` closure:
+//!
+//! ```text
+//! #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
+//! ```
+//!
+//! A closure in `with` that uses an input or an output is one compile error
+//! at that name, with this fix. A `durable workflow` is not compensated when
+//! dropped, because a durable run is not over: it resumes from its
+//! checkpoint (and its compensations may borrow the inputs). A run resumed
+//! in memory from a state (`resume`, then `run`) is
+//! compensated when it fails but not when dropped.
+//!
+//! **Borrowed inputs.** A workflow may borrow its inputs: it names their
+//! lifetimes, `workflow Essay<'a>(agent: &'a Agent, topic: &'a str)` (an
+//! input written `&Agent` is a compile error at the `&` that says so). A
+//! `&'a mut T` input is handed to each step as `&mut T`, one step after the
+//! other, so a step may call `&mut self` methods on it. A durable workflow
+//! cannot borrow (its inputs are saved in its checkpoint).
 //!
 //! Compile errors, at your token: duplicate step names, a step used before it
 //! runs, an unknown step attribute or key, `#[compensate]` on the last step
-//! (nothing after it can fail, so there is nothing to undo), a missing output
-//! expression, a return type that is not `Result<T, E>`.
+//! (nothing after it can fail, so there is nothing to undo), a compensation
+//! that borrows an input or an output (in memory) or is not `Send`, a
+//! missing output expression, a return type that is not `Result<T, E>`.
 //!
 //! A step's type must be at least as visible as the workflow: the state enum
 //! has the workflow's visibility and its variants hold the step outputs.
 //! Inside a step, an error type that `?` cannot infer needs a hint
 //! (`Ok::<_, MyError>(v)`), as in any `async` block.
+//!
+//! # Parallel steps: fan-out and consensus
+//!
+//! A step can run one call per item of a collection, concurrently, or ask
+//! several agents at once and take the majority's answer:
+//!
+//! ```text
+//! step NAME: Branches<T, E> = for PAT in COLLECTION [, concurrency = N] [, min_success = R] => EXPR;
+//! step NAME: T = consensus PAT in AGENTS [, response_rate = R] [, majority = R]
+//!                          [, time_limit = "30s"] [, key = FN] => EXPR;
+//! ```
+//!
+//! - **Fan-out** (`for doc in docs => summarize(doc).await`): `EXPR` runs
+//!   once per item (`PAT` binds it), up to `concurrency` at a time
+//!   (default 10), and evaluates to `Result<T, E2>` with `E: From<E2>`. The
+//!   step's output is a [`Branches<T, E>`](Branches): the outputs in item
+//!   order (it derefs to `[T]`), [`indices`](Branches::indices) of their
+//!   items, and the [`failures`](Branches::failures) with their index. A
+//!   panic in a branch is that branch's failure. When the share of
+//!   branches that succeeded is below `min_success` (default 1: every
+//!   branch must succeed), the step fails with [`ParallelError`]; it stops
+//!   starting branches as soon as the minimum is out of reach (the calls in
+//!   flight finish). An empty collection succeeds.
+//! - **Consensus** (`consensus critic in critics => critic.review(draft).await`):
+//!   every agent of `AGENTS` (a `Vec`, array or slice of
+//!   [`coordination::Named`] agents) is asked at once, each under
+//!   `time_limit` (default 30 s); an agent that fails, panics or runs out
+//!   of time has no vote. Below `response_rate` answers (default 0.6), or
+//!   without a single largest group of equal answers (grouped by `key`, a
+//!   fn `&T -> K`, or by the answer itself) holding `majority` of them
+//!   (default 0.5), the step fails with [`ParallelError`]. Its output is the
+//!   winning answer (see [`Consensus`] for the rules).
+//! - The step's attributes apply to each branch (each agent's call):
+//!   `#[retry]` retries a failed branch, `#[timeout]` limits each one.
+//!   `#[compensate(with = ..)]` on a fan-out undoes each successful branch,
+//!   with its output, latest completed first: when a later step fails, and
+//!   when the step itself ends below its minimum (those undos are in the
+//!   `ParallelError`).
+//! - The workflow's error type takes [`ParallelError`] through `From`
+//!   (`#[error(transparent)] Parallel(#[from] resilience::ParallelError)`).
+//! - In a `durable workflow`, each branch that succeeds is checkpointed
+//!   (with its output, which is then serde) before the step goes on, so a
+//!   run resumed after a crash runs only the branches that had not
+//!   succeeded (a branch that failed gets another try); the failures are
+//!   saved by their text once the step completes. A fan-out below its
+//!   minimum forgets its branches before undoing them: a crash then runs
+//!   it whole. A consensus step is checkpointed when it has decided, like
+//!   any step.
+//! - The diagram shows each parallel step as a subgraph of its branches.
+//!
+//! Compile errors, at your token: a fan-out whose type is not `Branches<T,
+//! E>`, `min_success`, `response_rate` or `majority` outside 0..=1 or not a
+//! literal, `concurrency = 0`, a missing item, `in`, collection, agents or
+//! `=>`, an unknown or repeated setting, agents that are not `Named`, a
+//! workflow error without `From<ParallelError>`.
+//!
+//! ```
+//! use resilience::coordination::Named;
+//! use resilience::{Branches, ParallelError, workflow};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AppError {
+//!     #[error("cannot read {0}")]
+//!     Unreadable(String),
+//!     #[error(transparent)]
+//!     Parallel(#[from] ParallelError),
+//! }
+//!
+//! async fn summarize(doc: &str) -> Result<String, AppError> {
+//!     if doc.is_empty() { Err(AppError::Unreadable(doc.into())) } else { Ok(doc.to_uppercase()) }
+//! }
+//!
+//! struct Critic { likes: bool }
+//!
+//! impl Critic {
+//!     async fn review(&self, summary: &str) -> Result<bool, AppError> {
+//!         Ok(self.likes && !summary.is_empty())
+//!     }
+//! }
+//!
+//! workflow! {
+//!     pub workflow Digest(docs: Vec<String>, critics: Vec<Named<Critic>>) -> Result<String, AppError> {
+//!         #[retry(attempts = 2)]
+//!         step summaries: Branches<String, AppError> =
+//!             for doc in docs, concurrency = 8, min_success = 0.5 => summarize(doc).await;
+//!
+//!         step approved: bool =
+//!             consensus critic in critics, time_limit = "20s" => critic.review(&summaries.join(" ")).await;
+//!
+//!         format!("{} of {} summarized, approved: {approved}", summaries.len(), summaries.items())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let docs = vec!["a".to_owned(), String::new(), "c".to_owned()];
+//! let critics = vec![Named::new("kind", Critic { likes: true }), Named::new("fair", Critic { likes: true }), Named::new("harsh", Critic { likes: false })];
+//! let out = Digest::new(docs, critics).run().await.unwrap();
+//! assert_eq!(out, "2 of 3 summarized, approved: true");
+//! # }
+//! ```
 //!
 //! # Durable workflows
 //!
@@ -532,9 +669,19 @@
 //! throws one away. Steps run at least once: see [`durable`] for the
 //! idempotency advice.
 //!
+//! Many processes share the runs through [`durable::Worker`]: registered
+//! with the workflow types (`Worker::new(store).register::<Research>()`),
+//! it finds the runs nobody holds, by workflow name, and runs them under a
+//! concurrency limit until a shutdown signal. `Research::new(..).submit_durable(&store, id)`
+//! hands a run to the workers; a run whose worker died is resumed by
+//! another once its lease lapses (at once with a `DirectoryStore`, after
+//! the lease's length with the `postgres` feature's `PostgresStore`, which
+//! shares the runs across machines); a run that keeps crashing its workers
+//! is set aside after 100 claims.
+//!
 //! # Observing
 //!
-//! Every retry, give-up, timeout, fallback, compensation and checkpoint emits a `tracing` event (target
+//! Every retry, give-up, timeout, fallback, compensation, checkpoint and circuit-breaker change of state emits a `tracing` event (target
 //! `resilience`) and reaches the callbacks of [`events::observe`] and the
 //! channels of [`events::subscribe`], so a supervisor can react when an agent
 //! needs help.
@@ -567,6 +714,299 @@
 //! ]);
 //! # }
 //! ```
+//!
+//! # Contention: `#[bulkhead(...)]` and `#[hedge(...)]`
+//!
+//! ## `#[bulkhead(...)]`
+//!
+//! At most `max` calls at once; a call that finds every slot taken waits in
+//! a bounded queue, or is turned away: the fn returns
+//! `Err(Rejected.into())`, so its error type implements `From<Rejected>`.
+//! A [`Rejected`] names the operation, the bulkhead and why
+//! ([`RejectReason`]: full, queue full, waited too long), and emits an event.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `max` | integer ≥ 1: calls at once, a limit of this fn's own (a hidden `static`) | `max` or `state` is required |
+//! | `queue` | integer: calls that may wait for a slot, first come first served; 0 turns a call away at once | 0 |
+//! | `wait` | the longest wait in the queue (a duration; needs `queue`) | until a slot is free |
+//! | `state` | a path or field naming a [`Bulkhead`] (a `static`, `self.slots`, an `Arc<Bulkhead>`): a limit shared by every fn that names it, its queue and wait set on it | |
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{Bulkhead, RejectReason, Rejected, bulkhead};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Rejected(#[from] Rejected),
+//! }
+//!
+//! /// Every fn that names it shares these 2 slots and this queue.
+//! static LLM: Bulkhead = Bulkhead::new(2).with_name("llm").with_queue(8).with_wait(Duration::from_secs(5));
+//!
+//! #[bulkhead(state = LLM)]
+//! async fn summarise(text: &str) -> Result<String, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(format!("summary of {text}"))
+//! }
+//!
+//! /// Its own limit: one search at a time, none waiting.
+//! #[bulkhead(max = 1)]
+//! async fn search(query: &str) -> Result<Vec<String>, AgentError> {
+//!     tokio::time::sleep(Duration::from_secs(1)).await;
+//!     Ok(vec![query.to_owned()])
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let (a, b) = tokio::join!(search("rust"), search("tokio"));
+//! assert!(a.is_ok());
+//! let AgentError::Rejected(rejected) = b.unwrap_err();
+//! assert_eq!(rejected.reason(), RejectReason::Full { max: 1 });
+//!
+//! // Three summaries on two slots: the third waits its turn.
+//! let start = tokio::time::Instant::now();
+//! let (x, y, z) = tokio::join!(summarise("a"), summarise("b"), summarise("c"));
+//! assert!(x.is_ok() && y.is_ok() && z.is_ok());
+//! assert_eq!(start.elapsed(), Duration::from_secs(2));
+//! # }
+//! ```
+//!
+//! An uncontended call costs a compare-and-swap to enter and the release
+//! of a `tokio::sync::Semaphore` to leave, and allocates nothing (see the
+//! README's figures). On a method, `state = self.slots` gives each agent its
+//! own limit (with `&self`; a `&mut self` body cannot borrow `self` while the
+//! slot does: use `max`, a `static` or an `Arc` outside).
+//!
+//! ## `#[hedge(...)]`
+//!
+//! When the first attempt has not answered after `after`, another starts
+//! beside it, up to `attempts` in all; an attempt that fails starts the
+//! next at once. The first `Ok` wins and the other attempts are dropped
+//! (cancelled); if every attempt fails, the error of the last one to fail
+//! is returned. The attempts run inside the caller's task (no spawn), so
+//! they may borrow; owned arguments are cloned per attempt, as for
+//! `#[retry]`, and `&mut` ones are a compile error (the attempts run at
+//! once). Each hedge emits an event.
+//!
+//! | key | value | default (Polly's) |
+//! |---|---|---|
+//! | `after` | the delay before each hedge, from the last start (a duration); `0` races every attempt at once | `"2s"` |
+//! | `attempts` | integer ≥ 2: every attempt, the first included | 2 |
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use std::time::Duration;
+//! use resilience::hedge;
+//!
+//! static CALLS: AtomicU32 = AtomicU32::new(0);
+//!
+//! /// The first replica asked hangs; the second answers in 100ms.
+//! #[hedge(after = "300ms")]
+//! async fn ask(prompt: String) -> Result<String, String> {
+//!     let replica = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
+//!     let delay = if replica == 1 { 60_000 } else { 100 };
+//!     tokio::time::sleep(Duration::from_millis(delay)).await;
+//!     Ok(format!("replica {replica}: {prompt}"))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! assert_eq!(ask("hello".into()).await.unwrap(), "replica 2: hello");
+//! assert_eq!(start.elapsed(), Duration::from_millis(400));
+//! # }
+//! ```
+//!
+//! Hedge only what is safe to run twice at once (a read, an idempotent
+//! call): a cancelled attempt may already have done its work.
+//!
+//! ## Stacking them
+//!
+//! In written order, as the others: `#[retry] #[bulkhead]` takes a slot per
+//! attempt and frees it during the backoff, `#[bulkhead] #[retry]` holds one
+//! slot through every attempt; `#[timeout] #[bulkhead]` counts the wait in
+//! the queue, `#[bulkhead] #[timeout]` starts the limit with the slot;
+//! `#[hedge] #[timeout]` gives each attempt its own limit (a timed-out
+//! attempt is a failed one, so the next starts at once), `#[timeout]
+//! #[hedge]` bounds them all; `#[hedge] #[bulkhead]` makes each attempt
+//! take a slot (a hedge finding the bulkhead full is a failed attempt),
+//! `#[bulkhead] #[hedge]` takes one slot for the whole hedged call;
+//! `#[fallback]` above either catches a rejection or the last error.
+//! `tests/bulkhead.rs` and `tests/hedge.rs` check each of these on tokio's
+//! paused clock. Neither attribute is a `workflow!` step attribute: put it
+//! on an `async fn` that the step calls.
+//!
+//! # Agent health: `#[self_healing]` and `#[agent]`
+//!
+//! `#[self_healing(state = PATH, max_failures = N)]` counts an agent's failed
+//! calls in a row in the [`Health`] that `state` names (a field such as
+//! `self.health`, an `Arc<Health<_>>` shared with a supervisor, or a
+//! `static`), and resets the count on success. At `N` (default 3, as in the
+//! guide) it emits a [`NeedsHelp`](EventKind::NeedsHelp) event with the
+//! operation, the last error and the count: once per streak, until a success
+//! or the supervisor's answer starts a new one. A time-out below it counts
+//! as a failure. Written above `#[retry]` it counts calls (each after its
+//! retries); below it, attempts.
+//!
+//! A supervisor answers in code through the same `Health`:
+//! [`heal(cure)`](Health::heal) hands the agent a cure (a backup model, a
+//! smaller prompt...) that its calls read with [`cure()`](Health::cure);
+//! [`reset()`](Health::reset) lets it try again as it is;
+//! [`give_up()`](Health::give_up) makes its calls return [`Abandoned`]
+//! (through the error type's `From<Abandoned>`) without running.
+//!
+//! `#[agent(name = EXPR)]` names the agent a call runs for: every event the
+//! call emits, whatever layer emits it (retry, time-out, self-healing, a
+//! nested call's), carries the name in [`Event::agent`], and
+//! [`events::Filter::agent`] watches one agent. `EXPR` is a `&'static str`,
+//! a `String`, an `Arc<str>` or an [`AgentName`] (keep one in the agent: it
+//! is cloned per call without allocating). It wraps the whole call wherever
+//! it is written; a fn without it pays nothing. A compensation registered
+//! by an agent's `#[compensate]` call runs as that agent in a [`saga()`];
+//! inside a `workflow!`, the undo runs as the workflow, so compensation
+//! events carry its name.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use resilience::events::Filter;
+//! use resilience::{Abandoned, AgentName, Elapsed, Health, OwnedEventKind};
+//! use resilience::{agent, retry, self_healing, timeout};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error("{0} is overloaded")]
+//!     Overloaded(&'static str),
+//!     #[error(transparent)]
+//!     Timeout(#[from] Elapsed),
+//!     #[error(transparent)]
+//!     Abandoned(#[from] Abandoned),
+//! }
+//!
+//! struct Agent {
+//!     name: AgentName,
+//!     health: Arc<Health<&'static str>>, // the cure: a backup model's name
+//! }
+//!
+//! impl Agent {
+//!     #[agent(name = self.name)]
+//!     #[self_healing(state = self.health, max_failures = 2)]
+//!     #[retry(attempts = 3, delay = "10ms")]
+//!     #[timeout("30s")]
+//!     async fn ask(&self, prompt: &str) -> Result<String, AgentError> {
+//!         match self.health.cure() {
+//!             Some(backup) => Ok(format!("{backup} answers {prompt}")),
+//!             None => Err(AgentError::Overloaded("primary")),
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let agent = Agent { name: AgentName::new("planner"), health: Arc::new(Health::new()) };
+//!
+//! // The supervisor watches the planner and heals it when it asks.
+//! let mut help = Filter::new().agent("planner").subscribe();
+//! let health = Arc::clone(&agent.health);
+//! let supervisor = tokio::spawn(async move {
+//!     while let Some(event) = help.recv().await {
+//!         if let OwnedEventKind::NeedsHelp { .. } = event.kind {
+//!             health.heal("backup-model");
+//!             return event.to_string();
+//!         }
+//!     }
+//!     String::new()
+//! });
+//!
+//! agent.ask("plan").await.unwrap_err(); // three attempts, one failed call
+//! agent.ask("plan").await.unwrap_err(); // the second in a row: help
+//! assert_eq!(
+//!     supervisor.await.unwrap(),
+//!     "planner: `ask` needs help: 2 calls in a row failed, the last with: primary is overloaded"
+//! );
+//! assert_eq!(agent.ask("plan").await.unwrap(), "backup-model answers plan");
+//!
+//! agent.health.give_up();
+//! assert!(matches!(agent.ask("plan").await, Err(AgentError::Abandoned(_))));
+//! # }
+//! ```
+//!
+//! # Circuit breaker: `#[circuit_breaker(state = PATH)]`
+//!
+//! An agent that keeps failing is not called for a while: its callers fail
+//! fast instead of waiting on it, and it gets time to recover. `state`
+//! names a [`CircuitBreaker`]: a `static` shared by many fns or agents, or
+//! a field (`state = self.breaker`, with `&self`) so that each agent has
+//! its own. It is **closed** (calls go through and are counted), **open**
+//! (the body does not run: the fn returns `Err(CircuitOpen.into())`, so
+//! its error type implements `From<CircuitOpen>`), or **half-open** (the
+//! break is over: a bounded number of trial calls go through; if they
+//! succeed it closes, if one fails it opens again). [`CircuitOpen`] names
+//! the fn and the breaker and says how long the break still lasts.
+//!
+//! | key | value | default |
+//! |---|---|---|
+//! | `state` | a path or a field of type `CircuitBreaker` (or `&`/`Arc` of one) | required |
+//! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts count as failures; the others count as successes (as in Polly) | all errors |
+//!
+//! The thresholds are on the breaker, a `const` [`BreakerPolicy`]: after
+//! `consecutive(n)` failures in a row, or when `failure_ratio(r)` of the
+//! calls over a sliding window failed (Polly v8's defaults: ratio 0.1,
+//! minimum throughput 100 calls, sampling 30 s, break 5 s, one trial call;
+//! the table is at [`BreakerPolicy`]). A policy that cannot work (zero
+//! failures, a ratio outside (0, 1], a zero break, ...) is a compile error
+//! at the `static`; [`CircuitBreaker::try_new`] checks one made at run
+//! time. The breaker is lock-free; closed, in the consecutive mode, a call
+//! costs two atomic loads and no clock read. Each change of state is an
+//! event; [`CircuitBreaker::stats`], [`state`](CircuitBreaker::state),
+//! [`isolate`](CircuitBreaker::isolate) and [`reset`](CircuitBreaker::reset)
+//! are for supervisors.
+//!
+//! ```
+//! use std::time::Duration;
+//! use resilience::{BreakerPolicy, CircuitBreaker, CircuitOpen, CircuitState, circuit_breaker, retry};
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum AgentError {
+//!     #[error(transparent)]
+//!     Open(#[from] CircuitOpen),
+//!     #[error("the model is overloaded")]
+//!     Overloaded,
+//! }
+//!
+//! static SEARCH: CircuitBreaker =
+//!     CircuitBreaker::new(BreakerPolicy::consecutive(2).with_break(Duration::from_secs(30)))
+//!         .with_name("search");
+//!
+//! #[circuit_breaker(state = SEARCH)]
+//! #[retry(attempts = 3, delay = "100ms")]
+//! async fn search(query: &str) -> Result<String, AgentError> {
+//!     Err(AgentError::Overloaded) // the search API is down
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! // Two calls of three attempts each fail: two failures for the breaker.
+//! assert!(matches!(search("rust").await, Err(AgentError::Overloaded)));
+//! assert!(matches!(search("rust").await, Err(AgentError::Overloaded)));
+//! assert_eq!(SEARCH.state(), CircuitState::Open);
+//! // Open: not a single attempt.
+//! let Err(AgentError::Open(open)) = search("rust").await else { panic!() };
+//! assert_eq!(open.to_string(), "`search` not called: circuit `search` is open for another 30s");
+//! # }
+//! ```
+//!
+//! Stacking decides what the breaker sees: above `#[retry]` one outcome
+//! per call, below it each attempt (a `#[retry(when = ..)]` that does not
+//! retry a `CircuitOpen`, or a `retry_after` from
+//! [`CircuitOpen::remaining`], then waits out the break); a `#[timeout]`
+//! below the breaker counts as a failure, one above it cancels the call,
+//! which counts as nothing (a cancelled trial call gives its place to the
+//! next). A `#[fallback]` above it can answer while it is open. With
+//! `&mut self`, keep the breaker in a `static` or behind an `Arc` outside
+//! `self` (the call borrows it). `examples/circuit_breaker.rs` shows a
+//! flaky agent tripping its breaker and recovering.
 //!
 //! # Multi-agent coordination
 //!
@@ -647,7 +1087,7 @@
 //!
 //! # Randomness
 //!
-//! Jitter (and, as they come, chaos and hedging) draw from one source that
+//! Jitter (and, as they come, chaos) draw from one source that
 //! [`random::with_seed`] makes repeatable for a task, so a run can be
 //! replayed.
 
@@ -656,9 +1096,8 @@
 // `chaos` names both the attribute and, with the `chaos` feature, the
 // runtime's module.
 pub use resilience_macros::{
-    chaos, compensate, escalate, fallback, rate_limit, retry, timeout, workflow,
+    chaos, circuit_breaker, compensate, escalate, fallback, rate_limit, retry, timeout, workflow,
 };
-
 /// [`RateLimiter`] and its parts; `#[rate_limit]` is the attribute.
 pub use resilience_runtime::rate_limit;
 /// The delay a server asks for, read from an `http::HeaderMap`
@@ -666,6 +1105,14 @@ pub use resilience_runtime::rate_limit;
 #[cfg(feature = "http")]
 pub use resilience_runtime::server_delay;
 pub use resilience_runtime::{RateLimit, RateLimited, RateLimiter};
+// `bulkhead` and `hedge` name both an attribute and a runtime module.
+pub use resilience_macros::{bulkhead, hedge};
+pub use resilience_runtime::{
+    Bulkhead, BulkheadPermit, HedgePolicy, RejectReason, Rejected, bulkhead, hedge,
+};
+// `agent` is the attribute only; the name type is `AgentName`.
+pub use resilience_macros::{agent, self_healing};
+pub use resilience_runtime::{Abandoned, AgentName, HealingPolicy, Health};
 
 #[cfg(feature = "chaos")]
 pub use resilience_runtime::{
@@ -682,12 +1129,18 @@ pub use resilience_runtime::{
     Backoff, Delays, ErrorRef, Event, EventKind, GiveUpReason, Jitter, OwnedEvent, OwnedEventKind,
     PolicyError, RetryPolicy, TimeoutPolicy,
 };
+pub use resilience_runtime::{
+    Branches, CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga,
+};
+pub use resilience_runtime::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState, TripReason, breaker,
+};
 #[cfg(feature = "durable")]
 pub use resilience_runtime::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase, checkpoint, durable,
 };
-pub use resilience_runtime::{CompensationReport, Failure, SagaError, SagaHandle, saga};
 pub use resilience_runtime::{
     Consensus, ConsensusError, CoordinatorFailure, Decision, Escalation, EscalationConfigError,
     EscalationError, Failover, FailoverConfig, FailoverConfigError, FailoverError, FailoverReason,

@@ -86,9 +86,9 @@ impl Ledger {
 
 workflow! {
     pub workflow InMemory(ledger: Ledger) -> Result<u32, LedgerError> {
-        #[compensate(with = |a| ledger.undo_a(a))]
+        #[compensate(with = { let ledger = ledger.clone(); move |a| async move { ledger.undo_a(a).await } })]
         step a: u32 = ledger.run("a", 1).await;
-        #[compensate(with = |b| ledger.undo_b(b))]
+        #[compensate(with = { let ledger = ledger.clone(); move |b| async move { ledger.undo_b(b).await } })]
         step b: u32 = ledger.run("b", 2).await;
         step c: u32 = ledger.run("c", 3).await;
         c

@@ -193,3 +193,44 @@ async fn the_compared_futures_do_the_same_work() {
         );
     }
 }
+
+/// A `workflow!` without `#[compensate]` is a line of awaits: its `run()`
+/// future is no larger than the same steps written by hand.
+mod workflow_size {
+    use std::mem::size_of_val;
+
+    use resilience::workflow;
+
+    use super::{Error, work};
+
+    workflow! {
+        workflow Three(seed: u64) -> Result<u64, Error> {
+            step a: u64 = work(seed).await;
+            step b: u64 = work(a).await;
+            step c: u64 = work(b).await;
+            a + b + c
+        }
+    }
+
+    async fn by_hand(seed: u64) -> Result<u64, Error> {
+        let a = work(&seed).await?;
+        let b = work(&a).await?;
+        let c = work(&b).await?;
+        Ok(a + b + c)
+    }
+
+    #[test]
+    fn a_workflow_without_compensation_is_no_larger_than_by_hand() {
+        let (ours, hand) = (size_of_val(&Three::new(1).run()), size_of_val(&by_hand(1)));
+        println!("workflow: {ours} bytes, hand-written {hand} bytes");
+        assert!(ours <= hand, "workflow future {ours} bytes, by hand {hand}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn they_do_the_same_work() {
+        assert_eq!(Three::new(2).run().await.ok(), by_hand(2).await.ok());
+        let error = Three::new(0).run().await.unwrap_err();
+        assert_eq!(error.failed_step(), Some("a"));
+        assert!(by_hand(0).await.is_err());
+    }
+}

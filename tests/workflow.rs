@@ -6,7 +6,7 @@
 // exports nothing, so these lints of the workspace table do not apply.
 #![allow(missing_docs, missing_debug_implementations)]
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use resilience::{Elapsed, Failure, workflow};
@@ -108,16 +108,16 @@ impl Api {
 
 workflow! {
     /// Create a resource, configure it, announce it, finish.
-    pub workflow Provision(api: Api, name: String) -> Result<String, ApiError> {
+    pub workflow Provision(api: Arc<Api>, name: String) -> Result<String, ApiError> {
         /// Creating may hit the quota: retried.
         #[retry(attempts = 3, backoff = constant, delay = "10ms")]
-        #[compensate(with = |id| api.delete(id))]
+        #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
         step create: u32 = api.create(name).await;
 
         #[timeout("1s")]
         step configure: String = api.configure(create).await;
 
-        #[compensate(with = |n| api.unannounce(n))]
+        #[compensate(with = { let api = api.clone(); move |n| async move { api.unannounce(n).await } })]
         step announce: usize = api.announce(configure).await;
 
         step finish: () = api.finish().await;
@@ -126,10 +126,10 @@ workflow! {
     }
 }
 
-fn api(setup: impl FnOnce(&mut Api)) -> Api {
+fn api(setup: impl FnOnce(&mut Api)) -> Arc<Api> {
     let mut api = Api::default();
     setup(&mut api);
-    api
+    Arc::new(api)
 }
 
 #[tokio::test(start_paused = true)]
@@ -158,20 +158,18 @@ async fn a_failing_step_undoes_the_completed_ones() {
 /// to look at what happened, so these tests run the workflow on a shared
 /// `Api` through a small wrapper.
 mod shared {
-    use std::sync::Arc;
-
     use super::*;
 
     workflow! {
         pub workflow Shared(api: Arc<Api>, name: String) -> Result<String, ApiError> {
             #[retry(attempts = 3, backoff = constant, delay = "10ms")]
-            #[compensate(with = |id| api.delete(id))]
+            #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
             step create: u32 = api.create(name).await;
 
             #[timeout("1s")]
             step configure: String = api.configure(create).await;
 
-            #[compensate(with = |n| api.unannounce(n))]
+            #[compensate(with = { let api = api.clone(); move |n| async move { api.unannounce(n).await } })]
             step announce: usize = api.announce(configure).await;
 
             step finish: () = api.finish().await;
@@ -375,8 +373,8 @@ mod events {
     use super::*;
 
     workflow! {
-        pub workflow Evented(api: Api) -> Result<usize, ApiError> {
-            #[compensate(with = |id| api.delete(id))]
+        pub workflow Evented(api: Arc<Api>) -> Result<usize, ApiError> {
+            #[compensate(with = { let api = api.clone(); move |id| async move { api.delete(id).await } })]
             step create: u32 = api.create("ev").await;
             step finish: () = api.finish().await;
             create as usize
@@ -391,7 +389,10 @@ mod events {
             fail_finish: true,
             ..Api::default()
         };
-        scope.run(Evented::new(api).run()).await.unwrap_err();
+        scope
+            .run(Evented::new(Arc::new(api)).run())
+            .await
+            .unwrap_err();
         let seen: Vec<String> = std::iter::from_fn(|| events.try_recv())
             .map(|e| e.to_string())
             .collect();
@@ -399,7 +400,8 @@ mod events {
             seen,
             [
                 "`Evented` step `finish` failed (quota exceeded); undoing the completed steps",
-                "`create` undone by its compensation",
+                // The undo runs as the workflow: its events carry its name.
+                "Evented: `create` undone by its compensation",
             ]
         );
     }
@@ -442,5 +444,237 @@ mod diagram_durations {
             let label = format!(r#"{step}["{step}: u32<br/>timeout {shown}"]"#);
             assert!(diagram.contains(&label), "{label} in\n{diagram}");
         }
+    }
+}
+
+/// A run whose future is dropped (an outer timeout) still undoes its
+/// completed `#[compensate]` steps, last first, on a task of its own, with
+/// the usual events.
+mod cancellation {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use resilience::workflow;
+    use tokio::time::{Instant, sleep, timeout};
+
+    use super::ApiError;
+
+    /// What happened, with the (paused) time since the test started.
+    #[derive(Clone)]
+    struct Journal {
+        lines: Arc<Mutex<Vec<String>>>,
+        start: Instant,
+        undo_takes: Duration,
+        fail_c: bool,
+    }
+
+    impl Journal {
+        fn new(undo_takes: Duration, fail_c: bool) -> Self {
+            Journal {
+                lines: Arc::default(),
+                start: Instant::now(),
+                undo_takes,
+                fail_c,
+            }
+        }
+
+        fn note(&self, what: String) {
+            let at = self.start.elapsed().as_millis();
+            self.lines.lock().unwrap().push(format!("{at}ms {what}"));
+        }
+
+        fn lines(&self) -> Vec<String> {
+            self.lines.lock().unwrap().clone()
+        }
+
+        async fn step(&self, name: &str, takes: Duration) -> Result<u32, ApiError> {
+            sleep(takes).await;
+            self.note(format!("{name} done"));
+            if name == "c" && self.fail_c {
+                return Err(ApiError::Quota);
+            }
+            Ok(name.len() as u32)
+        }
+
+        async fn undo(self, name: &'static str) -> Result<(), ApiError> {
+            sleep(self.undo_takes).await;
+            self.note(format!("undo {name}"));
+            Ok(())
+        }
+    }
+
+    workflow! {
+        workflow Three(journal: Journal) -> Result<u32, ApiError> {
+            #[compensate(with = { let journal = journal.clone(); move |_| journal.undo("a") })]
+            step a: u32 = journal.step("a", Duration::from_millis(10)).await;
+            #[compensate(with = { let journal = journal.clone(); move |_| journal.undo("b") })]
+            step b: u32 = journal.step("b", Duration::from_millis(10)).await;
+            step c: u32 = journal.step("c", Duration::from_secs(10)).await;
+            a + b + c
+        }
+    }
+
+    async fn events_after(
+        scope: &resilience::events::Scope,
+        run: impl Future<Output = ()>,
+    ) -> Vec<String> {
+        let mut events = scope.subscribe();
+        scope.run(run).await;
+        // The compensations run on a task of their own: let it finish.
+        sleep(Duration::from_secs(60)).await;
+        std::iter::from_fn(|| events.try_recv())
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_run_undoes_its_completed_steps_last_first() {
+        let journal = Journal::new(Duration::from_millis(5), false);
+        let scope = resilience::events::Scope::new();
+        let events = events_after(&scope, async {
+            let run = Three::new(journal.clone()).run();
+            assert!(timeout(Duration::from_secs(1), run).await.is_err());
+        })
+        .await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "1005ms undo b",
+                "1010ms undo a"
+            ]
+        );
+        assert_eq!(
+            events,
+            [
+                // The undo runs as the workflow, on its own task too.
+                "Three: `b` undone by its compensation",
+                "Three: `a` undone by its compensation",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_dropped_before_any_step_completed_undoes_nothing() {
+        let journal = Journal::new(Duration::from_millis(5), false);
+        let run = Three::new(journal.clone()).run();
+        assert!(timeout(Duration::from_millis(5), run).await.is_err());
+        sleep(Duration::from_secs(60)).await;
+        assert!(journal.lines().is_empty());
+    }
+
+    /// Dropped while undoing after a failure: the compensation in flight
+    /// goes on, then the rest, on a task of their own.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_dropped_while_undoing_finishes_the_undo() {
+        let journal = Journal::new(Duration::from_secs(5), true);
+        let scope = resilience::events::Scope::new();
+        let events = events_after(&scope, async {
+            let run = Three::new(journal.clone()).run();
+            assert!(timeout(Duration::from_secs(12), run).await.is_err());
+        })
+        .await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "10020ms c done",
+                "15020ms undo b",
+                "20020ms undo a",
+            ]
+        );
+        assert_eq!(
+            events,
+            [
+                "`Three` step `c` failed (quota exceeded); undoing the completed steps",
+                // The undo runs as the workflow, on its own task too.
+                "Three: `b` undone by its compensation",
+                "Three: `a` undone by its compensation",
+            ]
+        );
+    }
+
+    /// A run that finishes, or fails and undoes in full, leaves nothing to
+    /// a task of its own.
+    #[tokio::test(start_paused = true)]
+    async fn a_finished_run_hands_nothing_over() {
+        let journal = Journal::new(Duration::from_millis(5), true);
+        let error = Three::new(journal.clone()).run().await.unwrap_err();
+        assert_eq!(error.completed(), ["a", "b"]);
+        assert!(error.is_fully_compensated());
+        sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            journal.lines(),
+            [
+                "10ms a done",
+                "20ms b done",
+                "10020ms c done",
+                "10025ms undo b",
+                "10030ms undo a",
+            ]
+        );
+    }
+}
+
+/// Inputs by reference, with the workflow's lifetimes: shared (`&'a T`),
+/// and `&'a mut T`, which each step may use mutably (they run one after
+/// the other), on a fresh run and on a resumed one.
+mod borrowed_inputs {
+    use resilience::workflow;
+
+    use super::ApiError;
+
+    struct Agent {
+        name: String,
+    }
+
+    impl Agent {
+        async fn draft(&self, topic: &str) -> Result<String, ApiError> {
+            Ok(format!("{} on {topic}", self.name))
+        }
+    }
+
+    #[derive(Default)]
+    struct Notes(Vec<String>);
+
+    impl Notes {
+        async fn add(&mut self, line: &str) -> Result<usize, ApiError> {
+            self.0.push(line.to_owned());
+            Ok(self.0.len())
+        }
+    }
+
+    workflow! {
+        workflow Essay<'a, 'n>(agent: &'a Agent, notes: &'n mut Notes, topic: String) -> Result<String, ApiError> {
+            step draft: String = agent.draft(topic).await;
+            step noted: usize = notes.add(draft).await;
+            step again: usize = notes.add("again").await;
+            format!("{draft} ({noted}, {again})")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_workflow_borrows_its_inputs_and_uses_a_mut_one_step_by_step() {
+        let agent = Agent { name: "ada".into() };
+        let mut notes = Notes::default();
+        let essay = Essay::new(&agent, &mut notes, "rust".into())
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(essay, "ada on rust (1, 2)");
+        assert_eq!(notes.0, ["ada on rust", "again"]);
+
+        let resumed = Essay::resume(
+            &agent,
+            &mut notes,
+            "go".into(),
+            EssayState::AfterDraft {
+                draft: "old".into(),
+            },
+        );
+        assert_eq!(resumed.run().await.unwrap(), "old (3, 4)");
+        assert_eq!(notes.0.len(), 4);
     }
 }

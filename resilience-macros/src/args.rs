@@ -1,6 +1,7 @@
 //! Parsing of the attribute arguments: `#[retry(attempts = 3, jitter)]`,
 //! `#[timeout("30s")]`, `#[fallback(default = 0)]`,
-//! `#[escalate(tiers = STRATEGIES, when = is_transient)]`.
+//! `#[escalate(tiers = STRATEGIES, when = is_transient)]`,
+//! `#[circuit_breaker(state = BREAKER, when = is_transient)]`.
 //!
 //! Every key is set at most once, unknown keys list the valid ones, and each
 //! value is checked here so that the expander only sees valid plans.
@@ -14,6 +15,12 @@ use syn::{Expr, Ident, Lit, Token};
 use crate::ctxt::Ctxt;
 use crate::duration::Dur;
 
+mod bulkhead;
+mod hedge;
+
+pub(crate) use bulkhead::{BulkheadArgs, BulkheadLimit};
+pub(crate) use hedge::HedgeArgs;
+
 /// The resilience attributes, in the order they can be stacked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -23,6 +30,11 @@ pub(crate) enum Kind {
     Compensate,
     Escalate,
     Chaos,
+    CircuitBreaker,
+    Bulkhead,
+    Hedge,
+    SelfHealing,
+    Agent,
     RateLimit,
 }
 
@@ -35,6 +47,11 @@ impl Kind {
             Kind::Compensate => "compensate",
             Kind::Escalate => "escalate",
             Kind::Chaos => "chaos",
+            Kind::CircuitBreaker => "circuit_breaker",
+            Kind::Bulkhead => "bulkhead",
+            Kind::Hedge => "hedge",
+            Kind::SelfHealing => "self_healing",
+            Kind::Agent => "agent",
             Kind::RateLimit => "rate_limit",
         }
     }
@@ -58,6 +75,11 @@ impl Kind {
             "compensate" => Some(Kind::Compensate),
             "escalate" => Some(Kind::Escalate),
             "chaos" => Some(Kind::Chaos),
+            "circuit_breaker" => Some(Kind::CircuitBreaker),
+            "bulkhead" => Some(Kind::Bulkhead),
+            "hedge" => Some(Kind::Hedge),
+            "self_healing" => Some(Kind::SelfHealing),
+            "agent" => Some(Kind::Agent),
             "rate_limit" => Some(Kind::RateLimit),
             _ => None,
         }
@@ -72,6 +94,11 @@ pub(crate) enum Layer {
     Compensate(CompensateArgs),
     Escalate(EscalateArgs),
     Chaos(ChaosArgs),
+    CircuitBreaker(BreakerArgs),
+    Bulkhead(BulkheadArgs),
+    Hedge(HedgeArgs),
+    SelfHealing(SelfHealingArgs),
+    Agent(AgentArgs),
     RateLimit(RateLimitArgs),
 }
 
@@ -144,6 +171,13 @@ pub(crate) struct ChaosArgs {
     pub span: Span,
 }
 
+/// `#[circuit_breaker(state = PATH, when = PATH)]`: calls through the
+/// `CircuitBreaker` at `PATH`, counting the errors `when` accepts.
+pub(crate) struct BreakerArgs {
+    pub state: Expr,
+    pub when: Option<Expr>,
+}
+
 pub(crate) struct FallbackArgs {
     pub action: FallbackAction,
     pub when: Option<Expr>,
@@ -203,6 +237,11 @@ pub(crate) fn parse_layer(
         Kind::Compensate => parse_compensate(args, span, cx).map(Layer::Compensate),
         Kind::Escalate => parse_escalate(args, span, cx).map(Layer::Escalate),
         Kind::Chaos => parse_chaos(args, span, cx).map(Layer::Chaos),
+        Kind::CircuitBreaker => parse_breaker(args, span, cx).map(Layer::CircuitBreaker),
+        Kind::Bulkhead => bulkhead::parse_bulkhead(args, span, cx).map(Layer::Bulkhead),
+        Kind::Hedge => hedge::parse_hedge(args, span, cx).map(Layer::Hedge),
+        Kind::SelfHealing => parse_self_healing(args, span, cx).map(Layer::SelfHealing),
+        Kind::Agent => parse_agent(args, span, cx).map(Layer::Agent),
         Kind::RateLimit => parse_rate_limit(args, span, cx).map(Layer::RateLimit),
     }
 }
@@ -417,11 +456,22 @@ fn parse_retry(args: Vec<Arg>, cx: &mut Ctxt) -> Option<RetryArgs> {
 
 const DEFAULT_DELAY_NANOS: u64 = 100_000_000;
 
-/// `when`, `retry_after`, `with`: a path to a fn, or a closure.
+/// `when`, `retry_after`, `with`: a path to a fn, a closure, or a block
+/// ending in a closure.
 fn callable(value: Expr, key: &str, signature: &str, example: &str) -> syn::Result<Expr> {
     match &value {
         Expr::Path(_) | Expr::Closure(_) => Ok(value),
         Expr::Group(group) if matches!(&*group.expr, Expr::Path(_) | Expr::Closure(_)) => Ok(value),
+        // `{ let api = api.clone(); move |id| .. }`: a closure that owns
+        // what it captures.
+        Expr::Block(block)
+            if matches!(
+                block.block.stmts.last(),
+                Some(syn::Stmt::Expr(Expr::Closure(_), None))
+            ) =>
+        {
+            Ok(value)
+        }
         _ => Err(syn::Error::new_spanned(
             &value,
             format!(
@@ -851,6 +901,241 @@ fn parse_chaos(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<ChaosArgs> {
             cx.syn_error(syn::Error::new(
                 span,
                 format!("`#[chaos]` needs `state = PATH`: the `resilience::Chaos` to draw faults from, {CHAOS_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+const BREAKER_KEYS: &[&str] = &["state", "when"];
+
+const BREAKER_HINT: &str = "e.g. `#[circuit_breaker(state = BREAKER)]` with `static BREAKER: resilience::CircuitBreaker = \
+     resilience::CircuitBreaker::new(resilience::BreakerPolicy::consecutive(5));`, or a field: `state = self.breaker`";
+
+/// Policy settings one may try to write on the attribute, and the builder
+/// call on `BreakerPolicy` that sets each.
+const BREAKER_SETTINGS: &[(&str, &str)] = &[
+    ("failures", "BreakerPolicy::consecutive(5)"),
+    ("consecutive", "BreakerPolicy::consecutive(5)"),
+    ("ratio", "BreakerPolicy::failure_ratio(0.5)"),
+    ("failure_ratio", "BreakerPolicy::failure_ratio(0.5)"),
+    ("min_throughput", ".with_min_throughput(100)"),
+    ("minimum_throughput", ".with_min_throughput(100)"),
+    ("sampling", ".with_sampling(Duration::from_secs(30))"),
+    ("window", ".with_sampling(Duration::from_secs(30))"),
+    ("break_for", ".with_break(Duration::from_secs(5))"),
+    ("break_duration", ".with_break(Duration::from_secs(5))"),
+    ("duration", ".with_break(Duration::from_secs(5))"),
+    ("trials", ".with_trials(1)"),
+    ("name", "CircuitBreaker::new(..).with_name(\"search\")"),
+];
+
+fn parse_breaker(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<BreakerArgs> {
+    let errors_before = cx.error_count();
+    let mut state = Once::new("circuit_breaker", "state");
+    let mut when = Once::new("circuit_breaker", "when");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!(
+                            "`state` names a `resilience::CircuitBreaker` (a `static` or a field), not a literal; \
+                             its thresholds are set on it, {BREAKER_HINT}"
+                        ),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field, {BREAKER_HINT}"),
+                    ),
+                },
+                "when" => match callable(value, "when", "fn(&E) -> bool", "is_transient") {
+                    Ok(value) => when.set(&key, value, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                name => match BREAKER_SETTINGS.iter().find(|(setting, _)| *setting == name) {
+                    Some((_, builder)) => cx.error_spanned_by(
+                        &key,
+                        format!(
+                            "`{key}` is set on the `resilience::CircuitBreaker` that `state` names, not on the attribute: \
+                             `{builder}`; {BREAKER_HINT}"
+                        ),
+                    ),
+                    None => unknown_key(cx, "circuit_breaker", &key, BREAKER_KEYS),
+                },
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if BREAKER_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                // `#[circuit_breaker(BREAKER)]`: the state without its key.
+                name if name.starts_with(|c: char| c.is_ascii_uppercase()) => cx.error_spanned_by(
+                    &key,
+                    format!("`#[circuit_breaker]` takes `key = value` arguments; write `state = {name}`"),
+                ),
+                _ => unknown_key(cx, "circuit_breaker", &key, BREAKER_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[circuit_breaker]` takes `key = value` arguments, {BREAKER_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match state.get() {
+        Some(state) => Some(BreakerArgs {
+            state,
+            when: when.get(),
+        }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!(
+                    "`#[circuit_breaker]` needs `state = PATH`: the `resilience::CircuitBreaker` that counts the calls, {BREAKER_HINT}"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+/// `#[self_healing(state = PATH, max_failures = N)]`: the failed calls in a
+/// row, counted in the `Health` at `PATH`, ask for help at `N`.
+pub(crate) struct SelfHealingArgs {
+    pub state: Expr,
+    pub max_failures: u32,
+}
+
+const SELF_HEALING_KEYS: &[&str] = &["state", "max_failures"];
+
+const SELF_HEALING_HINT: &str = "e.g. `#[self_healing(state = self.health, max_failures = 3)]` with a field `health: resilience::Health<Cure>`";
+
+/// The guide's threshold.
+const DEFAULT_MAX_FAILURES: u32 = 3;
+
+fn parse_self_healing(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<SelfHealingArgs> {
+    let errors_before = cx.error_count();
+    let mut state = Once::new("self_healing", "state");
+    let mut max_failures = Once::new("self_healing", "max_failures");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } => match key.to_string().as_str() {
+                "state" => match value {
+                    Expr::Path(_) | Expr::Field(_) => state.set(&key, value, cx),
+                    Expr::Lit(_) => cx.error_spanned_by(
+                        &value,
+                        format!("`state` names a `resilience::Health` (a field or a `static`), not a literal; {SELF_HEALING_HINT}"),
+                    ),
+                    other => cx.error_spanned_by(
+                        &other,
+                        format!("`state` must be a path or a field, {SELF_HEALING_HINT}"),
+                    ),
+                },
+                "max_failures" => match parse_max_failures(&value) {
+                    Ok(n) => max_failures.set(&key, n, cx),
+                    Err(e) => cx.syn_error(e),
+                },
+                "threshold" | "failures" | "max" => cx.error_spanned_by(
+                    &key,
+                    format!("unknown key `{key}` in `#[self_healing]`; the threshold is `max_failures = 3`"),
+                ),
+                "cure" | "name" | "agent" => cx.error_spanned_by(
+                    &key,
+                    format!(
+                        "`{key}` is not set on `#[self_healing]`: a supervisor hands a cure with `health.heal(..)`, and an agent is named by `#[agent(name = ..)]`"
+                    ),
+                ),
+                _ => unknown_key(cx, "self_healing", &key, SELF_HEALING_KEYS),
+            },
+            Arg::Flag(key) => match key.to_string().as_str() {
+                name if SELF_HEALING_KEYS.contains(&name) => {
+                    cx.error_spanned_by(&key, format!("`{name}` needs a value: `{name} = ...`"))
+                }
+                _ => unknown_key(cx, "self_healing", &key, SELF_HEALING_KEYS),
+            },
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[self_healing]` takes `key = value` arguments, {SELF_HEALING_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match state.get() {
+        Some(state) => Some(SelfHealingArgs {
+            state,
+            max_failures: max_failures.get().unwrap_or(DEFAULT_MAX_FAILURES),
+        }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[self_healing]` needs `state = PATH`: the `resilience::Health` that counts the agent's failures, {SELF_HEALING_HINT}"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_max_failures(value: &Expr) -> syn::Result<u32> {
+    let Some(Lit::Int(int)) = lit_of(value) else {
+        return Err(syn::Error::new_spanned(
+            value,
+            "`max_failures` must be an integer literal, e.g. `max_failures = 3`",
+        ));
+    };
+    let n: u32 = int
+        .base10_parse()
+        .ok()
+        .filter(|n| *n < (1 << 29))
+        .ok_or_else(|| syn::Error::new_spanned(int, "`max_failures` must be below 2^29"))?;
+    if n == 0 {
+        return Err(syn::Error::new_spanned(
+            int,
+            "`max_failures` must be at least 1: help is asked when that many calls in a row have failed",
+        ));
+    }
+    Ok(n)
+}
+
+/// `#[agent(name = EXPR)]`: every event of the call carries the name.
+pub(crate) struct AgentArgs {
+    pub name: Expr,
+    /// The attribute, for "duplicate" errors.
+    pub span: Span,
+}
+
+const AGENT_HINT: &str = "e.g. `#[agent(name = self.name)]` with a field `name: resilience::AgentName`, or `#[agent(name = \"planner\")]`";
+
+fn parse_agent(args: Vec<Arg>, span: Span, cx: &mut Ctxt) -> Option<AgentArgs> {
+    let errors_before = cx.error_count();
+    let mut name = Once::new("agent", "name");
+    for arg in args {
+        match arg {
+            Arg::KeyValue { key, value } if key == "name" => name.set(&key, value, cx),
+            Arg::Flag(key) if key == "name" => {
+                cx.error_spanned_by(&key, "`name` needs a value: `name = self.name`")
+            }
+            Arg::KeyValue { key, .. } | Arg::Flag(key) => unknown_key(cx, "agent", &key, &["name"]),
+            Arg::Value(value) => cx.error_spanned_by(
+                &value,
+                format!("`#[agent]` takes `name = EXPR`, {AGENT_HINT}"),
+            ),
+        }
+    }
+    if cx.error_count() > errors_before {
+        return None;
+    }
+    match name.get() {
+        Some(name) => Some(AgentArgs { name, span }),
+        None => {
+            cx.syn_error(syn::Error::new(
+                span,
+                format!("`#[agent]` needs `name = EXPR`: the agent's name, which every event of the call carries, {AGENT_HINT}"),
             ));
             None
         }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! #[fallback(..)]   ──▶ match { retry loop } { Err(e) => fallback }
+//! #[circuit_breaker(..)] ──▶ match admit(&state) { Ok(permit) => { inner; outcome to permit } Err(open) => Err(open.into()) }
 //! #[escalate(..)]   ──▶ loop { let tier = ..; run_tier(tier, async { retry loop }).await; next tier }
 //! #[retry(..)]      ──▶ loop { clones; timeout(async { body }).await; backoff }
 //! #[timeout(..)]    ──▶ timeout(limit, async { body })
@@ -19,12 +20,16 @@ use syn::spanned::Spanned;
 use syn::{Expr, Type};
 
 use crate::args::{
-    self, BackoffKind, ChaosArgs, CompensateArgs, EscalateArgs, FallbackAction, JitterKind, Kind,
-    Layer, RateLimitArgs, RateSource, ServerJitter,
+    self, AgentArgs, BackoffKind, BreakerArgs, ChaosArgs, CompensateArgs, EscalateArgs,
+    FallbackAction, JitterKind, Kind, Layer, RateLimitArgs, RateSource, SelfHealingArgs,
+    ServerJitter,
 };
 use crate::body;
 use crate::ctxt::Ctxt;
 use crate::item::{self, Cloned, Func, Shape, TierParam};
+
+mod bulkhead;
+mod hedge;
 
 /// Entry point of every attribute: parse, validate, expand; on error, the
 /// item is emitted unchanged (minus the resilience attributes) with the errors.
@@ -46,8 +51,8 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
             Span::call_site(),
             format!(
                 "`#[{}]` expands after another resilience attribute on this fn, which would reverse the written order; \
-                 write resilience attributes under their own names (`retry`, `timeout`, `fallback`, `compensate`, \
-                 `escalate`, `chaos`, `rate_limit`, or `resilience::…`), not through an alias, so that they expand together",
+                 write resilience attributes under their own names (`{0}` or `resilience::{0}`, and so on), \
+                 not through an alias, so that they expand together",
                 kind.name()
             ),
         ));
@@ -85,6 +90,8 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     func.attrs.extend(markers);
 
     let (layers, compensate) = split_compensate(layers.into_iter().flatten().collect(), &mut cx);
+    hedge::check(&func, &layers, &mut cx);
+    let (layers, agent) = split_agent(layers, &mut cx);
     let tier_index = if escalates {
         check_escalate(&func, shape.as_ref(), &layers, &tier_markers, &mut cx)
     } else {
@@ -103,10 +110,21 @@ pub(crate) fn attribute(kind: Kind, args: TokenStream, item: TokenStream) -> Tok
     }
     let only_chaos = layers.iter().all(|layer| matches!(layer, Layer::Chaos(_)));
     match (cx.check(), shape) {
-        (Ok(()), Some(_)) if only_chaos && compensate.is_none() && as_written.is_some() => {
+        (Ok(()), Some(_))
+            if only_chaos && compensate.is_none() && agent.is_none() && as_written.is_some() =>
+        {
             as_written.unwrap_or_default()
         }
-        (Ok(()), Some(shape)) => expand(func, shape, &layers, compensate.as_ref(), tier_index),
+        (Ok(()), Some(shape)) => expand(
+            func,
+            shape,
+            &layers,
+            Wrappers {
+                compensate: compensate.as_ref(),
+                agent: agent.as_ref(),
+            },
+            tier_index,
+        ),
         (Err(error), _) => {
             let error = error.into_compile_error();
             quote!(#error #func)
@@ -269,6 +287,49 @@ pub(crate) fn split_compensate(
     (rest, compensate)
 }
 
+/// `#[agent]` is not a layer either: the name covers every event of the
+/// call, wherever the attribute is written. At most one per fn.
+fn split_agent(layers: Vec<Layer>, cx: &mut Ctxt) -> (Vec<Layer>, Option<AgentArgs>) {
+    let mut agent: Option<AgentArgs> = None;
+    let mut rest = Vec::new();
+    for layer in layers {
+        match layer {
+            Layer::Agent(args) => {
+                if agent.is_some() {
+                    cx.syn_error(syn::Error::new(
+                        args.span,
+                        "duplicate `#[agent]`; a call runs for one agent",
+                    ));
+                } else {
+                    agent = Some(args);
+                }
+            }
+            other => rest.push(other),
+        }
+    }
+    (rest, agent)
+}
+
+/// Runs the whole call (its layers and its compensation's registration)
+/// as the agent `#[agent(name = ..)]` names: every event it emits carries
+/// the name. The name is evaluated once, before the call.
+fn as_agent(future: TokenStream, args: &AgentArgs) -> TokenStream {
+    let name = &args.name;
+    // A name of another type is reported at the user's expression.
+    let named = quote_spanned!(at(name.span())=> ::resilience::__private::agent_name(&#name));
+    q!({
+        let __resilience_agent = #named;
+        ::resilience::__private::as_agent(__resilience_agent, #future).await
+    })
+}
+
+/// What wraps the whole stack, wherever it is written.
+#[derive(Clone, Copy)]
+struct Wrappers<'a> {
+    compensate: Option<&'a CompensateArgs>,
+    agent: Option<&'a AgentArgs>,
+}
+
 /// Registers the compensation of a successful call with the enclosing saga,
 /// or records the failed step. Outside a saga it costs one task-local check.
 fn compensated(
@@ -311,7 +372,7 @@ fn expand(
     mut func: Func,
     shape: Shape,
     layers: &[Layer],
-    compensate: Option<&CompensateArgs>,
+    wrappers: Wrappers<'_>,
     tier_index: Option<usize>,
 ) -> TokenStream {
     let needs_clones = layers.iter().any(is_repeating);
@@ -339,10 +400,7 @@ fn expand(
                 cloned: &cloned,
                 tier: tier.as_ref(),
             };
-            let mut expr = generator.expr(0);
-            if let Some(args) = compensate {
-                expr = compensated(expr, &ret, &operation, args);
-            }
+            let expr = wrappers.wrap(&generator);
             with_body(&func, expr)
         }
         Shape::AsyncTrait { ret, ret_local } => {
@@ -367,10 +425,7 @@ fn expand(
                     cloned: &cloned,
                     tier: tier.as_ref(),
                 };
-                let mut expr = generator.expr(0);
-                if let Some(args) = compensate {
-                    expr = compensated(expr, &ret, &operation, args);
-                }
+                let expr = wrappers.wrap(&generator);
                 *init.expr = Expr::Verbatim(quote!({ #expr }));
             }
             func.into_token_stream()
@@ -405,6 +460,25 @@ fn with_body(func: &Func, expr: TokenStream) -> TokenStream {
     tokens
 }
 
+impl Wrappers<'_> {
+    /// The whole call: the generator's layers, then the compensation's
+    /// registration, all run as the agent.
+    fn wrap(self, generator: &Generator<'_>) -> TokenStream {
+        let (ret, operation) = (generator.ret, generator.operation);
+        match (self.compensate, self.agent) {
+            (None, None) => generator.expr(0),
+            (Some(args), None) => compensated(generator.expr(0), ret, operation, args),
+            // The layers' own future (the body's, if it is `f(..).await`
+            // alone): no extra `async` block to store.
+            (None, Some(agent)) => as_agent(generator.future(0), agent),
+            (Some(args), Some(agent)) => {
+                let expr = compensated(generator.expr(0), ret, operation, args);
+                as_agent(q!(async { #expr }), agent)
+            }
+        }
+    }
+}
+
 pub(crate) struct Generator<'a> {
     pub layers: &'a [Layer],
     pub ret: &'a Type,
@@ -418,7 +492,10 @@ pub(crate) struct Generator<'a> {
 /// A layer that runs what is below it more than once (so each run gets
 /// its own clone of the owned arguments).
 fn is_repeating(layer: &Layer) -> bool {
-    matches!(layer, Layer::Retry(_) | Layer::Escalate(_))
+    matches!(
+        layer,
+        Layer::Retry(_) | Layer::Escalate(_) | Layer::Hedge(_)
+    )
 }
 
 impl Generator<'_> {
@@ -441,14 +518,18 @@ impl Generator<'_> {
             Some(Layer::Fallback(args)) => self.fallback(index, args),
             Some(Layer::Escalate(args)) => self.escalate(index, args),
             Some(Layer::Chaos(args)) => self.chaos(index, args),
+            Some(Layer::CircuitBreaker(args)) => self.circuit_breaker(index, args),
+            Some(Layer::Bulkhead(args)) => self.bulkhead(index, args),
+            Some(Layer::Hedge(args)) => self.hedge(index, args),
+            Some(Layer::SelfHealing(args)) => self.self_healing(index, args),
             Some(Layer::RateLimit(args)) => self.rate_limit(index, args),
-            // Split off by `split_compensate` before generating.
-            Some(Layer::Compensate(_)) => self.expr(index + 1),
+            // Split off by `split_compensate` and `split_agent` before generating.
+            Some(Layer::Compensate(_) | Layer::Agent(_)) => self.expr(index + 1),
         }
     }
 
     /// A future whose output is the return type and that runs layers `index..`.
-    fn future(&self, index: usize) -> TokenStream {
+    pub(crate) fn future(&self, index: usize) -> TokenStream {
         if index < self.layers.len() {
             let expr = self.expr(index);
             return q!(async { #expr });
@@ -729,6 +810,98 @@ impl Generator<'_> {
                 ::resilience::__private::Result::Err(__resilience_error) => {
                     ::resilience::__private::Result::Err(#convert)
                 }
+            }
+        }}
+    }
+
+    /// The layers below run only if the breaker that `state` names lets
+    /// the call through; their outcome is reported on the permit (an error
+    /// that `when` refuses counts as a success). Refused, the fn returns
+    /// `Err(CircuitOpen.into())`.
+    fn circuit_breaker(&self, index: usize, args: &BreakerArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let inner = self.expr(index + 1);
+        let state = &args.state;
+        // A `state` that is no `CircuitBreaker` is reported at the user's value.
+        let admit = quote_spanned!(at(state.span())=>
+            ::resilience::__private::breaker_admit(&#state, #operation)
+        );
+        // A missing `From<CircuitOpen>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(ret))=>
+            ::resilience::__private::circuit_open_error(__resilience_open)
+        );
+        let failed =
+            q!(__resilience_permit.failed(::resilience::__private::error_ref!(__resilience_error)));
+        let on_error = match &args.when {
+            Some(when) => {
+                // A `when` of another signature is reported at `when`.
+                let error = quote_spanned!(at(when.span())=> __resilience_error);
+                let counts = call(when, error);
+                q!(if #counts { #failed } else { __resilience_permit.succeeded() })
+            }
+            None => failed,
+        };
+        q! {{
+            match #admit {
+                ::resilience::__private::Result::Ok(__resilience_permit) => {
+                    let __resilience_result: #ret = #inner;
+                    match &__resilience_result {
+                        ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
+                        ::resilience::__private::Result::Err(__resilience_error) => #on_error,
+                    }
+                    __resilience_result
+                }
+                ::resilience::__private::Result::Err(__resilience_open) => {
+                    ::resilience::__private::Result::Err(#convert)
+                }
+            }
+        }}
+    }
+
+    /// Refuses the call if the supervisor gave up; else runs the layers
+    /// below and counts the outcome in the `Health`. `state` is evaluated
+    /// before and after the call, never borrowed across it, so that the
+    /// body may use `&mut self`.
+    fn self_healing(&self, index: usize, args: &SelfHealingArgs) -> TokenStream {
+        let ret = self.ret;
+        let operation = self.operation;
+        let max_failures = proc_macro2::Literal::u32_unsuffixed(args.max_failures);
+        let inner = self.expr(index + 1);
+        let state = &args.state;
+        // A `state` that is no `Health` is reported at the user's value,
+        // once: the three calls are the same error at the same token,
+        // which rustc merges.
+        let healing = |step: TokenStream| {
+            quote_spanned!(at(state.span())=>
+                ::resilience::__private::healing(&#state, &__RESILIENCE_HEALING, #step)
+            )
+        };
+        let enter = healing(q!(::resilience::__private::Healing::Enter));
+        let succeeded = healing(q!(::resilience::__private::Healing::Succeeded));
+        let failed = healing(q!(::resilience::__private::Healing::Failed(
+            ::resilience::__private::error_ref!(__resilience_error)
+        )));
+        // A missing `From<Abandoned>` is reported at the user's error type.
+        let convert = quote_spanned!(at(item::error_type_span(ret))=>
+            ::resilience::__private::abandoned_error(
+                ::resilience::__private::abandoned(&__RESILIENCE_HEALING),
+            )
+        );
+        // An `if`, not a `match`: its condition is dropped before the call
+        // runs, so the future keeps nothing of it.
+        q! {{
+            const __RESILIENCE_HEALING: ::resilience::__private::HealingPolicy =
+                ::resilience::__private::HealingPolicy::new(#operation, #max_failures);
+            if #enter {
+                let __resilience_result: #ret = #inner;
+                match &__resilience_result {
+                    ::resilience::__private::Result::Ok(_) => #succeeded,
+                    ::resilience::__private::Result::Err(__resilience_error) => #failed,
+                };
+                __resilience_result
+            } else {
+                ::resilience::__private::Result::Err(#convert)
             }
         }}
     }

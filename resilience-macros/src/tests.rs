@@ -159,7 +159,7 @@ fn workflow_two_steps() {
         /// Create a resource, then configure it; delete it again if configuring fails.
         pub workflow Provision(api: Api, spec: Spec) -> Result<Configured, ApiError> {
             #[retry(attempts = 3)]
-            #[compensate(with = |rid| api.delete_resource(rid))]
+            #[compensate(with = { let api = api.clone(); move |rid| async move { api.delete_resource(rid).await } })]
             step create: ResourceId = api.create_resource(spec).await;
 
             #[timeout("10s")]
@@ -168,11 +168,139 @@ fn workflow_two_steps() {
             configure
         }
     };
+    workflow_snapshot("workflow_two_steps", input);
+}
+
+/// A workflow without `#[compensate]`: a fresh `run` is the steps as a line
+/// of awaits inside a `Straight` (the error made out of line).
+#[test]
+fn workflow_nothing_to_undo() {
+    let input = quote! {
+        workflow Ten(seed: u64) -> Result<u64, BenchError> {
+            step s1: u64 = step(seed).await;
+            step s2: u64 = step(s1).await;
+            s2
+        }
+    };
+    workflow_snapshot("workflow_nothing_to_undo", input);
+}
+
+#[track_caller]
+fn workflow_snapshot(name: &str, input: TokenStream) -> syn::File {
+    let output = crate::workflow::expand(input.clone());
+    let file = syn::parse2::<syn::File>(output.clone())
+        .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
+    assert!(
+        !output.to_string().contains("compile_error"),
+        "{name} expands to an error: {output}"
+    );
+    insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
+        insta::assert_snapshot!(name, prettyplease::unparse(&file));
+    });
+    file
+}
+
+/// The text that `diagram()` returns, from the expansion.
+fn diagram_of(file: &syn::File) -> String {
+    for item in &file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        for item in &block.items {
+            if let syn::ImplItem::Fn(f) = item
+                && f.sig.ident == "diagram"
+                && let Some(syn::Stmt::Expr(syn::Expr::Lit(lit), None)) = f.block.stmts.last()
+                && let syn::Lit::Str(text) = &lit.lit
+            {
+                return text.value();
+            }
+        }
+    }
+    panic!("no diagram in the expansion");
+}
+
+/// A fan-out step (policies and compensation per branch) between two
+/// plain steps, and its diagram.
+#[test]
+fn workflow_fan_out() {
+    let file = workflow_snapshot(
+        "workflow_fan_out",
+        quote! {
+            /// Summarize every document, then index the summaries.
+            pub workflow Digest(api: Api, docs: Vec<Doc>) -> Result<usize, AppError> {
+                #[compensate(with = { let api = api.clone(); move |p| async move { api.unplan(p).await } })]
+                step plan: Plan = api.plan(docs).await;
+
+                #[retry(attempts = 2)]
+                #[compensate(with = { let api = api.clone(); move |summary| async move { api.forget(summary).await } })]
+                step summaries: Branches<Summary, AppError> =
+                    for doc in docs, concurrency = 8, min_success = 0.8 => api.summarize(plan, doc).await;
+
+                step indexed: usize = api.index(summaries).await;
+
+                indexed
+            }
+        },
+    );
+    insta::assert_snapshot!("workflow_fan_out_diagram", diagram_of(&file));
+}
+
+/// A consensus step with every setting, and its diagram.
+#[test]
+fn workflow_consensus() {
+    let file = workflow_snapshot(
+        "workflow_consensus",
+        quote! {
+            /// Critics review a draft; the majority decides.
+            pub workflow Review(critics: Vec<Named<Critic>>, draft: String) -> Result<Verdict, AppError> {
+                #[retry(attempts = 2)]
+                step verdict: Verdict = consensus critic in critics, time_limit = "20s",
+                    response_rate = 0.6, majority = 0.5, key = Verdict::approves
+                    => critic.review(draft).await;
+
+                verdict
+            }
+        },
+    );
+    insta::assert_snapshot!("workflow_consensus_diagram", diagram_of(&file));
+}
+
+/// A fan-out in a durable workflow: its branches are checkpointed through
+/// the hooks (`BranchHooks`), which stop the run when a checkpoint fails.
+#[cfg(feature = "durable")]
+#[test]
+fn workflow_durable_fan_out() {
+    workflow_snapshot(
+        "workflow_durable_fan_out",
+        quote! {
+            pub durable workflow Crawl(crawler: Crawler, pages: Vec<String>) -> Result<usize, AppError> {
+                #[compensate(with = |page| crawler.forget(page))]
+                step fetched: Branches<Page, AppError> =
+                    for page in pages, concurrency = 4, min_success = 0.5 => crawler.fetch(page).await;
+
+                fetched.len()
+            }
+        },
+    );
+}
+
+/// A `durable workflow`: the serde of its state and inputs, `run_durable`,
+/// `submit_durable`, `resume_durable`, and `impl DurableWorkflow` (what a
+/// worker runs it by).
+#[cfg(feature = "durable")]
+#[test]
+fn durable_workflow_one_step() {
+    let input = quote! {
+        durable workflow Research(topic: String) -> Result<Summary, SearchError> {
+            step summary: Summary = search(topic).await;
+            summary
+        }
+    };
     let output = crate::workflow::expand(input.clone());
     let file = syn::parse2::<syn::File>(output.clone())
         .unwrap_or_else(|error| panic!("workflow! expansion is not valid Rust: {error}\n{output}"));
     insta::with_settings!({ description => format!("workflow! {{ {input} }}"), omit_expression => true }, {
-        insta::assert_snapshot!("workflow_two_steps", prettyplease::unparse(&file));
+        insta::assert_snapshot!("durable_workflow_one_step", prettyplease::unparse(&file));
     });
 }
 
@@ -259,6 +387,216 @@ fn chaos_under_retry() {
             #[chaos(state = CHAOS)]
             async fn ask(model: &Model, prompt: String) -> Result<Answer, AgentError> {
                 model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn circuit_breaker_on_a_field() {
+    snapshot(
+        "circuit_breaker_on_a_field",
+        Kind::CircuitBreaker,
+        quote!(state = self.breaker),
+        quote! {
+            pub async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn circuit_breaker_over_retry_and_timeout() {
+    snapshot(
+        "circuit_breaker_over_retry_and_timeout",
+        Kind::CircuitBreaker,
+        quote!(state = SEARCH, when = AgentError::is_transient),
+        quote! {
+            #[retry(attempts = 3, delay = "100ms")]
+            #[timeout("2s")]
+            async fn search(api: &Api, query: String) -> Result<Hits, AgentError> {
+                api.search(&query).await
+            }
+        },
+    );
+}
+
+#[test]
+fn retry_over_circuit_breaker() {
+    snapshot(
+        "retry_over_circuit_breaker",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[circuit_breaker(state = SEARCH, when = |e: &AgentError| !e.is_refusal())]
+            async fn search(api: &Api, query: String) -> Result<Hits, AgentError> {
+                let hits = api.search(&query).await?;
+                Ok(hits)
+            }
+        },
+    );
+}
+
+#[test]
+fn circuit_breaker_misuse_is_reported_at_the_token() {
+    let item = quote!(
+        async fn ask() -> Result<u8, E> {
+            Ok(1)
+        }
+    );
+    let cases = [
+        (
+            quote!(failures = 5),
+            "`failures` is set on the `resilience::CircuitBreaker` that `state` names, not on the attribute: `BreakerPolicy::consecutive(5)`",
+        ),
+        (
+            quote!(state = BREAKER, treshold = 3),
+            "unknown key `treshold` in `#[circuit_breaker]`; expected one of: `state`, `when`",
+        ),
+        (
+            quote!(BREAKER),
+            "`#[circuit_breaker]` takes `key = value` arguments; write `state = BREAKER`",
+        ),
+        (quote!(), "`#[circuit_breaker]` needs `state = PATH`"),
+        (
+            quote!(state = "search"),
+            "`state` names a `resilience::CircuitBreaker` (a `static` or a field), not a literal",
+        ),
+        (
+            quote!(state = BREAKER, state = OTHER),
+            "duplicate `state` in `#[circuit_breaker]`",
+        ),
+        (
+            quote!(state = BREAKER, when = 3),
+            "`when` takes a path to a `fn(&E) -> bool`",
+        ),
+    ];
+    for (args, message) in cases {
+        let output =
+            expand::attribute(Kind::CircuitBreaker, args.clone(), item.clone()).to_string();
+        assert!(output.contains("compile_error"), "{args}: {output}");
+        assert!(output.contains(message), "{args}: {output}");
+        // The fn is still emitted.
+        assert!(output.contains("async fn ask"), "{args}: {output}");
+    }
+}
+
+#[test]
+fn bulkhead_own_limit() {
+    snapshot(
+        "bulkhead_own_limit",
+        Kind::Bulkhead,
+        quote!(max = 8, queue = 16, wait = "100ms"),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn bulkhead_shared_under_retry() {
+    snapshot(
+        "bulkhead_shared_under_retry",
+        Kind::Retry,
+        quote!(attempts = 3),
+        quote! {
+            #[bulkhead(state = self.slots)]
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_defaults() {
+    snapshot(
+        "hedge_defaults",
+        Kind::Hedge,
+        quote!(),
+        quote! {
+            async fn ask(&self, prompt: String) -> Result<Answer, AgentError> {
+                self.model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn hedge_race_over_timeout() {
+    snapshot(
+        "hedge_race_over_timeout",
+        Kind::Hedge,
+        quote!(after = 0, attempts = 3),
+        quote! {
+            #[timeout("30s")]
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_over_retry() {
+    snapshot(
+        "self_healing_over_retry",
+        Kind::SelfHealing,
+        quote!(state = self.health, max_failures = 3),
+        quote! {
+            #[retry(attempts = 3, delay = "20ms")]
+            #[timeout("60ms")]
+            async fn ask(&mut self, prompt: String) -> Result<Answer, AgentError> {
+                let model = self.health.cure().unwrap_or_else(|| self.primary.clone());
+                model.complete(&prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn self_healing_defaults() {
+    snapshot(
+        "self_healing_defaults",
+        Kind::SelfHealing,
+        quote!(state = HEALTH),
+        quote! {
+            async fn ask(model: &Model, prompt: &str) -> Result<Answer, AgentError> {
+                model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_over_self_healing() {
+    snapshot(
+        "agent_over_self_healing",
+        Kind::Agent,
+        quote!(name = self.name),
+        quote! {
+            #[self_healing(state = self.health)]
+            #[timeout("30s")]
+            async fn ask(&self, prompt: &str) -> Result<Answer, AgentError> {
+                self.model.complete(prompt).await
+            }
+        },
+    );
+}
+
+#[test]
+fn agent_only() {
+    snapshot(
+        "agent_only",
+        Kind::Agent,
+        quote!(name = "planner"),
+        quote! {
+            async fn plan(&self, goal: &str) -> Result<Plan, AgentError> {
+                let draft = self.model.complete(goal).await?;
+                Ok(Plan::from(draft))
             }
         },
     );

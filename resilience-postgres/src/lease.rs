@@ -52,6 +52,8 @@ pub struct PostgresLease {
     runtime: Handle,
     /// Set once a delete has ended the row: nothing to release.
     finished: bool,
+    /// Which claim of the row this is (the `attempts` column).
+    attempt: u32,
 }
 
 impl fmt::Debug for PostgresLease {
@@ -92,7 +94,14 @@ impl PostgresLease {
             heartbeat,
             runtime: Handle::current(),
             finished: false,
+            attempt: 0,
         }
+    }
+
+    /// The same lease, the `attempt`th claim of its row.
+    pub(crate) fn with_attempt(mut self, attempt: i32) -> Self {
+        self.attempt = u32::try_from(attempt).unwrap_or(0);
+        self
     }
 
     /// The fencing epoch: every claim gets a higher one than all claims
@@ -218,6 +227,13 @@ impl CheckpointLease for PostgresLease {
     /// `postgres:resilience_checkpoints/<workflow>/<id>`.
     fn location(&self) -> &str {
         &self.location
+    }
+
+    /// The `attempts` column: claims of the row since it was created (a
+    /// row goes when its run finishes, or when a claim that saved nothing
+    /// ends).
+    fn attempt(&self) -> Option<u32> {
+        Some(self.attempt)
     }
 }
 

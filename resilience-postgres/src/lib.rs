@@ -18,6 +18,7 @@
 //! | `checkpoint` | the checkpoint in the versioned, checksummed format of [`encode`](resilience_runtime::checkpoint::encode); `NULL` while a claimed run has saved nothing |
 //! | `fingerprint`, `position`, `phase` | copies for people and SQL queries; never read back |
 //! | `updated_at` | the last save |
+//! | `attempts` | how many times the run has been claimed (schema version 2): a worker sets aside a run that keeps crashing its workers |
 //!
 //! **Leases, not locks.** No connection holds a lock while a workflow runs.
 //! A [`claim`](resilience_runtime::CheckpointStore::claim) is one statement
@@ -31,6 +32,15 @@
 //! the database) and was replaced gets
 //! [`LeaseLost`](resilience_runtime::CheckpointError::LeaseLost) and cannot
 //! overwrite the new owner's progress. All times are the database's clock.
+//!
+//! **Group commit.** Saves of many workflows at once share one commit: each
+//! save hands its row to the store's committer task, which writes every
+//! save waiting (up to 1024) with one `UPDATE .. FROM unnest(..)`, one
+//! transaction and so one WAL flush, and answers each save once that
+//! commit is durable. Each row keeps its own fence: a save whose lease was
+//! lost fails alone with `LeaseLost`, and the others of its batch are
+//! written. One batch is in flight at a time, so the saves of one lease
+//! commit in the order they were made.
 //!
 //! # Examples
 //!
@@ -52,6 +62,7 @@
 //! # }
 //! ```
 
+mod commit;
 mod error;
 mod lease;
 mod schema;
@@ -59,3 +70,11 @@ mod store;
 
 pub use lease::PostgresLease;
 pub use store::PostgresStore;
+
+/// The driver, for [`PostgresStore::from_pool`]'s configuration and for
+/// queries of your own beside the store, without a dependency of your own
+/// on it (the same version as the store's).
+pub use tokio_postgres;
+
+/// The connection pool of [`PostgresStore::from_pool`].
+pub use deadpool_postgres;

@@ -15,7 +15,10 @@ pub(crate) const TABLE: &str = "resilience_checkpoints";
 /// The schema version this build creates and reads. A later release that
 /// changes the tables migrates from the versions before it in
 /// [`ensure`], under the same advisory lock.
-pub(crate) const SCHEMA_VERSION: i32 = 1;
+///
+/// - 1: the first.
+/// - 2: `attempts`, the number of claims of a run ([`MIGRATE_1_TO_2`]).
+pub(crate) const SCHEMA_VERSION: i32 = 2;
 
 /// The location of errors about the store as a whole.
 pub(crate) const STORE: &str = "postgres:resilience_checkpoints";
@@ -43,25 +46,33 @@ CREATE TABLE IF NOT EXISTS resilience_checkpoints (
     phase text,
     checkpoint bytea,
     updated_at timestamptz NOT NULL DEFAULT now(),
+    attempts integer NOT NULL DEFAULT 0,
     PRIMARY KEY (workflow, id)
 );";
+
+/// From schema version 1 to 2: claims are counted. Runs in progress count
+/// from 0.
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE resilience_checkpoints ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 0;
+UPDATE resilience_schema SET version = 2;";
 
 /// Takes the lease: inserts the row, or takes it over if its lease expired
 /// or this store owns it (a lease of this store that was dropped, whose
 /// release has not reached the server yet). The new epoch is higher than
-/// every one before it. No row back: a live lease of another owner holds
-/// it.
+/// every one before it; the claim is counted in `attempts`. No row back: a
+/// live lease of another owner holds it.
 ///
 /// One statement: a concurrent claim of the same row waits only for this
 /// statement's row lock (no transaction spans a round trip), then sees the
 /// live lease and is refused.
 pub(crate) const CLAIM: &str = "
-INSERT INTO resilience_checkpoints AS c (workflow, id, owner, epoch, lease_until)
-VALUES ($1, $2, $3, nextval('resilience_epochs'), now() + make_interval(secs => $4))
+INSERT INTO resilience_checkpoints AS c (workflow, id, owner, epoch, lease_until, attempts)
+VALUES ($1, $2, $3, nextval('resilience_epochs'), now() + make_interval(secs => $4), 1)
 ON CONFLICT (workflow, id) DO UPDATE
-   SET owner = EXCLUDED.owner, epoch = EXCLUDED.epoch, lease_until = EXCLUDED.lease_until
+   SET owner = EXCLUDED.owner, epoch = EXCLUDED.epoch, lease_until = EXCLUDED.lease_until,
+       attempts = c.attempts + 1
  WHERE c.lease_until <= now() OR c.owner = EXCLUDED.owner
-RETURNING epoch";
+RETURNING epoch, attempts";
 
 /// Who holds a row's lease, after a refused claim.
 pub(crate) const HOLDER: &str =
@@ -72,13 +83,24 @@ pub(crate) const RENEW: &str = "
 UPDATE resilience_checkpoints SET lease_until = now() + make_interval(secs => $5)
  WHERE workflow = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND lease_until > now()";
 
-/// Writes a checkpoint, fenced by owner, epoch and a live lease; renews the
-/// lease (a save is a sign of life). No row: the lease was lost.
-pub(crate) const SAVE: &str = "
-UPDATE resilience_checkpoints
-   SET checkpoint = $5, fingerprint = $6, position = $7, phase = $8, updated_at = now(),
-       lease_until = now() + make_interval(secs => $9)
- WHERE workflow = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND lease_until > now()";
+// --- group commit (crate::commit) -------------------------------------
+/// Writes a batch of checkpoints in one statement, one row per element of
+/// the arrays (workflow, id, epoch, checkpoint, fingerprint, position,
+/// phase, lease seconds; owner `$9`). Each row is fenced on its own by
+/// owner, epoch and a live lease, and its lease renewed (a save is a sign
+/// of life). Returns the rows written: a save whose row is missing lost
+/// its lease.
+pub(crate) const SAVE_BATCH: &str = "
+UPDATE resilience_checkpoints AS c
+   SET checkpoint = v.checkpoint, fingerprint = v.fingerprint, position = v.position,
+       phase = v.phase, updated_at = now(), lease_until = now() + make_interval(secs => v.lease)
+  FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[], $6::bigint[],
+              $7::text[], $8::float8[])
+       AS v(workflow, id, epoch, checkpoint, fingerprint, position, phase, lease)
+ WHERE c.workflow = v.workflow AND c.id = v.id AND c.owner = $9 AND c.epoch = v.epoch
+   AND c.lease_until > now()
+RETURNING c.workflow, c.id";
+// --- end of group commit -------------------------------------------------
 
 /// Deletes the row, fenced by owner and epoch; says whether it held a
 /// checkpoint. No row: the lease was lost.
@@ -101,9 +123,8 @@ UPDATE resilience_checkpoints SET lease_until = '-infinity'
 pub(crate) const LOAD: &str =
     "SELECT checkpoint FROM resilience_checkpoints WHERE workflow = $1 AND id = $2";
 
-/// Every checkpoint.
-pub(crate) const LIST: &str =
-    "SELECT workflow, id, checkpoint FROM resilience_checkpoints WHERE checkpoint IS NOT NULL";
+/// Every checkpoint, with the number of claims of its run.
+pub(crate) const LIST: &str = "SELECT workflow, id, checkpoint, attempts FROM resilience_checkpoints WHERE checkpoint IS NOT NULL";
 
 /// Creates the tables if they are missing and checks the schema version,
 /// in one transaction under an advisory lock: idempotent, and safe when
@@ -129,6 +150,7 @@ pub(crate) async fn ensure(client: &mut Client) -> Result<(), CheckpointError> {
             .map_err(failed)?;
         }
         Some(SCHEMA_VERSION) => {}
+        Some(1) => tx.batch_execute(MIGRATE_1_TO_2).await.map_err(failed)?,
         Some(version) => {
             return Err(backend(
                 "postgres:resilience_schema",

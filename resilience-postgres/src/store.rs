@@ -9,8 +9,10 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use resilience_runtime::checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointStore, decode, encode,
 };
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::NoTls;
 
+use crate::commit::{self, Committer};
 use crate::error::backend;
 use crate::lease::{Key, PostgresLease};
 use crate::schema::{self, STORE, TABLE};
@@ -76,6 +78,31 @@ pub(crate) struct Shared {
     pub(crate) owner: String,
     /// The ids with a live lease of this store.
     pub(crate) claimed: Mutex<HashSet<Key>>,
+    /// The group committer that writes the saves, started by the first
+    /// save (again if its runtime has shut down since).
+    committer: Mutex<Option<Committer>>,
+}
+
+impl Shared {
+    /// Hands `save` to the committer, starting one on the current runtime
+    /// if there is none or it stopped.
+    fn submit(&self, save: commit::Save) {
+        let mut committer = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let save = match committer.as_ref() {
+            Some(tx) => match tx.send(save) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(save)) => save,
+            },
+            None => save,
+        };
+        let tx = commit::start(self.pool.clone(), self.owner.clone());
+        // A new channel whose receiver lives in the task just spawned.
+        let _ = tx.send(save);
+        *committer = Some(tx);
+    }
 }
 
 impl fmt::Debug for PostgresStore {
@@ -170,6 +197,7 @@ impl PostgresStore {
                     host_name()
                 ),
                 claimed: Mutex::default(),
+                committer: Mutex::default(),
             }),
             lease: DEFAULT_LEASE,
         })
@@ -430,13 +458,11 @@ impl CheckpointStore for PostgresStore {
             return Err(unclaim(locked(holder)));
         };
         let epoch: i64 = row.get(0);
-        Ok(PostgresLease::start(
-            Arc::clone(&self.shared),
-            key,
-            location,
-            epoch,
-            self.lease,
-        ))
+        let attempt: i32 = row.get(1);
+        Ok(
+            PostgresLease::start(Arc::clone(&self.shared), key, location, epoch, self.lease)
+                .with_attempt(attempt),
+        )
     }
 
     async fn load(&self, lease: &PostgresLease) -> Result<Option<Checkpoint>, CheckpointError> {
@@ -473,27 +499,26 @@ impl CheckpointStore for PostgresStore {
             return Err(lease.lost());
         }
         let bytes = encode(id, checkpoint, location)?;
-        let client = self.client(location, "save the checkpoint").await?;
-        let failed = |e| backend(location, "save the checkpoint", e);
-        let statement = client.prepare_cached(schema::SAVE).await.map_err(failed)?;
-        let saved = client
-            .execute(
-                &statement,
-                &[
-                    workflow,
-                    id,
-                    &self.shared.owner,
-                    &lease.epoch_i64(),
-                    &bytes,
-                    &fingerprint_column(checkpoint.fingerprint),
-                    &i64::from(checkpoint.position),
-                    &checkpoint.phase.to_string(),
-                    &secs(self.lease),
-                ],
-            )
+        // Handed to the committer, which writes it with the saves of other
+        // workflows waiting at the same time, in one statement and one
+        // commit; durable once the answer comes.
+        let (reply, answer) = oneshot::channel();
+        self.shared.submit(commit::Save {
+            key: (workflow.clone(), id.clone()),
+            epoch: lease.epoch_i64(),
+            bytes,
+            fingerprint: fingerprint_column(checkpoint.fingerprint),
+            position: i64::from(checkpoint.position),
+            phase: checkpoint.phase.to_string(),
+            lease: secs(self.lease),
+            reply,
+        });
+        let failed = |e: String| backend(location, "save the checkpoint", e);
+        let written = answer
             .await
+            .map_err(|_| failed("the committer task stopped (its runtime shut down)".to_owned()))?
             .map_err(failed)?;
-        if saved == 0 {
+        if !written {
             lease.mark_lost();
             return Err(lease.lost());
         }
@@ -515,9 +540,11 @@ impl CheckpointStore for PostgresStore {
             .map(|row| {
                 let (workflow, id): (String, String) = (row.get(0), row.get(1));
                 let bytes: Vec<u8> = row.get(2);
+                let attempts = u32::try_from(row.get::<_, i32>(3)).unwrap_or(0);
                 let location = location(&workflow, &id);
-                let entry = decode_row(&location, &workflow, &id, &bytes)
-                    .map(|checkpoint| CheckpointInfo::new(id, location.clone(), checkpoint));
+                let entry = decode_row(&location, &workflow, &id, &bytes).map(|checkpoint| {
+                    CheckpointInfo::new(id, location.clone(), checkpoint).with_attempts(attempts)
+                });
                 (location, entry)
             })
             .collect();

@@ -563,16 +563,86 @@ async fn the_schema_is_created_once_and_versioned() {
         .await
         .unwrap();
     assert_eq!(versions.len(), 1);
-    assert_eq!(versions[0].get::<_, i32>(0), 1);
+    assert_eq!(versions[0].get::<_, i32>(0), 2);
 
     // Tables of a newer release: refused, naming the schema table.
     admin
-        .execute("UPDATE resilience_schema SET version = 2", &[])
+        .execute("UPDATE resilience_schema SET version = 3", &[])
         .await
         .unwrap();
     let err = PostgresStore::connect(&url).await.unwrap_err();
     assert!(matches!(err, CheckpointError::Backend { .. }), "{err}");
-    assert_names(&err, "postgres:resilience_schema", "schema version 2");
+    assert_names(&err, "postgres:resilience_schema", "schema version 3");
+}
+
+/// The tables as schema version 1 created them.
+const SCHEMA_1: &str = "
+CREATE TABLE resilience_schema (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version integer NOT NULL
+);
+INSERT INTO resilience_schema (version) VALUES (1);
+CREATE SEQUENCE resilience_epochs;
+CREATE TABLE resilience_checkpoints (
+    workflow text NOT NULL,
+    id text NOT NULL,
+    owner text NOT NULL,
+    epoch bigint NOT NULL,
+    lease_until timestamptz NOT NULL,
+    fingerprint bigint,
+    position bigint,
+    phase text,
+    checkpoint bytea,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workflow, id)
+);";
+
+#[tokio::test]
+async fn tables_of_schema_version_1_are_migrated_and_keep_their_runs() {
+    let Some(url) = support::database().await else {
+        return;
+    };
+    let admin = support::connect(&url).await;
+    admin.batch_execute(SCHEMA_1).await.unwrap();
+    let bytes = encode("7", &running("Provision", 1), "by hand").unwrap();
+    put_raw(&url, "Provision", "7", &bytes).await;
+
+    let store = PostgresStore::connect(&url).await.unwrap();
+    let version: i32 = admin
+        .query_one("SELECT version FROM resilience_schema", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 2);
+    // The run in progress is still there, its claims counted from 0.
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].as_ref().unwrap().attempts, Some(0));
+    let lease = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(lease.attempt(), Some(1));
+    assert_eq!(
+        store.load(&lease).await.unwrap(),
+        Some(running("Provision", 1))
+    );
+    // Connecting again (another worker) migrates nothing twice.
+    drop(PostgresStore::connect(&url).await.unwrap());
+}
+
+#[tokio::test]
+async fn claims_are_counted_until_the_run_is_deleted() {
+    let (_url, store) = store_or_skip!();
+    let first = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(first.attempt(), Some(1));
+    store.save(&first, &running("Provision", 1)).await.unwrap();
+    drop(first);
+    let second = claim_soon(&store, "Provision", "7").await.unwrap();
+    assert_eq!(second.attempt(), Some(2));
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed[0].as_ref().unwrap().attempts, Some(2));
+    store.delete(second).await.unwrap();
+    // A new run of the same id counts from 1 again.
+    let again = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(again.attempt(), Some(1));
 }
 
 #[tokio::test]

@@ -15,13 +15,25 @@
 //!   on and how long to wait.
 //! - [`timeout`]: [`TimeoutPolicy`] and the [`Elapsed`] error.
 //! - [`fallback`]: [`FallbackPolicy`], which reports a replaced error.
+//! - [`breaker`]: [`CircuitBreaker`], lock-free, shared by the calls
+//!   through it: closed, open (calls fail fast with [`CircuitOpen`]),
+//!   half-open; after failures in a row or a failure ratio over a window
+//!   ([`BreakerPolicy`], Polly's defaults).
+//! - [`bulkhead`]: [`Bulkhead`], at most N calls at once with a bounded
+//!   queue, and its [`Rejected`] error.
+//! - [`hedge`]: [`HedgePolicy`], another attempt when the first is slow;
+//!   the first success wins.
 //! - [`saga`](mod@saga): [`saga()`], a scope whose completed steps are
 //!   compensated in reverse order if it fails, and its [`SagaError`].
 //! - [`checkpoint`]: what a durable workflow persists after each step, and
 //!   the stores that keep it ([`DirectoryStore`], [`MemoryStore`]).
 //! - [`events`]: every retry, give-up, timeout, fallback and compensation is
 //!   a `tracing` event and an [`Event`] that code can [`observe`] or
-//!   [`subscribe`] to.
+//!   [`subscribe`] to; [`events::with_agent`] names the agent a call runs
+//!   for, on every event it emits.
+//! - health: [`Health`], an agent's failed calls in a row, which ask a
+//!   supervisor for help ([`HealingPolicy`]) and take its answer (a cure, or
+//!   giving up: [`Abandoned`]).
 //! - [`error_ref`]: [`ErrorRef`], any error borrowed for printing.
 //! - [`duration`]: [`fmt_duration`], durations printed as `"1.5s"`.
 //! - [`error`]: [`PolicyError`], a policy that cannot work.
@@ -55,16 +67,14 @@
 //! | folder | level | modules |
 //! |---|---|---|
 //! | `coordination/` | many agents, one task | fan-out, consensus, failover, escalation |
+//! | `health/` | one agent over many calls, lock-free state | self-healing, breaker, bulkhead, hedging |
 //! | `call/` | one call: what the attributes compile to | backoff, retry, timeout, fallback |
 //! | `saga/` | compensation in memory | the scope, the registry, the runner, the report |
-//! | `durable/` | runs that outlive the process | the driver |
+//! | `durable/` | runs that outlive the process | the driver, the worker |
 //! | `checkpoint/` | persistence only, free of the engine | the trait, format, directory, memory |
 //! | `events/` | telemetry, a leaf | the event kinds, the bus |
 //! | `support/` | shared leaves | error_ref, duration, panic capture, random |
 //! | `rt/` | hidden: all that generated code calls | `__private` |
-//!
-//! Next to come: `health/` (one agent over many calls: breaker, bulkhead,
-//! hedging, self-healing), between `call/` and `coordination/`.
 //!
 //! [`resilience`]: https://docs.rs/resilience
 
@@ -89,6 +99,7 @@ mod support;
 pub mod __private;
 
 pub use call::{backoff, error, fallback, retry, timeout};
+pub use health::{breaker, bulkhead, hedge};
 pub use support::{duration, error_ref, random};
 
 #[cfg(feature = "http")]
@@ -97,6 +108,11 @@ pub use health::rate as rate_limit;
 pub use health::rate::{RateLimit, RateLimited, RateLimiter};
 
 pub use backoff::{Backoff, Delays, Jitter};
+pub use breaker::{
+    BreakerMode, BreakerPermit, BreakerPolicy, BreakerPolicyError, BreakerStats, CircuitBreaker,
+    CircuitOpen, CircuitState,
+};
+pub use bulkhead::{Acquire, Bulkhead, BulkheadPermit, Contended, RejectReason, Rejected};
 #[cfg(feature = "chaos")]
 pub use chaos::{Chaos, ChaosConfig, ChaosConfigError, ChaosError, ChaosKind, ChaosStats, Latency};
 #[cfg(feature = "durable")]
@@ -104,7 +120,9 @@ pub use checkpoint::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore,
     CompensationRecord, DirectoryStore, MemoryStore, Phase,
 };
-pub use coordination::{Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport};
+pub use coordination::{
+    Branches, Consensus, ConsensusError, Decision, FanOut, FanOutError, FanOutReport,
+};
 pub use coordination::{
     CoordinatorFailure, Escalation, EscalationConfigError, EscalationError, Failover,
     FailoverConfig, FailoverConfigError, FailoverError, FailoverReason, Tier, TierError,
@@ -113,10 +131,14 @@ pub use coordination::{
 pub use duration::fmt_duration;
 pub use error::PolicyError;
 pub use error_ref::ErrorRef;
+pub use events::TripReason;
 pub use events::{
-    Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe, subscribe,
+    AgentName, Event, EventKind, Observer, OwnedEvent, OwnedEventKind, Subscription, emit, observe,
+    subscribe,
 };
 pub use fallback::FallbackPolicy;
+pub use health::{Abandoned, HealingPolicy, Health};
+pub use hedge::{HedgePolicy, Hedging};
 pub use retry::{GiveUpReason, RetryPolicy, RetryState};
-pub use saga::{CompensationReport, Failure, SagaError, SagaHandle, saga};
+pub use saga::{CompensationReport, Failure, ParallelError, SagaError, SagaHandle, saga};
 pub use timeout::{Elapsed, TimeoutPolicy};

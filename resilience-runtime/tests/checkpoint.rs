@@ -146,8 +146,17 @@ async fn a_file_is_readable_and_says_its_version_and_checksum() {
     let store = tmp.store();
     let lease = store.claim("Provision", "7").await.unwrap();
     store.save(&lease, &failed("Provision")).await.unwrap();
-    let text = std::fs::read_to_string(lease.location()).unwrap();
-    let (header, body) = text.split_once('\n').unwrap();
+    let bytes = std::fs::read(lease.location()).unwrap();
+    // Two slots of 4096 bytes; the first save filled slot 0.
+    assert_eq!(bytes.len(), 8192);
+    let data = slot_data(&bytes[..4096], 1);
+    let text = std::str::from_utf8(&data).unwrap();
+    let (slot_header, checkpoint) = text.split_once('\n').unwrap();
+    let (header, body) = checkpoint.split_once('\n').unwrap();
+    assert_eq!(
+        slot_header,
+        format!("resilience-checkpoint 4 seq=1 len={}", checkpoint.len())
+    );
     let crc = format!("crc32={:08x}", crc32fast_hash(body.as_bytes()));
     assert_eq!(
         header,
@@ -165,6 +174,40 @@ async fn a_file_is_readable_and_says_its_version_and_checksum() {
         "503"
     );
     assert_eq!(json["phase"]["failed"]["compensations"][1]["outcome"], "ok");
+    // Slot 1 is zeros until the second save.
+    assert!(bytes[4096..].iter().all(|&b| b == 0));
+}
+
+/// The data of the sectors of `slot` written by write `seq`, joined and cut
+/// at the announced length, checking every sector's trailer independently:
+/// 500 bytes of data, the sequence number (u64 LE), the CRC-32 of both and
+/// of the sector's index (u32 LE).
+fn slot_data(slot: &[u8], seq: u64) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (index, sector) in slot.chunks(512).enumerate() {
+        if sector.iter().all(|&b| b == 0) {
+            break;
+        }
+        assert_eq!(sector[500..508], seq.to_le_bytes(), "sector {index}");
+        let mut covered = sector[..508].to_vec();
+        covered.extend_from_slice(&(index as u32).to_le_bytes());
+        assert_eq!(
+            sector[508..],
+            crc32fast_hash(&covered).to_le_bytes(),
+            "sector {index}"
+        );
+        data.extend_from_slice(&sector[..500]);
+    }
+    let line = data.iter().position(|&b| b == b'\n').unwrap();
+    let len: usize = std::str::from_utf8(&data[..line])
+        .unwrap()
+        .rsplit_once("len=")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    data.truncate(line + 1 + len);
+    data
 }
 
 /// CRC-32 (IEEE), bit by bit: an independent check of the header.
@@ -319,16 +362,16 @@ async fn each_bad_file_is_its_own_error_naming_the_file() {
     assert_names(&err, &path, "checksum mismatch: the header says crc32=");
 
     // Unknown format version.
-    let future = [&b"resilience-checkpoint 3 sha256=abc len=2\n"[..], b"{}"].concat();
+    let future = [&b"resilience-checkpoint 5 sha256=abc len=2\n"[..], b"{}"].concat();
     let err = load_file(&store, &future).await.unwrap_err();
     assert!(matches!(
         err,
-        CheckpointError::UnknownVersion { version: 3, .. }
+        CheckpointError::UnknownVersion { version: 5, .. }
     ));
     assert_names(
         &err,
         &path,
-        "unknown checkpoint format version 3 (this build reads versions 1 to 2)",
+        "unknown checkpoint format version 5 (this build reads versions 1 to 4)",
     );
 
     // Another workflow's checkpoint (a file copied by hand).
@@ -632,6 +675,31 @@ async fn delete_removes_the_checkpoint_and_releases_the_id() {
     // Deleting a run that never saved is fine too.
     let lease = store.claim("Provision", "7").await.unwrap();
     store.delete(lease).await.unwrap();
+}
+
+#[tokio::test]
+async fn claims_are_counted_in_the_lock_file_until_the_checkpoint_goes() {
+    let tmp = TempDir::new("attempts");
+    let store = tmp.store();
+    let first = store.claim("Provision", "7").await.unwrap();
+    assert_eq!(first.attempt(), Some(1));
+    store.save(&first, &running("Provision", 1)).await.unwrap();
+    drop(first);
+    // Another process (a clone here: the lock is per open file) takes it.
+    let second = store.clone().claim("Provision", "7").await.unwrap();
+    assert_eq!(second.attempt(), Some(2));
+    let listed = store.list_unfinished().await.unwrap();
+    assert_eq!(listed[0].as_ref().unwrap().attempts, Some(2));
+    // The holder's pid is still what a refused claim reports.
+    let err = store.claim("Provision", "7").await.unwrap_err();
+    assert!(
+        matches!(err, CheckpointError::Locked { holder: Some(pid), .. } if pid == std::process::id()),
+        "{err:?}"
+    );
+    store.delete(second).await.unwrap();
+    let again = store.claim("Provision", "7").await.unwrap();
+    let expected = if cfg!(unix) { 1 } else { 3 };
+    assert_eq!(again.attempt(), Some(expected));
 }
 
 #[tokio::test]
@@ -1008,4 +1076,133 @@ async fn the_sweep_leaves_other_programs_lock_files_alone() {
     std::fs::write(store.path().join("no-dot-at-all.lock"), b"").unwrap();
     assert_eq!(store.remove_stale_locks().await.unwrap(), 0);
     assert_eq!(lock_files(&store), ["no-dot-at-all.lock", "npm.lock"]);
+}
+
+/// Files of format versions 1 and 2, as older builds wrote them, still
+/// load; the next save turns them into the two-slot file, in place after
+/// that.
+#[tokio::test]
+async fn files_of_older_builds_load_and_the_next_save_converts_them() {
+    let tmp = TempDir::new("old-layout");
+    let store = tmp.store();
+    let v1 = running("Provision", 3);
+    let v2 = running("Provision", 4).with_inputs(br#"{"spec":"small"}"#.to_vec());
+    for (id, checkpoint, version) in [("one", &v1, "1"), ("two", &v2, "2")] {
+        let bytes = encode(id, checkpoint, "x").unwrap();
+        assert!(bytes.starts_with(format!("resilience-checkpoint {version} ").as_bytes()));
+        std::fs::write(file(&store, "Provision", id), &bytes).unwrap();
+        let lease = store.claim("Provision", id).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap().as_ref(), Some(checkpoint));
+        let listed = store.list_unfinished().await.unwrap();
+        assert!(
+            listed
+                .iter()
+                .any(|entry| entry.as_ref().is_ok_and(|info| info.id == id))
+        );
+
+        let next = running("Provision", 5);
+        store.save(&lease, &next).await.unwrap();
+        let converted = std::fs::read(lease.location()).unwrap();
+        assert!(
+            converted.starts_with(b"resilience-checkpoint 4 seq=1 "),
+            "{id}"
+        );
+        assert_eq!(store.load(&lease).await.unwrap(), Some(next));
+        let after = running("Provision", 6);
+        store.save(&lease, &after).await.unwrap();
+        assert_eq!(
+            std::fs::read(lease.location()).unwrap().len(),
+            converted.len()
+        );
+        drop(lease);
+        let lease = store.claim("Provision", id).await.unwrap();
+        assert_eq!(store.load(&lease).await.unwrap(), Some(after));
+    }
+}
+
+/// Saves after the first write in place: the file keeps its inode and
+/// size, and the slots take turns. A checkpoint that outgrows its slot is
+/// written into a new, bigger file, and later saves are in place again.
+#[cfg(unix)]
+#[tokio::test]
+async fn saves_write_in_place_and_a_checkpoint_that_outgrows_its_slot_gets_a_new_file() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = TempDir::new("in-place");
+    let store = tmp.store();
+    let lease = store.claim("Provision", "7").await.unwrap();
+    let path = PathBuf::from(lease.location());
+    store.save(&lease, &running("Provision", 1)).await.unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let mut slot_0 = std::fs::read(&path).unwrap()[..4096].to_vec();
+    for position in 2..=6 {
+        store
+            .save(&lease, &running("Provision", position))
+            .await
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            (std::fs::metadata(&path).unwrap().ino(), bytes.len()),
+            (inode, 8192)
+        );
+        // Odd saves land in slot 0, even ones in slot 1.
+        assert_eq!(bytes[..4096] == slot_0[..], position % 2 == 0, "{position}");
+        slot_0 = bytes[..4096].to_vec();
+        assert_eq!(
+            store.load(&lease).await.unwrap().unwrap().position,
+            position
+        );
+    }
+    let mut big = running("Provision", 7);
+    big.state = serde_json::to_vec(&serde_json::json!({ "After": "z".repeat(9000) })).unwrap();
+    store.save(&lease, &big).await.unwrap();
+    let grown = std::fs::metadata(&path).unwrap();
+    assert_ne!(grown.ino(), inode, "a new file, renamed over");
+    assert!(
+        grown.len() >= 2 * 9000 && grown.len() % 8192 == 0,
+        "{}",
+        grown.len()
+    );
+    assert_eq!(store.load(&lease).await.unwrap(), Some(big.clone()));
+    big.position = 8;
+    store.save(&lease, &big).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().ino(), grown.ino());
+    assert_eq!(store.load(&lease).await.unwrap(), Some(big));
+    assert!(!path.with_extension("checkpoint.tmp").exists());
+}
+
+/// A listing (another store on the same directory, as a worker loop would
+/// use) and loads while saves are written in place: every read is a whole
+/// checkpoint, never a sector caught half copied reported as damage.
+#[test]
+fn reads_while_saves_write_in_place_see_whole_checkpoints() {
+    let tmp = TempDir::new("read-while-write");
+    let store = tmp.store();
+    let lease = block_on_without_runtime(store.claim("Provision", "7")).unwrap();
+    block_on_without_runtime(store.save(&lease, &running("Provision", 0))).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (dir, stop) = (store.path().to_owned(), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let other = DirectoryStore::open(&dir).unwrap();
+            let mut reads = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                for entry in block_on_without_runtime(other.list_unfinished()).unwrap() {
+                    let info = entry.unwrap();
+                    assert_eq!(info.id, "7");
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for position in 1..=1500 {
+        block_on_without_runtime(store.save(&lease, &running("Provision", position))).unwrap();
+        if position % 100 == 0 {
+            let loaded = block_on_without_runtime(store.load(&lease)).unwrap();
+            assert_eq!(loaded.unwrap().position, position);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads = reader.join().unwrap();
+    assert!(reads > 10, "only {reads} listings ran beside the saves");
 }

@@ -32,6 +32,12 @@ pub(super) fn diagram(workflow: &Workflow, plans: &[Plan<'_>], ok_ty: &Type) -> 
             .map(describe)
             .chain(plan.compensate.as_ref().map(|_| "compensate".to_string()))
             .collect::<Vec<_>>();
+        // A parallel step: a subgraph of its branches.
+        if let (Some(parallel), Some(settings)) = (&step.parallel, &plan.parallel) {
+            let nodes = super::parallel::diagram(step, parallel, settings, &policies, &ty, escape);
+            lines.extend(nodes);
+            continue;
+        }
         let label = if policies.is_empty() {
             format!("{}: {}", text(&step.name), ty)
         } else {
@@ -103,6 +109,12 @@ fn describe(layer: &Layer) -> String {
         Layer::Compensate(_) => "compensate".to_string(),
         Layer::Escalate(_) => "escalate".to_string(),
         Layer::Chaos(_) => "chaos".to_string(),
+        Layer::CircuitBreaker(_) => "circuit breaker".to_string(),
+        // Refused on steps (`validate`); named for completeness.
+        Layer::Bulkhead(_) => "bulkhead".to_string(),
+        Layer::Hedge(_) => "hedge".to_string(),
+        Layer::SelfHealing(args) => format!("self-healing ×{}", args.max_failures),
+        Layer::Agent(_) => "agent".to_string(),
         Layer::RateLimit(args) => match &args.source {
             crate::args::RateSource::Own { count, per, .. } => {
                 format!("rate limit {count} {}", per.replace('_', " "))

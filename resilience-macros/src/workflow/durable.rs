@@ -178,6 +178,33 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
             Self::__resilience_drive(#(#input_names,)* durable, resume).await
         }
 
+        /// Submits the run `id` to be run by a worker
+        /// (`resilience::durable::Worker`): saves a checkpoint of no step
+        /// done, with the inputs, and returns without running anything.
+        /// `false` if the run already has a checkpoint with the same inputs
+        /// (submitted before, or under way): nothing changes. Other inputs
+        /// are `DurableError::InputsDiffer`; a run that a worker holds at
+        /// that moment is `CheckpointError::Locked`.
+        #vis async fn submit_durable<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+            self,
+            store: &__ResilienceStore,
+            id: &str,
+        ) -> ::resilience::__private::Result<bool, ::resilience::__private::DurableError<#err_ty>> {
+            let Self { #(#input_names,)* __resilience_state } = self;
+            let inputs = Self::__resilience_inputs_to_json(#(&#input_names),*);
+            ::resilience::__private::Durable::submit(
+                store,
+                Self::NAME,
+                Self::FINGERPRINT,
+                Self::STEPS,
+                id,
+                ::resilience::__private::DurableOptions::new(),
+                inputs,
+                __resilience_state,
+            )
+            .await
+        }
+
         /// Resumes the run `id` from its checkpoint in `store` by its id
         /// alone: the inputs are the ones the checkpoint records. Without a
         /// checkpoint it is `DurableError::NotFound`; with one written before
@@ -248,6 +275,34 @@ pub(super) fn durable_methods(g: &Gen<'_>) -> TokenStream {
             )
             .await;
             durable.finish(::resilience::__private::Result::Err(stop)).await
+        }
+    }
+}
+
+/// `impl DurableWorkflow`, for a `durable workflow`: what a worker needs
+/// to run it by name.
+pub(super) fn durable_trait_impl(g: &Gen<'_>) -> TokenStream {
+    if !g.workflow.durable {
+        return TokenStream::new();
+    }
+    let (name, ok_ty, err_ty) = (&g.workflow.name, g.ok_ty, g.err_ty);
+    q! {
+        impl ::resilience::__private::DurableWorkflow for #name {
+            const WORKFLOW: &'static str = #name::NAME;
+            const DEFINITION: u64 = #name::FINGERPRINT;
+            const STEP_COUNT: usize = #name::STEPS.len();
+            type Output = #ok_ty;
+            type Error = #err_ty;
+
+            fn resume<__ResilienceStore: ::resilience::__private::CheckpointStore>(
+                store: &__ResilienceStore,
+                id: &str,
+                options: ::resilience::__private::DurableOptions,
+            ) -> impl ::resilience::__private::Future<
+                Output = ::resilience::__private::Result<#ok_ty, ::resilience::__private::DurableError<#err_ty>>,
+            > {
+                #name::resume_durable_with(store, id, options)
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use quote::{format_ident, quote};
 use syn::{Ident, Type};
 
 use super::diagram::diagram;
-use super::durable::{durable_methods, durable_serde_fields};
-use super::step::{steps_fn, straight_line};
+use super::durable::{durable_methods, durable_serde_fields, durable_trait_impl};
+use super::step::{compensates, fresh_run, has_fresh_run, steps_fn};
 use super::undo::undo_fn;
 use super::validate::Plan;
 use super::{Workflow, pascal, text};
@@ -24,6 +24,9 @@ pub(super) struct Gen<'a> {
     pub(super) state: Ident,
     pub(super) input_names: Vec<&'a Ident>,
     pub(super) input_types: Vec<&'a Type>,
+    /// How the steps get each input: `&` or, for a `&mut T` input, `&mut`
+    /// (the steps run one after the other, so each may use it mutably).
+    pub(super) input_refs: Vec<TokenStream>,
     pub(super) step_names: Vec<&'a Ident>,
     /// The step names as written (without `r#`).
     pub(super) step_strs: Vec<String>,
@@ -47,6 +50,17 @@ impl<'a> Gen<'a> {
             state: format_ident!("{}State", workflow.name),
             input_names: workflow.inputs.iter().map(|i| &i.name).collect(),
             input_types: workflow.inputs.iter().map(|i| &i.ty).collect(),
+            input_refs: workflow
+                .inputs
+                .iter()
+                .map(|i| {
+                    if is_mut_reference(&i.ty) {
+                        quote!(&mut)
+                    } else {
+                        quote!(&)
+                    }
+                })
+                .collect(),
             step_strs: step_names.iter().map(|n| text(n)).collect(),
             variants: step_names
                 .iter()
@@ -54,6 +68,16 @@ impl<'a> Gen<'a> {
                 .collect(),
             step_names,
         }
+    }
+}
+
+/// `&mut T`: an input the steps may use mutably, one after the other.
+pub(super) fn is_mut_reference(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) => reference.mutability.is_some(),
+        Type::Paren(paren) => is_mut_reference(&paren.elem),
+        Type::Group(group) => is_mut_reference(&group.elem),
+        _ => false,
     }
 }
 
@@ -70,12 +94,14 @@ pub(super) fn generate<'a>(
     let serde_items = &serde_fields.items;
     let state_impl = state_impl(&g);
     let workflow_impl = workflow_impl(&g);
+    let trait_impl = durable_trait_impl(&g);
     q! {
         #workflow_struct
         #state_enum
         #serde_items
         #state_impl
         #workflow_impl
+        #trait_impl
     }
 }
 
@@ -85,9 +111,10 @@ fn workflow_struct(g: &Gen<'_>) -> TokenStream {
         attrs, vis, name, ..
     } = g.workflow;
     let (state, input_names, input_types) = (&g.state, &g.input_names, &g.input_types);
+    let generics = &g.workflow.generics;
     q! {
         #(#attrs)*
-        #vis struct #name {
+        #vis struct #name #generics {
             #(#input_names: #input_types,)*
             __resilience_state: #state,
         }
@@ -181,23 +208,27 @@ fn state_impl(g: &Gen<'_>) -> TokenStream {
 /// `impl Name`: what users call, then what the generated code calls.
 fn workflow_impl(g: &Gen<'_>) -> TokenStream {
     let name = &g.workflow.name;
-    let (fast_path, straight) = straight_line(g);
     let constructors = constructors(g);
-    let run = run_fn(g, &fast_path);
+    let run = run_fn(g);
+    let resumed = resumed_fn(g);
+    let stop = stop_fn(g);
     let durable_methods = durable_methods(g);
     let report = report_fn(g);
     let running = running_fn(g);
     let steps = steps_fn(g);
     let undo = undo_fn(g);
+    let (impl_generics, ty_generics, _) = g.workflow.generics.split_for_impl();
     q! {
-        impl #name {
+        impl #impl_generics #name #ty_generics {
             #constructors
 
             #run
 
             #durable_methods
 
-            #straight
+            #resumed
+
+            #stop
 
             #report
 
@@ -251,30 +282,73 @@ fn constructors(g: &Gen<'_>) -> TokenStream {
     }
 }
 
-/// `run`: the fast path of a fresh run with nothing to undo (if any), else
-/// the state machine in memory, then the undo of what completed.
-fn run_fn(g: &Gen<'_>, fast_path: &TokenStream) -> TokenStream {
+/// `run`. In memory: destructures the workflow and runs a fresh run as
+/// straight-line code ([`fresh_run`]), or a resumed one through the state
+/// machine, boxed. A durable workflow's `run` is its state machine.
+fn run_fn(g: &Gen<'_>) -> TokenStream {
     let vis = &g.workflow.vis;
     let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
-    let (input_names, step_names) = (&g.input_names, &g.step_names);
-    let output = &g.workflow.output;
-    // With a straight-line fresh run, the state machine only serves resumed
-    // runs: boxed, so that it does not weigh on `run`'s future.
-    let steps_call = q!(Self::__resilience_steps(#(&#input_names,)* &mut state, &mut hooks));
-    let machine = if fast_path.is_empty() {
-        steps_call
-    } else {
-        q!(::resilience::__private::Box::pin(#steps_call))
-    };
-    q! {
+    let (state, input_names) = (&g.state, &g.input_names);
+    let doc = q! {
         /// Runs the remaining steps in order. If a step fails (or panics),
         /// the completed steps that carry `#[compensate]` are undone in
         /// reverse order and the error says what failed and what was undone.
-        #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
-            let Self { #(#input_names,)* __resilience_state: mut state } = self;
-            #fast_path
+    };
+    if !has_fresh_run(g) {
+        return q! {
+            #doc
+            #vis async fn run(self) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
+                let Self { #(#input_names,)* __resilience_state: state } = self;
+                Self::__resilience_resumed(#(#input_names,)* state).await
+            }
+        };
+    }
+    let fresh = fresh_run(g);
+    q! {
+        #doc
+        /// If the future is dropped before it finished (a timeout, a
+        /// `select!`), the compensations of the completed steps run on a
+        /// task of their own, last step first.
+        #[allow(unused_variables)]
+        #[inline]
+        #vis fn run(self) -> impl ::resilience::__private::Future<
+            Output = ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>>,
+        > {
+            let Self { #(#input_names,)* __resilience_state: state } = self;
+            match state {
+                #state::Start => ::resilience::__private::Run::fresh(#fresh),
+                state => ::resilience::__private::Run::resumed(Self::__resilience_resumed(#(#input_names,)* state)),
+            }
+        }
+    }
+}
+
+/// `__resilience_resumed`: a run from `state` through the state machine,
+/// then the undo of what completed.
+fn resumed_fn(g: &Gen<'_>) -> TokenStream {
+    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
+    let (state, input_names, input_types, step_names) =
+        (&g.state, &g.input_names, &g.input_types, &g.step_names);
+    let input_refs = &g.input_refs;
+    let muts = g
+        .workflow
+        .inputs
+        .iter()
+        .map(|i| is_mut_reference(&i.ty).then(|| quote!(mut)));
+    let output = &g.workflow.output;
+    q! {
+        /// Runs the steps after `state` in memory, then the undo of what
+        /// completed if one fails.
+        #[allow(clippy::too_many_arguments)]
+        async fn __resilience_resumed(
+            #(#muts #input_names: #input_types,)*
+            mut state: #state,
+        ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
             let mut hooks = ::resilience::__private::InMemory;
-            let outcome = ::resilience::__private::catch_panic(#machine).await;
+            let outcome = ::resilience::__private::catch_panic(
+                Self::__resilience_steps(#(#input_refs #input_names,)* &mut state, &mut hooks),
+            )
+            .await;
             let running = || Self::__resilience_running(&state);
             let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
                 #[allow(unused_variables)]
@@ -294,6 +368,53 @@ fn run_fn(g: &Gen<'_>, fast_path: &TokenStream) -> TokenStream {
             match undo.await {
                 ::resilience::__private::UndoOutcome::Failed(error) => ::resilience::__private::Result::Err(error),
                 ::resilience::__private::UndoOutcome::Hook(never) => match never {},
+            }
+        }
+    }
+}
+
+/// How a fresh in-memory run ends when a step fails or panics after
+/// `position` steps completed: `__resilience_fail` (nothing to undo) or
+/// `__resilience_unwind` (the compensations that are due).
+fn stop_fn(g: &Gen<'_>) -> TokenStream {
+    if !has_fresh_run(g) {
+        return TokenStream::new();
+    }
+    let err_ty = g.err_ty;
+    let stop = q! {
+        let failed_step = Self::STEPS.get(position).copied().unwrap_or("<output>");
+        Self::__resilience_report(failed_step, &failure);
+        let completed = Self::STEPS.get(..position).unwrap_or_default();
+    };
+    if compensates(g) {
+        q! {
+            /// A fresh run failed after `position` steps: the report, then
+            /// the compensations that are due, last step first.
+            #[cold]
+            async fn __resilience_unwind(
+                position: usize,
+                failure: ::resilience::__private::Failure<#err_ty>,
+                ledger: ::resilience::__private::Ledger,
+            ) -> ::resilience::__private::SagaError<#err_ty> {
+                #stop
+                // The undo runs as the workflow (unless the run is an
+                // agent's call): its events carry the workflow's name.
+                let compensations = ::resilience::__private::as_workflow(Self::NAME, ledger.undo()).await;
+                ::resilience::__private::saga_error(failure, failed_step, completed, compensations)
+            }
+        }
+    } else {
+        q! {
+            /// A fresh run failed after `position` steps: the report and
+            /// the error (nothing to undo).
+            #[cold]
+            #[inline(never)]
+            fn __resilience_fail(
+                position: usize,
+                failure: ::resilience::__private::Failure<#err_ty>,
+            ) -> ::resilience::__private::SagaError<#err_ty> {
+                #stop
+                ::resilience::__private::saga_error(failure, failed_step, completed, ::resilience::__private::Vec::new())
             }
         }
     }

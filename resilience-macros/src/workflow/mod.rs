@@ -22,15 +22,20 @@
 //! `Result<StepType, E2>` with `E: From<E2>`. The final expression sees them
 //! all by value and is the workflow's output.
 //!
+//! A step can also be parallel, a fan-out over a collection or a consensus
+//! over agents (`step s: Branches<T, E> = for item in items, .. => ..;`,
+//! `step v: T = consensus agent in agents, .. => ..;`): see `parallel`.
+//!
 //! The phases, one module each: `parse` (the grammar) → `validate` (a
 //! `Plan` per step, every error collected) → `generate` (one fn per emitted
 //! item), with the per-step code in `step`, the compensation in `undo`, what
-//! `durable` adds, the Mermaid `diagram`, and the `stub` emitted beside the
-//! errors of an invalid workflow.
+//! `durable` adds, the Mermaid `diagram`, the `parallel` steps, and the
+//! `stub` emitted beside the errors of an invalid workflow.
 
 mod diagram;
 mod durable;
 mod generate;
+mod parallel;
 mod parse;
 mod step;
 mod stub;

@@ -21,7 +21,10 @@ pub(super) struct Step {
     pub(super) attrs: Vec<Attribute>,
     pub(super) name: Ident,
     pub(super) ty: Type,
+    /// A plain step's expression, or a parallel step's branch (after `=>`).
     pub(super) expr: Expr,
+    /// `for x in xs, .. =>` or `consensus a in agents, .. =>`: a parallel step.
+    pub(super) parallel: Option<super::parallel::Parallel>,
 }
 
 pub(super) struct Workflow {
@@ -32,6 +35,8 @@ pub(super) struct Workflow {
     /// Where `durable` was written, for the error when the feature is off.
     pub(super) durable_span: Option<proc_macro2::Span>,
     pub(super) name: Ident,
+    /// `<'a, ..>`: the lifetimes of borrowed inputs (lifetimes only).
+    pub(super) generics: syn::Generics,
     pub(super) inputs: Vec<Input>,
     pub(super) ret: Type,
     pub(super) steps: Vec<Step>,
@@ -44,7 +49,7 @@ impl Parse for Input {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.peek(Token![mut]) {
             return Err(input.error(
-                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`",
+                "workflow inputs are shared by every step and cannot be `mut`; remove `mut`, or take `&'a mut T` (`workflow Name<'a>(x: &'a mut T)`): each step may then use it mutably, one after the other",
             ));
         }
         let name: Ident = input.parse()?;
@@ -68,6 +73,23 @@ impl Parse for Workflow {
         }
         let _: kw::workflow = input.parse()?;
         let name: Ident = input.parse()?;
+        let generics: syn::Generics = input.parse()?;
+        if let Some(param) = generics
+            .params
+            .iter()
+            .find(|p| !matches!(p, syn::GenericParam::Lifetime(_)))
+        {
+            return Err(syn::Error::new_spanned(
+                param,
+                "a workflow takes lifetime parameters only, for the inputs it borrows: `workflow Essay<'a>(agent: &'a Agent)`; make a generic input a concrete type or a `Box<dyn ..>`",
+            ));
+        }
+        if let Some(where_clause) = &generics.where_clause {
+            return Err(syn::Error::new_spanned(
+                where_clause,
+                "a workflow takes no `where` clause; write the lifetimes as `<'a>`",
+            ));
+        }
         let inputs_content;
         syn::parenthesized!(inputs_content in input);
         let inputs = Punctuated::<Input, Token![,]>::parse_terminated(&inputs_content)?
@@ -95,6 +117,7 @@ impl Parse for Workflow {
                 let _: Token![:] = body.parse()?;
                 let ty: Type = body.parse()?;
                 let _: Token![=] = body.parse()?;
+                let parallel = super::parallel::parse(&body, &name)?;
                 let expr: Expr = body.parse()?;
                 let _: Token![;] = body.parse()?;
                 steps.push(Step {
@@ -102,6 +125,7 @@ impl Parse for Workflow {
                     name,
                     ty,
                     expr,
+                    parallel,
                 });
                 continue;
             }
@@ -128,6 +152,7 @@ impl Parse for Workflow {
             durable,
             durable_span,
             name,
+            generics,
             inputs,
             ret,
             steps,

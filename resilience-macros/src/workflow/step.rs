@@ -2,7 +2,7 @@
 //! state machine that run them, and the straight-line run of a workflow
 //! with nothing to undo.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Literal, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -20,17 +20,20 @@ use crate::expand::Generator;
 pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
     let (state, input_names, input_types, step_names) =
         (&g.state, &g.input_names, &g.input_types, &g.step_names);
+    let input_refs = &g.input_refs;
     let err_ty = g.err_ty;
     let step_types: Vec<&Type> = g.plans.iter().map(|p| &p.step.ty).collect();
     let step_arms = (0..g.plans.len()).map(|index| step_arm(g, index));
     let last_variant = &g.variants[g.plans.len() - 1];
+    // `Hooks`, or `BranchHooks` when a durable fan-out checkpoints its branches.
+    let hooks = super::parallel::hooks_trait(g.workflow);
     q! {
         /// The state machine: runs the steps after `state`, in place, and
         /// calls the hooks (checkpoints, for a durable run) after each one.
         /// Returns every output once the last step has run.
         #[allow(unused_variables, clippy::ptr_arg, clippy::too_many_arguments)]
-        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::Hooks<#state>>(
-            #(#input_names: &#input_types,)*
+        async fn __resilience_steps<__ResilienceHooks: ::resilience::__private::#hooks<#state>>(
+            #(#input_names: #input_refs #input_types,)*
             state: &mut #state,
             hooks: &mut __ResilienceHooks,
         ) -> ::resilience::__private::Result<(#(#step_types,)*), ::resilience::__private::StepsError<#err_ty, __ResilienceHooks::Error>> {
@@ -50,91 +53,178 @@ pub(super) fn steps_fn(g: &Gen<'_>) -> TokenStream {
     }
 }
 
-/// A workflow with nothing to undo has no use for its state machine on a
-/// fresh run: the steps run as straight-line code, as one would write them,
-/// and the state enum is only used by `resume`. Returns the fast path for
-/// `run` and the straight-line fn.
-pub(super) fn straight_line(g: &Gen<'_>) -> (TokenStream, TokenStream) {
-    let (workflow, plans) = (g.workflow, g.plans);
-    if workflow.durable || plans.iter().any(|p| p.compensate.is_some()) {
-        return (TokenStream::new(), TokenStream::new());
-    }
-    let (state, input_names, input_types) = (&g.state, &g.input_names, &g.input_types);
-    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
-    let output = &workflow.output;
-    let steps = plans.iter().enumerate().map(|(index, plan)| {
-        let step = plan.step;
-        let name = &step.name;
-        let (body, ret) = step_body(workflow, plan, err_ty);
-        let borrows = input_names
+/// Whether `run` starts a fresh run as straight-line code (every in-memory
+/// workflow but one with a compensated parallel step, whose per-branch undo
+/// the state machine does); a durable one always runs its state machine.
+pub(super) fn has_fresh_run(g: &Gen<'_>) -> bool {
+    !g.workflow.durable
+        && !g
+            .plans
             .iter()
-            .copied()
-            .chain(plans[..index].iter().map(|p| &p.step.name))
-            .map(|n| quote!(let #n = &#n;));
-        let step_str = text(name);
-        let position = proc_macro2::Literal::usize_unsuffixed(index + 1);
-        let (step_error, into_error) = step_error(step);
-        q! {
-            let #name: #ret = {
-                #(#borrows)*
-                #body
-            };
-            let #name = match #name {
-                ::resilience::__private::Result::Ok(#name) => #name,
-                ::resilience::__private::Result::Err(#step_error) => {
-                    return ::resilience::__private::Result::Err(::resilience::__private::StepsError::Step(#step_str, #into_error));
+            .any(|p| p.step.parallel.is_some() && p.compensate.is_some())
+}
+
+/// Whether a step of the workflow carries `#[compensate]`.
+pub(super) fn compensates(g: &Gen<'_>) -> bool {
+    g.plans.iter().any(|p| p.compensate.is_some())
+}
+
+/// The future of a fresh in-memory run: the steps as a line of awaits (see
+/// [`fresh_steps`]), caught. With nothing to undo it is the steps' own
+/// future in a `Straight` (one `catch_unwind` per poll, the error made out
+/// of line); with compensations, the steps borrow a `Ledger` that receives
+/// the compensations that are due, and a failure undoes them out of line.
+pub(super) fn fresh_run(g: &Gen<'_>) -> TokenStream {
+    let steps = fresh_steps(g);
+    if !compensates(g) {
+        return q! {
+            ::resilience::__private::Straight::new(
+                async move { #steps },
+                |position, failure| Self::__resilience_fail(position, failure),
+            )
+        };
+    }
+    q! {
+        async move {
+            let __resilience_undo = ::resilience::__private::Ledger::new(Self::NAME);
+            let outcome = {
+                let __resilience_ledger = &__resilience_undo;
+                ::resilience::__private::catch_panic(async move { #steps })
+            }
+            .await;
+            match ::resilience::__private::stopped(outcome) {
+                ::resilience::__private::Result::Ok(output) => ::resilience::__private::Result::Ok(output),
+                ::resilience::__private::Result::Err((position, failure)) => {
+                    // Boxed: the undo does not weigh on the run's future.
+                    ::resilience::__private::Result::Err(
+                        ::resilience::__private::Box::pin(
+                            Self::__resilience_unwind(position, failure, __resilience_undo),
+                        )
+                        .await,
+                    )
                 }
-            };
-            *position = #position;
+            }
+        }
+    }
+}
+
+/// The steps of a fresh in-memory run, in a row, then the output: what one
+/// writes by hand. A failed step returns `Err((completed steps, error))`; a
+/// `Progress` counts the completed steps for the report of a panic; the
+/// output of a `#[compensate]` step is held by its `Undo` until the end.
+fn fresh_steps(g: &Gen<'_>) -> TokenStream {
+    let steps = (0..g.plans.len()).map(|index| fresh_step(g, index));
+    let disarms = g.plans.iter().filter(|p| p.compensate.is_some()).map(|p| {
+        let name = &p.step.name;
+        quote!(let #name = #name.disarm();)
+    });
+    let output = &g.workflow.output;
+    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
+    q! {
+        let mut __resilience_progress = ::resilience::__private::Progress(0);
+        #(#steps)*
+        #(#disarms)*
+        let output = ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output);
+        __resilience_progress.done();
+        output
+    }
+}
+
+/// The borrows a step's expression (`step`) or a compensation sees: the
+/// inputs and the outputs of the steps before `index`, as shared references
+/// (a `&mut T` input, reborrowed `&mut`, in a step), with the given span.
+fn fresh_borrows(g: &Gen<'_>, index: usize, span: proc_macro2::Span, step: bool) -> TokenStream {
+    let inputs = g.workflow.inputs.iter().map(|input| {
+        let n = &input.name;
+        if step && super::generate::is_mut_reference(&input.ty) {
+            quote_spanned!(span=> let #n = &mut *#n;)
+        } else {
+            quote_spanned!(span=> let #n = &#n;)
         }
     });
-    let fast_path = q! {
-        if let #state::Start = state {
-            let mut position = 0;
-            let outcome = ::resilience::__private::catch_panic(
-                Self::__resilience_straight(#(#input_names,)* &mut position),
+    let outputs = g.plans[..index].iter().map(|p| {
+        let n = &p.step.name;
+        if p.compensate.is_some() {
+            quote_spanned!(span=> let #n = #n.output();)
+        } else {
+            quote_spanned!(span=> let #n = &#n;)
+        }
+    });
+    q!(#(#inputs)* #(#outputs)*)
+}
+
+/// Step `index` of a fresh run: THE place where a step runs (a new kind of
+/// step plugs in through [`step_body`], which makes its
+/// `Result<T, E2>`). Binds the output to the step's name, returns
+/// `Err((index, error))` on failure, hands a `#[compensate]` step's output
+/// to its `Undo`, and counts the step.
+fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
+    let plan = &g.plans[index];
+    let step = plan.step;
+    let name = &step.name;
+    let (body, ret) = step_body(g.workflow, plan, g.err_ty);
+    let borrows = fresh_borrows(g, index, proc_macro2::Span::call_site(), true);
+    let (step_error, into_error) = step_error(step);
+    let position = Literal::usize_unsuffixed(index);
+    let completed = Literal::usize_unsuffixed(index + 1);
+    let undo = plan.compensate.as_ref().map(|args| {
+        let with = &args.with;
+        let span = proc_macro2::Span::mixed_site().located_at(with.span());
+        let operation = format!("{}::{}", g.workflow.name, text(name));
+        let step_str = text(name);
+        let with_borrows = fresh_borrows(g, index, with.span(), false);
+        let outcome = crate::expand::compensation_outcome(q!(::resilience::__private::apply(
+            __resilience_with,
+            __resilience_output
+        )
+        .await));
+        let compensation = quote_spanned! {span=>
+            move |__resilience_output| async move { #outcome }
+        };
+        let at = with.span();
+        let with_let = quote_spanned!(span=> let __resilience_with = );
+        let undo = quote_spanned! {span=>
+            ::resilience::__private::Undo::new(
+                __resilience_ledger,
+                &(#operation, #step_str),
+                #name,
+                __resilience_compensation,
             )
-            .await;
-            let running = || Self::STEPS.get(position).copied().unwrap_or("<output>");
-            let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
-                ::resilience::__private::Result::Ok(output) => return ::resilience::__private::Result::Ok(output),
-                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Failed(step, failure)) => {
-                    (step, failure)
-                }
-                ::resilience::__private::Result::Err(::resilience::__private::RunFailure::Hook(never)) => match never {},
-            };
-            Self::__resilience_report(failed_step, &failure);
-            let completed = Self::STEPS.get(..position).unwrap_or_default();
-            return ::resilience::__private::Result::Err(::resilience::__private::saga_error(
-                failure,
-                failed_step,
-                completed,
-                ::resilience::__private::Vec::new(),
-            ));
+        };
+        let block = quote_spanned! {at=>
+            {
+                #with_borrows
+                #with_let #with;
+                #compensation
+            }
+        };
+        q! {
+            let __resilience_compensation = #block;
+            let #name = #undo;
         }
-    };
-    let straight = q! {
-        /// A fresh run of a workflow with nothing to undo: the steps in a
-        /// row, then the output. `position` counts the completed steps (for
-        /// the report of a failure or a panic).
-        #[allow(unused_variables, clippy::too_many_arguments)]
-        async fn __resilience_straight(
-            #(#input_names: #input_types,)*
-            position: &mut usize,
-        ) -> ::resilience::__private::Result<
-            #ok_ty,
-            ::resilience::__private::StepsError<#err_ty, ::resilience::__private::Infallible>,
-        > {
-            #(#steps)*
-            ::resilience::__private::Result::Ok(#output)
-        }
-    };
-    (fast_path, straight)
+    });
+    q! {
+        let #name: #ret = {
+            #borrows
+            #body
+        };
+        let #name = match #name {
+            ::resilience::__private::Result::Ok(#name) => #name,
+            ::resilience::__private::Result::Err(#step_error) => {
+                return ::resilience::__private::Result::Err((#position, #into_error));
+            }
+        };
+        #undo
+        __resilience_progress.0 = #completed;
+    }
 }
 
 /// A step's expression with its policies, and its `Result<T, _>` type
 /// (`Result<T, E>`, the workflow's error, when nothing else can name it).
 fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStream, Type) {
+    if let (Some(parallel), Some(settings)) = (&plan.step.parallel, &plan.parallel) {
+        return super::parallel::step_body(workflow, plan, parallel, settings, err_ty);
+    }
     let step = plan.step;
     let ty = &step.ty;
     let ret: Type = if error_is_unnamed(plan) {
@@ -162,14 +252,21 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
 /// says so inside the generated conversion); its error type is then the
 /// workflow's, as the output type of a `#[retry]` fn's body is pinned to the
 /// fn's, so that `?` converts into it.
-fn error_is_unnamed(plan: &Plan<'_>) -> bool {
+pub(super) fn error_is_unnamed(plan: &Plan<'_>) -> bool {
     let policy_names_it = plan.layers.iter().any(|layer| match layer {
         Layer::Retry(args) => args.when.is_some() || args.retry_after.is_some(),
         Layer::Fallback(args) => {
             args.when.is_some() || matches!(args.action, args::FallbackAction::With(_))
         }
         Layer::Escalate(args) => args.when.is_some(),
-        Layer::Timeout(_) | Layer::Compensate(_) | Layer::Chaos(_) | Layer::RateLimit(_) => false,
+        Layer::CircuitBreaker(args) => args.when.is_some(),
+        Layer::Bulkhead(_) | Layer::Hedge(_) => false,
+        Layer::Timeout(_)
+        | Layer::Compensate(_)
+        | Layer::Chaos(_)
+        | Layer::SelfHealing(_)
+        | Layer::Agent(_)
+        | Layer::RateLimit(_) => false,
     });
     !policy_names_it && unnamed_error(&plan.step.expr)
 }

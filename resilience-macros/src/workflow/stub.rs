@@ -51,10 +51,12 @@ pub(super) fn stub(workflow: &Workflow, ok_ty: &Type, err_ty: &Type) -> TokenStr
             }
         }
     });
+    let generics = &workflow.generics;
+    let (impl_generics, ty_generics, _) = generics.split_for_impl();
     q! {
         #(#attrs)*
         #[allow(dead_code)]
-        #vis struct #name {
+        #vis struct #name #generics {
             #(#input_names: #input_types,)*
         }
 
@@ -65,7 +67,7 @@ pub(super) fn stub(workflow: &Workflow, ok_ty: &Type, err_ty: &Type) -> TokenStr
         }
 
         #[allow(dead_code, unused_variables, clippy::empty_loop)]
-        impl #name {
+        impl #impl_generics #name #ty_generics {
             #vis const NAME: &'static str = #name_str;
             #vis const STEPS: &'static [&'static str] = &[];
             #vis const FINGERPRINT: u64 = 0;

@@ -16,6 +16,7 @@ use crate::expand;
 pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
     let (state, input_names, input_types) = (&g.state, &g.input_names, &g.input_types);
     let err_ty = g.err_ty;
+    let workflow_name = g.workflow.name.to_string();
     let undo_arms = (0..g.plans.len()).map(|index| undo_arm(g, index));
     q! {
         /// Undoes the completed steps of `state`, last first.
@@ -30,6 +31,9 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
         ) -> ::resilience::__private::UndoOutcome<#err_ty, __ResilienceHooks::Error> {
             let completed = state.completed();
             Self::__resilience_report(failed_step, &failure);
+          // The undo runs as the workflow (unless the run is an agent's
+          // call): its events, the compensations' own included, carry its name.
+          ::resilience::__private::as_workflow(#workflow_name, async {
             let failure_text = if __ResilienceHooks::DURABLE {
                 ::resilience::__private::failure_text(&failure, |__resilience_error| {
                     ::resilience::__private::ToString::to_string(&::resilience::__private::error_ref!(__resilience_error))
@@ -61,6 +65,7 @@ pub(super) fn undo_fn(g: &Gen<'_>) -> TokenStream {
             ::resilience::__private::UndoOutcome::Failed(
                 ::resilience::__private::saga_error(failure, failed_step, completed, compensations),
             )
+          }).await
         }
     }
 }
@@ -96,8 +101,17 @@ fn undo_arm(g: &Gen<'_>, index: usize) -> TokenStream {
             };
             let step_str = text(name);
             let operation = format!("{workflow}::{}", text(name));
+            // A fan-out step: each successful branch, latest completed first.
+            let record = match &plan.step.parallel {
+                Some(parallel) if parallel.kind == super::parallel::Kind::FanOut => {
+                    super::parallel::undo_arm(workflow, name, args)
+                }
+                _ => {
+                    q!(compensations.push(::resilience::__private::record_compensation(#operation, #step_str, #outcome));)
+                }
+            };
             q! {
-                compensations.push(::resilience::__private::record_compensation(#operation, #step_str, #outcome));
+                #record
                 let back = #back;
                 if __ResilienceHooks::DURABLE {
                     if let ::resilience::__private::Result::Err(error) =

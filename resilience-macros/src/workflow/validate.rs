@@ -18,6 +18,8 @@ pub(super) struct Plan<'a> {
     pub(super) layers: Vec<Layer>,
     pub(super) compensate: Option<args::CompensateArgs>,
     pub(super) docs: Vec<&'a Attribute>,
+    /// A parallel step's settings.
+    pub(super) parallel: Option<super::parallel::Settings>,
 }
 
 /// `T` and `E` of `Result<T, E>`.
@@ -45,11 +47,48 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             "a workflow needs at least one `step name: Type = expr;`",
         );
     }
+    if let Some(step) = workflow.steps.get(usize::from(u16::MAX)) {
+        cx.error_spanned_by(
+            &step.name,
+            "a workflow has at most 65,535 steps; split it into workflows that run each other",
+        );
+    }
     if workflow.output.is_none() {
         cx.syn_error(syn::Error::new(
             workflow.close,
             "a workflow ends with its output: add an expression after the last step, e.g. the last step's name",
         ));
+    }
+    if workflow.durable
+        && let Some(lifetime) = workflow.generics.lifetimes().next()
+    {
+        cx.error_spanned_by(
+            lifetime,
+            "a durable workflow saves its inputs in its checkpoint, so it cannot borrow them: take owned inputs (`String`, an `Arc`), or write `workflow` instead of `durable workflow`",
+        );
+    }
+    for input in &workflow.inputs {
+        if let Some(reference) = elided_reference(&input.ty)
+            && !workflow.durable
+        {
+            let lifetime = workflow
+                .generics
+                .lifetimes()
+                .next()
+                .map_or_else(|| "'a".to_owned(), |l| l.lifetime.to_string());
+            let declare = if workflow.generics.lifetimes().next().is_some() {
+                ""
+            } else {
+                "declare it on the workflow and "
+            };
+            cx.error_spanned_by(
+                reference.and_token,
+                format!(
+                    "a workflow input that borrows needs a named lifetime: {declare}use it here, e.g. `workflow {}<{lifetime}>({}: &{lifetime} ..)`",
+                    workflow.name, input.name
+                ),
+            );
+        }
     }
     let mut seen: Vec<&Ident> = Vec::new();
     for input in &workflow.inputs {
@@ -82,7 +121,11 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
     // A step may only use the outputs of the steps before it.
     for (index, step) in workflow.steps.iter().enumerate() {
         let later = &workflow.steps[index..];
-        for ident in free_idents(&step.expr) {
+        let used = match &step.parallel {
+            Some(parallel) => super::parallel::used_idents(step, parallel),
+            None => free_idents(&step.expr),
+        };
+        for ident in used {
             if let Some(used) = later.iter().find(|s| s.name == ident) {
                 let message = if used.name == step.name {
                     format!(
@@ -190,13 +233,37 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                 );
                 continue;
             }
+            if matches!(kind, Kind::Bulkhead | Kind::Hedge) {
+                cx.error_spanned_by(
+                    attr.path(),
+                    format!(
+                        "`#[{0}]` is not a step attribute; put it on an `async fn` and call that fn from the step",
+                        kind.name()
+                    ),
+                );
+                continue;
+            }
+            if matches!(kind, Kind::SelfHealing | Kind::Agent) {
+                cx.error_spanned_by(
+                    attr.path(),
+                    format!(
+                        "`#[{}]` belongs to an agent's `async fn`, not to a workflow step; put it on the fn the step calls",
+                        kind.name()
+                    ),
+                );
+                continue;
+            }
             if let Some(layer) = args::parse_layer(kind, tokens, expand::attr_span(attr), cx) {
                 layers.push(layer);
             }
         }
         let (layers, compensate) = expand::split_compensate(layers, cx);
+        // A fan-out step undoes its own branches when it ends below its
+        // minimum, so its compensation is of use even as the last step.
+        let fans_out = matches!(&step.parallel, Some(p) if p.kind == super::parallel::Kind::FanOut);
         if let Some(args) = &compensate
             && index == last
+            && !fans_out
         {
             cx.syn_error(syn::Error::new(
                 args.span,
@@ -206,14 +273,47 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
                 ),
             ));
         }
+        let parallel = step
+            .parallel
+            .as_ref()
+            .map(|parallel| super::parallel::validate(step, parallel, cx));
+        if let Some(args) = &compensate
+            && !workflow.durable
+        {
+            check_compensation_owns(workflow, &args.with, cx);
+        }
         plans.push(Plan {
             step,
             layers,
             compensate,
             docs,
+            parallel,
         });
     }
     plans
+}
+
+/// An in-memory workflow's compensation is `Send + 'static` (a dropped run
+/// hands it to a task of its own), so a closure written in `with` cannot
+/// use an input or a step's output, which it would borrow: one error at
+/// the first such name, with the fix. (Other non-`'static` compensations
+/// are left to rustc.)
+fn check_compensation_owns(workflow: &Workflow, with: &Expr, cx: &mut Ctxt) {
+    let Expr::Closure(closure) = with else {
+        return;
+    };
+    let borrowed = free_idents(&closure.body).into_iter().find(|ident| {
+        workflow.inputs.iter().any(|i| i.name == *ident)
+            || workflow.steps.iter().any(|s| s.name == *ident)
+    });
+    if let Some(ident) = borrowed {
+        cx.error_spanned_by(
+            &ident,
+            format!(
+                "a workflow's compensation must be `Send + 'static`: if the run is dropped, it runs on a task of its own, so it cannot borrow `{ident}`; capture a clone: `with = {{ let {ident} = {ident}.clone(); move |out| async move {{ .. {ident} .. }} }}` (or make the workflow `durable`, which resumes instead)"
+            ),
+        );
+    }
 }
 
 /// The single-identifier paths an expression uses as values (`create`,
@@ -268,6 +368,24 @@ pub(super) fn free_idents(expr: &Expr) -> Vec<Ident> {
     let Names { mut used, bound } = names;
     used.retain(|ident| !bound.contains(ident));
     used
+}
+
+/// The first reference type without a lifetime (`&Agent`) inside `ty`.
+fn elided_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    struct Find<'ast>(Option<&'ast syn::TypeReference>);
+
+    impl<'ast> Visit<'ast> for Find<'ast> {
+        fn visit_type_reference(&mut self, reference: &'ast syn::TypeReference) {
+            if reference.lifetime.is_none() {
+                self.0.get_or_insert(reference);
+            }
+            syn::visit::visit_type_reference(self, reference);
+        }
+    }
+
+    let mut find = Find(None);
+    find.visit_type(ty);
+    find.0
 }
 
 /// The first reference type (`&'static str`) inside `ty`, if any: what a

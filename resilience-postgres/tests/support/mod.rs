@@ -10,6 +10,10 @@
 //! how to install it, and pass, unless `RESILIENCE_REQUIRE_POSTGRES=1` (CI
 //! sets it), which turns that into a failure.
 
+// Through the store's re-export, so that other crates' tests (the facade's,
+// with the `postgres` feature) can include this file without a dependency
+// of their own on the driver.
+use resilience_postgres::tokio_postgres;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -135,7 +135,7 @@ pub enum CheckpointError {
     #[error(
         "{location}: unknown checkpoint format version {version} \
          (this build reads versions 1 to {})",
-        super::format::VERSION
+        super::format::NEWEST_READ
     )]
     UnknownVersion {
         /// The checkpoint file.

@@ -1,4 +1,6 @@
-//! The checkpoint file format, versions 1 and 2: [`encode`] and [`decode`].
+//! The checkpoint format, versions 1 and 2 (a checkpoint) and 3 (the
+//! directory store's file of two slots, see [`slots`]): [`encode`] and
+//! [`decode`].
 //!
 //! ```text
 //! resilience-checkpoint 2 crc32=5d0c1e4b len=345
@@ -14,9 +16,21 @@
 //! ```
 //!
 //! Version 2 adds `inputs`, the workflow's inputs as JSON, and requires it.
-//! Version 1 has no `inputs` (and refuses one). A checkpoint with inputs is
-//! written as version 2, one without (`Checkpoint::inputs` is `None`) as
-//! version 1, so that every checkpoint round-trips exactly; both are read.
+//! Version 1 has no `inputs` (and refuses one). Version 3 adds `branches`,
+//! the finished branches of the parallel step that runs next, and requires
+//! it and `inputs`:
+//!
+//! ```text
+//!   "branches": {"step": "summaries", "done": [{"item": 3, "output": "C"}, {"item": 0, "output": "A"}]}
+//! ```
+//!
+//! A checkpoint with finished branches is written as version 3, one with
+//! inputs and no branches as version 2, one without inputs
+//! (`Checkpoint::inputs` is `None`) as version 1, so that every checkpoint
+//! round-trips exactly; all three are read.
+//! Version 4 wraps them: the [`DirectoryStore`](super::DirectoryStore)'s
+//! file keeps two of them, in slots written in place (see [`slots`]); it
+//! still reads files of versions 1 to 3, which older builds wrote.
 //!
 //! A header line (magic word, format version, the CRC-32 of the body as 8
 //! lowercase hex digits, the body's length in bytes), then the body: a JSON
@@ -32,13 +46,21 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{Checkpoint, CheckpointError, CompensationRecord, Phase};
+use super::{Checkpoint, CheckpointError, CompensationRecord, FinishedBranches, Phase};
+
+pub(crate) mod slots;
 
 /// The first word of every checkpoint.
 const MAGIC: &str = "resilience-checkpoint";
-/// The newest format version this build writes and reads (it reads every
-/// version from 1 up).
-pub(crate) const VERSION: u32 = 2;
+/// The newest version of the checkpoint itself that [`encode`] writes
+/// (it reads every version from 1 up).
+pub(crate) const VERSION: u32 = 3;
+/// The version of a checkpoint with inputs and no finished branches.
+const VERSION_WITHOUT_BRANCHES: u32 = 2;
+/// The newest format version this build reads: version 4 is the two-slot
+/// file of the directory store, which holds a checkpoint of version 1 to 3
+/// in each slot (see [`slots`]).
+pub(crate) const NEWEST_READ: u32 = 4;
 /// The version of a checkpoint without inputs.
 const VERSION_WITHOUT_INPUTS: u32 = 1;
 /// No valid header line is longer than this (the longest is about 70 bytes).
@@ -55,6 +77,38 @@ struct BodyOut<'a> {
     state: &'a RawValue,
     #[serde(skip_serializing_if = "Option::is_none")]
     inputs: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branches: Option<BranchesOut<'a>>,
+}
+
+/// `branches` (version 3), as written.
+#[derive(Serialize)]
+struct BranchesOut<'a> {
+    step: &'a str,
+    done: Vec<DoneOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct DoneOut<'a> {
+    item: usize,
+    output: &'a RawValue,
+}
+
+/// `branches` (version 3), as read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchesIn<'a> {
+    step: String,
+    #[serde(borrow)]
+    done: Vec<DoneIn<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DoneIn<'a> {
+    item: usize,
+    #[serde(borrow)]
+    output: &'a RawValue,
 }
 
 /// The body, as read (version 1: `inputs` absent; version 2: required).
@@ -71,6 +125,8 @@ struct BodyIn<'a> {
     /// Absent: `None`; present, `null` included: `Some`.
     #[serde(borrow, default, deserialize_with = "present")]
     inputs: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    branches: Option<BranchesIn<'a>>,
 }
 
 /// A field that is present, whatever its value (`null` included).
@@ -237,10 +293,42 @@ pub fn encode(
             })?),
             None => None,
         };
-    let version = if inputs.is_some() {
-        VERSION
-    } else {
-        VERSION_WITHOUT_INPUTS
+    let branches = match &checkpoint.branches {
+        Some(_) if inputs.is_none() => {
+            return Err(CheckpointError::InvalidState {
+                location: location.to_owned(),
+                reason:
+                    "a checkpoint with finished branches records its inputs too (format version 3)"
+                        .to_owned(),
+            });
+        }
+        Some(branches) => {
+            let mut done = Vec::with_capacity(branches.done.len());
+            for (item, output) in &branches.done {
+                let output: &RawValue =
+                    serde_json::from_slice(output).map_err(|e| CheckpointError::InvalidState {
+                        location: location.to_owned(),
+                        reason: format!(
+                            "the output of branch {item} of step `{}` is not valid JSON: {e}",
+                            branches.step
+                        ),
+                    })?;
+                done.push(DoneOut {
+                    item: *item,
+                    output,
+                });
+            }
+            Some(BranchesOut {
+                step: &branches.step,
+                done,
+            })
+        }
+        None => None,
+    };
+    let version = match (&branches, &inputs) {
+        (Some(_), _) => VERSION,
+        (None, Some(_)) => VERSION_WITHOUT_BRANCHES,
+        (None, None) => VERSION_WITHOUT_INPUTS,
     };
     let body = BodyOut {
         workflow: &checkpoint.workflow,
@@ -250,6 +338,7 @@ pub fn encode(
         phase: PhaseRepr::from(&checkpoint.phase),
         state,
         inputs,
+        branches,
     };
     let mut body = serde_json::to_vec_pretty(&body).map_err(invalid_state)?;
     body.push(b'\n');
@@ -264,11 +353,18 @@ pub fn encode(
     Ok(bytes)
 }
 
-/// Reads bytes written by [`encode`]: the workflow id and the checkpoint.
+/// Reads bytes written by [`encode`], or a checkpoint file of the
+/// [`DirectoryStore`](super::DirectoryStore): the workflow id and the
+/// checkpoint.
 ///
 /// Checks, in this order: the header line, the format version, the length,
 /// the checksum, then the JSON. Never panics, whatever the bytes. Reads
-/// version 1 (no inputs: [`Checkpoint::inputs`] is `None`) and version 2.
+/// version 1 (no inputs: [`Checkpoint::inputs`] is `None`), version 2,
+/// version 3 (finished branches of a parallel step), and version 4: the
+/// directory store's file of two slots, each holding a checkpoint of
+/// version 1 to 3, of which the newer whole one is read (a
+/// slot torn by a crash during its write is skipped; a damaged one that may
+/// be the newer is an error).
 ///
 /// # Errors
 ///
@@ -282,14 +378,27 @@ pub fn encode(
 /// ```
 /// use resilience_runtime::checkpoint::{decode, CheckpointError};
 ///
-/// let err = decode(b"resilience-checkpoint 3 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
-/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 3, .. }));
+/// let err = decode(b"resilience-checkpoint 5 crc32=00000000 len=0\n", "a.checkpoint").unwrap_err();
+/// assert!(matches!(err, CheckpointError::UnknownVersion { version: 5, .. }));
 /// assert_eq!(
 ///     err.to_string(),
-///     "a.checkpoint: unknown checkpoint format version 3 (this build reads versions 1 to 2)"
+///     "a.checkpoint: unknown checkpoint format version 5 (this build reads versions 1 to 4)"
 /// );
 /// ```
 pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), CheckpointError> {
+    if bytes.starts_with(slots::MAGIC) {
+        let newest = slots::newest(slots::scan(bytes, location)?, location)?;
+        return decode_checkpoint(&newest.payload, location);
+    }
+    decode_checkpoint(bytes, location)
+}
+
+/// [`decode`] of a checkpoint of version 1 to 3 (what [`encode`] writes,
+/// and what each slot of a version 4 file holds).
+fn decode_checkpoint(
+    bytes: &[u8],
+    location: &str,
+) -> Result<(String, Checkpoint), CheckpointError> {
     let corrupt = |reason: String| CheckpointError::Corrupt {
         location: location.to_owned(),
         reason,
@@ -387,6 +496,27 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), Chec
             )));
         }
     };
+    let branches = match (version, body.branches) {
+        (VERSION, Some(branches)) => Some(FinishedBranches {
+            step: branches.step,
+            done: branches
+                .done
+                .into_iter()
+                .map(|done| (done.item, done.output.get().as_bytes().to_vec()))
+                .collect(),
+        }),
+        (VERSION, None) => {
+            return Err(corrupt(format!(
+                "bad JSON body: missing field `branches` (required in version {VERSION})"
+            )));
+        }
+        (_, Some(_)) => {
+            return Err(corrupt(format!(
+                "a version {version} checkpoint has no `branches` field, but this one has"
+            )));
+        }
+        (_, None) => None,
+    };
     let checkpoint = Checkpoint {
         workflow: body.workflow,
         fingerprint,
@@ -394,6 +524,7 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<(String, Checkpoint), Chec
         phase: body.phase.into(),
         state: body.state.get().as_bytes().to_vec(),
         inputs,
+        branches,
     };
     Ok((body.id, checkpoint))
 }
@@ -672,6 +803,90 @@ mod tests {
                 other => panic!("cut at {cut}: {other:?}"),
             }
         }
+    }
+
+    fn with_branches() -> Checkpoint {
+        with_inputs().with_branches(FinishedBranches::new(
+            "summaries",
+            vec![(3, br#"{"text":"C"}"#.to_vec()), (0, b"\"A\"".to_vec())],
+        ))
+    }
+
+    #[test]
+    fn version_3_round_trips_the_finished_branches_in_completion_order() {
+        let checkpoint = with_branches();
+        let bytes = encode("id-3", &checkpoint, "t").unwrap();
+        assert!(bytes.starts_with(b"resilience-checkpoint 3 crc32="));
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.contains(r#""step": "summaries""#), "{text}");
+        assert!(text.contains(r#""output": {"text":"C"}"#), "{text}");
+        assert_eq!(
+            decode(&bytes, "t").unwrap(),
+            ("id-3".to_owned(), checkpoint)
+        );
+        // Without branches, the same checkpoint is version 2 as before.
+        let mut between_steps = with_branches();
+        between_steps.branches = None;
+        let bytes = encode("id-3", &between_steps, "t").unwrap();
+        assert!(bytes.starts_with(b"resilience-checkpoint 2 crc32="));
+        assert!(!std::str::from_utf8(&bytes).unwrap().contains("branches"));
+    }
+
+    #[test]
+    fn every_damaged_branches_field_is_a_typed_error() {
+        let good = encode("id", &with_branches(), "t").unwrap();
+        let good_text = std::str::from_utf8(&good).unwrap().to_owned();
+        let v2 = encode("id", &with_inputs(), "t").unwrap();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "branches in version 2",
+                good_text
+                    .replacen("resilience-checkpoint 3", "resilience-checkpoint 2", 1)
+                    .into_bytes(),
+            ),
+            (
+                "version 3 without branches",
+                std::str::from_utf8(&v2)
+                    .unwrap()
+                    .replacen("resilience-checkpoint 2", "resilience-checkpoint 3", 1)
+                    .into_bytes(),
+            ),
+            (
+                "an unknown field in a branch",
+                rebody(&good, |b| {
+                    b.replacen(r#""item": 3,"#, r#""item": 3, "by": "x","#, 1)
+                }),
+            ),
+            (
+                "an item that is not an index",
+                rebody(&good, |b| b.replacen(r#""item": 3"#, r#""item": -3"#, 1)),
+            ),
+        ];
+        for (what, bytes) in cases {
+            let err = decode(&bytes, "memory:Digest/d1").unwrap_err();
+            assert!(
+                matches!(err, CheckpointError::Corrupt { .. }),
+                "{what}: {err:?}"
+            );
+            assert_eq!(err.location(), "memory:Digest/d1", "{what}");
+        }
+        // Branches need the inputs beside them.
+        let mut no_inputs = with_branches();
+        no_inputs.inputs = None;
+        let err = encode("id", &no_inputs, "memory:Digest/d1").unwrap_err();
+        assert!(
+            matches!(err, CheckpointError::InvalidState { .. }),
+            "{err:?}"
+        );
+        // An output that is not JSON is refused on the way out.
+        let mut bad = with_branches();
+        bad.branches.as_mut().unwrap().done[0].1 = b"{nope".to_vec();
+        let err = encode("id", &bad, "memory:Digest/d1").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the output of branch 3 of step `summaries` is not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -54,6 +54,8 @@ struct Inner {
     entries: BTreeMap<Key, Vec<u8>>,
     /// The ids with a live lease.
     claimed: BTreeSet<Key>,
+    /// How many times each id was claimed, until its checkpoint goes.
+    attempts: BTreeMap<Key, u32>,
 }
 
 /// A [`MemoryStore`]'s lease; dropping it releases the id.
@@ -77,6 +79,7 @@ pub struct MemoryLease {
     store: Arc<Mutex<Inner>>,
     key: Key,
     location: String,
+    attempt: u32,
 }
 
 impl MemoryStore {
@@ -149,7 +152,9 @@ impl MemoryStore {
     /// one.
     fn remove(&self, lease: MemoryLease) -> Result<bool, CheckpointError> {
         let key = self.own(&lease)?;
-        Ok(lock(&self.inner).entries.remove(key).is_some())
+        let mut inner = lock(&self.inner);
+        inner.attempts.remove(key);
+        Ok(inner.entries.remove(key).is_some())
     }
 }
 
@@ -177,7 +182,8 @@ impl CheckpointStore for MemoryStore {
         check_names(STORE, workflow, id)?;
         let key = (workflow.to_owned(), id.to_owned());
         let location = location(workflow, id);
-        if !lock(&self.inner).claimed.insert(key.clone()) {
+        let mut inner = lock(&self.inner);
+        if !inner.claimed.insert(key.clone()) {
             return Err(CheckpointError::Locked {
                 location,
                 workflow: key.0,
@@ -185,10 +191,15 @@ impl CheckpointStore for MemoryStore {
                 holder: Some(std::process::id()),
             });
         }
+        let attempt = inner.attempts.entry(key.clone()).or_default();
+        *attempt = attempt.saturating_add(1);
+        let attempt = *attempt;
+        drop(inner);
         Ok(MemoryLease {
             store: Arc::clone(&self.inner),
             key,
             location,
+            attempt,
         })
     }
 
@@ -227,8 +238,12 @@ impl CheckpointStore for MemoryStore {
     async fn list_unfinished(
         &self,
     ) -> Result<Vec<Result<CheckpointInfo, CheckpointError>>, CheckpointError> {
-        let entries = lock(&self.inner).entries.clone();
+        let (entries, attempts) = {
+            let inner = lock(&self.inner);
+            (inner.entries.clone(), inner.attempts.clone())
+        };
         let info = |((workflow, id), bytes): (Key, Vec<u8>)| {
+            let claims = attempts.get(&(workflow.clone(), id.clone())).copied();
             let location = location(&workflow, &id);
             let (found_id, checkpoint) = decode(&bytes, &location)?;
             check_owner(&location, &workflow, &id, &found_id, &checkpoint)?;
@@ -239,6 +254,7 @@ impl CheckpointStore for MemoryStore {
                 fingerprint: checkpoint.fingerprint,
                 position: checkpoint.position,
                 phase: checkpoint.phase,
+                attempts: claims,
             })
         };
         let mut listed: Vec<_> = entries.into_iter().map(info).collect();
@@ -265,10 +281,20 @@ impl CheckpointLease for MemoryLease {
     fn location(&self) -> &str {
         &self.location
     }
+
+    /// Counted per id until its checkpoint is deleted (or, if it never
+    /// had one, until the lease ends).
+    fn attempt(&self) -> Option<u32> {
+        Some(self.attempt)
+    }
 }
 
 impl Drop for MemoryLease {
     fn drop(&mut self) {
-        lock(&self.store).claimed.remove(&self.key);
+        let mut inner = lock(&self.store);
+        inner.claimed.remove(&self.key);
+        if !inner.entries.contains_key(&self.key) {
+            inner.attempts.remove(&self.key);
+        }
     }
 }

@@ -121,6 +121,50 @@ pub struct Checkpoint {
     /// of format version 1, written before inputs were stored. Like
     /// `state`, one JSON value, stored byte for byte.
     pub inputs: Option<Vec<u8>>,
+    /// The finished branches of the parallel step running after
+    /// `position` (format version 3), so that a resumed run re-runs only
+    /// the unfinished ones; `None` between steps.
+    pub branches: Option<FinishedBranches>,
+}
+
+/// The branches of a parallel step (`for item in items => ..` in
+/// `workflow!`) that finished before the checkpoint was written: what a
+/// resumed run does not run again.
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::checkpoint::{Checkpoint, FinishedBranches, Phase};
+///
+/// let branches = FinishedBranches::new("summaries", vec![(3, br#""C""#.to_vec()), (0, br#""A""#.to_vec())]);
+/// let checkpoint = Checkpoint::new("Digest", 7, 1, Phase::Running, b"{}".to_vec())
+///     .with_inputs(b"{}".to_vec())
+///     .with_branches(branches.clone());
+/// assert_eq!(checkpoint.branches, Some(branches));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FinishedBranches {
+    /// The parallel step, the one after the checkpoint's position.
+    pub step: String,
+    /// Each finished branch in the order it completed: the item's index
+    /// in the step's collection and the branch's output as JSON (one JSON
+    /// value, stored byte for byte).
+    pub done: Vec<(usize, Vec<u8>)>,
+}
+
+impl FinishedBranches {
+    /// The branches of `step` finished so far.
+    ///
+    /// # Examples
+    ///
+    /// See [`FinishedBranches`].
+    pub fn new(step: impl Into<String>, done: Vec<(usize, Vec<u8>)>) -> Self {
+        Self {
+            step: step.into(),
+            done,
+        }
+    }
 }
 
 impl Checkpoint {
@@ -150,7 +194,21 @@ impl Checkpoint {
             phase,
             state,
             inputs: None,
+            branches: None,
         }
+    }
+
+    /// The same checkpoint, recording the finished branches of the
+    /// parallel step that runs next (format version 3, which also records
+    /// the inputs).
+    ///
+    /// # Examples
+    ///
+    /// See [`FinishedBranches`].
+    #[must_use]
+    pub fn with_branches(mut self, branches: FinishedBranches) -> Self {
+        self.branches = Some(branches);
+        self
     }
 
     /// The same checkpoint, recording the workflow's `inputs` as JSON.
@@ -366,6 +424,11 @@ pub struct CheckpointInfo {
     pub position: u32,
     /// Running, compensating or failed.
     pub phase: Phase,
+    /// How many times the run has been claimed (see
+    /// [`CheckpointLease::attempt`]), if the store counts claims: a worker
+    /// sets aside a run whose count reached its limit without claiming it
+    /// again.
+    pub attempts: Option<u32>,
 }
 
 impl CheckpointInfo {
@@ -389,7 +452,26 @@ impl CheckpointInfo {
             fingerprint: checkpoint.fingerprint,
             position: checkpoint.position,
             phase: checkpoint.phase,
+            attempts: None,
         }
+    }
+
+    /// The same entry, recording that the run has been claimed `attempts`
+    /// times: a store that counts claims lists them with this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointInfo, Phase};
+    ///
+    /// let checkpoint = Checkpoint::new("Provision", 9, 2, Phase::Running, b"{}".to_vec());
+    /// let info = CheckpointInfo::new("7", "db:Provision/7", checkpoint).with_attempts(3);
+    /// assert_eq!(info.attempts, Some(3));
+    /// ```
+    #[must_use]
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = Some(attempts);
+        self
     }
 }
 
@@ -415,6 +497,39 @@ pub trait CheckpointLease: Send + Sync {
     fn id(&self) -> &str;
     /// Where the checkpoint is kept: the name that errors use.
     fn location(&self) -> &str;
+
+    /// Which claim of this run the lease is: 1 for the first claim of the
+    /// id, one more for every claim since (a resume after a crash, a
+    /// worker taking the run over, the claim of a submission), until the
+    /// checkpoint is deleted. `None` (the default) if the store does not
+    /// count claims.
+    ///
+    /// A durable run started with
+    /// [`DurableOptions::with_max_attempts`](crate::durable::DurableOptions::with_max_attempts)
+    /// (as a [`Worker`](crate::durable::Worker) starts them) refuses to run
+    /// past the limit: a run that keeps crashing its workers is set aside
+    /// instead of being retried forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::checkpoint::{Checkpoint, CheckpointLease, CheckpointStore, MemoryStore, Phase};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = MemoryStore::new();
+    /// let first = store.claim("Provision", "7").await.unwrap();
+    /// assert_eq!(first.attempt(), Some(1));
+    /// let checkpoint = Checkpoint::new("Provision", 1, 1, Phase::Running, b"{}".to_vec());
+    /// store.save(&first, &checkpoint).await.unwrap();
+    /// drop(first); // as if its process had died
+    /// let second = store.claim("Provision", "7").await.unwrap();
+    /// assert_eq!(second.attempt(), Some(2));
+    /// # }
+    /// ```
+    fn attempt(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Where checkpoints are kept: claimed, saved, loaded, deleted, listed.

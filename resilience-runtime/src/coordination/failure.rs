@@ -43,6 +43,10 @@ pub enum AgentFailure<E> {
     /// consensus decided early, see
     /// [`Consensus::with_early_decision`](super::Consensus::with_early_decision)).
     Cancelled,
+    /// A failure read back from a checkpoint, as its text: a durable
+    /// workflow saves the failed branches of a parallel step by their
+    /// `Display`, so that their error type need not be serde.
+    Recorded(String),
 }
 
 impl<E> AgentFailure<E> {
@@ -71,6 +75,7 @@ impl<E: fmt::Display> fmt::Display for AgentFailure<E> {
             Self::Panicked(message) => write!(f, "panicked: {message}"),
             Self::TimedOut(limit) => write!(f, "timed out after {}", fmt_duration(*limit)),
             Self::Cancelled => f.write_str("cancelled: no longer needed"),
+            Self::Recorded(text) => f.write_str(text),
         }
     }
 }

@@ -12,15 +12,18 @@
 use core::fmt;
 use std::borrow::Cow;
 
+pub(crate) mod branches;
 pub mod consensus;
 mod failure;
 pub mod fanout;
 
+pub use branches::{BranchFailure, Branches};
 pub use consensus::{
     Arbiter, Ballot, ByAnswer, Consensus, ConsensusError, Decided, Decision, NoArbiter, Opinion,
     VoteKey,
 };
 pub use failure::{AgentError, AgentFailure};
+pub(crate) use failure::{Percent, rate};
 pub use fanout::{FanOut, FanOutError, FanOutReport, TaskOutcome, TaskReport};
 pub mod escalate;
 pub mod failover;

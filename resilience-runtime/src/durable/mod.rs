@@ -78,8 +78,13 @@ use core::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod worker;
+
+pub use worker::{DurableWorkflow, RunOutcome, Worker, WorkerReport};
+
 use crate::checkpoint::{
-    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord, Phase,
+    Checkpoint, CheckpointError, CheckpointLease, CheckpointStore, CompensationRecord,
+    FinishedBranches, Phase,
 };
 use crate::events::{Event, EventKind, emit};
 use crate::saga::workflow::{Hooks, UndoOutcome};
@@ -99,6 +104,9 @@ use crate::saga::{CompensationReport, SagaError};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DurableOptions {
     keep_on_success: bool,
+    /// The claims a run may have (see [`CheckpointLease::attempt`]); `0`:
+    /// no limit.
+    max_attempts: u32,
 }
 
 impl DurableOptions {
@@ -114,6 +122,7 @@ impl DurableOptions {
     pub const fn new() -> Self {
         Self {
             keep_on_success: false,
+            max_attempts: 0,
         }
     }
 
@@ -130,6 +139,50 @@ impl DurableOptions {
     pub const fn with_checkpoint_kept(mut self) -> Self {
         self.keep_on_success = true;
         self
+    }
+
+    /// Refuse to run past the `attempts`th claim of the run
+    /// ([`CheckpointLease::attempt`]): such a run is set aside, with
+    /// [`DurableError::SetAside`], and nothing runs. A run that keeps
+    /// crashing its process is then not retried forever. A
+    /// [`Worker`] runs with its limit (default 100, as DBOS); without it
+    /// (the default here) there is no limit. A store that does not count
+    /// claims (`attempt` is `None`) has no limit either.
+    ///
+    /// # Panics
+    ///
+    /// If `attempts` is 0 (at compile time in a `const`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// const AT_MOST_5: DurableOptions = DurableOptions::new().with_max_attempts(5);
+    /// assert_eq!(AT_MOST_5.max_attempts(), Some(5));
+    /// assert_eq!(DurableOptions::new().max_attempts(), None);
+    /// ```
+    pub const fn with_max_attempts(mut self, attempts: u32) -> Self {
+        assert!(attempts > 0, "`max_attempts` must be at least 1");
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// The limit of [`with_max_attempts`](Self::with_max_attempts), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use resilience_runtime::durable::DurableOptions;
+    ///
+    /// assert_eq!(DurableOptions::new().with_max_attempts(3).max_attempts(), Some(3));
+    /// ```
+    pub const fn max_attempts(&self) -> Option<u32> {
+        if self.max_attempts == 0 {
+            None
+        } else {
+            Some(self.max_attempts)
+        }
     }
 
     /// The old name of [`with_checkpoint_kept`](Self::with_checkpoint_kept).
@@ -229,6 +282,22 @@ pub enum DurableError<E> {
         /// Where the checkpoint is.
         location: String,
     },
+    /// The run has been claimed more often than
+    /// [`DurableOptions::with_max_attempts`] allows: it keeps crashing the
+    /// processes that run it (or they keep being stopped). Nothing ran; its
+    /// checkpoint is kept, and a [`Worker`] leaves it alone. Find out why,
+    /// then run it with a higher limit or without one (`run_durable`), or
+    /// discard it.
+    SetAside {
+        /// The workflow's name.
+        workflow: String,
+        /// The workflow id.
+        id: String,
+        /// This claim's number.
+        attempts: u32,
+        /// The limit.
+        limit: u32,
+    },
 }
 
 impl<E> From<CheckpointError> for DurableError<E> {
@@ -278,6 +347,16 @@ impl<E: fmt::Display> fmt::Display for DurableError<E> {
                 "{location}: the checkpoint of workflow `{workflow}` id `{id}` was written before inputs \
                  were stored (format version 1), so it cannot be resumed by id alone; resume it with its inputs"
             ),
+            DurableError::SetAside {
+                workflow,
+                id,
+                attempts,
+                limit,
+            } => write!(
+                f,
+                "workflow `{workflow}` with id `{id}` is set aside: this is claim {attempts}, past the limit \
+                 of {limit} (it keeps crashing the processes that run it); run it without the limit or discard it"
+            ),
         }
     }
 }
@@ -290,7 +369,8 @@ impl<E: std::error::Error + 'static> std::error::Error for DurableError<E> {
             DurableError::PreviouslyFailed { .. }
             | DurableError::InputsDiffer { .. }
             | DurableError::NotFound { .. }
-            | DurableError::InputsNotStored { .. } => None,
+            | DurableError::InputsNotStored { .. }
+            | DurableError::SetAside { .. } => None,
         }
     }
 }
@@ -353,6 +433,12 @@ pub struct Durable<'s, St: CheckpointStore, S> {
     /// The inputs as JSON, saved in every checkpoint.
     inputs: Vec<u8>,
     state: PhantomData<fn(S) -> S>,
+    /// The state as last saved or loaded (JSON), and its position: what a
+    /// parallel step's checkpoints record beside its finished branches.
+    state_json: Vec<u8>,
+    position: u32,
+    /// The finished branches of the parallel step that runs next.
+    branches: Option<FinishedBranches>,
 }
 
 impl<St: CheckpointStore, S> fmt::Debug for Durable<'_, St, S> {
@@ -391,6 +477,15 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             Some(inputs),
         )
         .await?;
+        let mut this = this;
+        if resume.is_none() {
+            // A parallel first step saves its branches beside this state.
+            this.state_json =
+                serde_json::to_vec(&initial).map_err(|error| CheckpointError::InvalidState {
+                    location: this.location(),
+                    reason: error.to_string(),
+                })?;
+        }
         Ok((this, resume.unwrap_or(Resume::Run(initial))))
     }
 
@@ -427,6 +522,39 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         Ok((this, resume, inputs))
     }
 
+    /// Records run `id` for a worker to run: claims it, saves a checkpoint
+    /// of no step done with the inputs, and releases it. `false` if the
+    /// run already has a checkpoint (submitted before, or under way) with
+    /// the same inputs: nothing changes. A run held at that moment is
+    /// [`CheckpointError::Locked`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit<E>(
+        store: &'s St,
+        workflow: &'static str,
+        fingerprint: u64,
+        steps: &'static [&'static str],
+        id: &str,
+        options: DurableOptions,
+        inputs: Result<Vec<u8>, String>,
+        initial: S,
+    ) -> Result<bool, DurableError<E>> {
+        let (mut this, resume) = Self::claim_inner(
+            store,
+            workflow,
+            fingerprint,
+            steps,
+            id,
+            options,
+            Some(inputs),
+        )
+        .await?;
+        if resume.is_some() {
+            return Ok(false);
+        }
+        this.save(&initial, 0, Phase::Running).await?;
+        Ok(true)
+    }
+
     /// Claims and loads; `None` when there is no checkpoint. `given`: the
     /// caller's inputs, or `None` to take the checkpoint's.
     async fn claim_inner<E>(
@@ -452,6 +580,16 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             None => Vec::new(),
         };
         let lease = store.claim(workflow, id).await?;
+        if let (Some(limit), Some(attempts)) = (options.max_attempts(), lease.attempt())
+            && attempts > limit
+        {
+            return Err(DurableError::SetAside {
+                workflow: workflow.to_owned(),
+                id: id.to_owned(),
+                attempts,
+                limit,
+            });
+        }
         let mut this = Self {
             store,
             lease: Some(lease),
@@ -461,6 +599,9 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             options,
             inputs,
             state: PhantomData,
+            state_json: Vec::new(),
+            position: 0,
+            branches: None,
         };
         let location = this.location();
         let loaded = match &this.lease {
@@ -493,12 +634,17 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             // none: the given ones are saved from the next step on.
             (_, false) => {}
         }
+        this.position = checkpoint.position;
+        if checkpoint.phase == Phase::Running {
+            this.branches = checkpoint.branches;
+        }
         let state: S = serde_json::from_slice(&checkpoint.state).map_err(|error| {
             CheckpointError::InvalidState {
                 location: location.clone(),
                 reason: error.to_string(),
             }
         })?;
+        this.state_json = checkpoint.state;
         let step_of = |name: &str| {
             steps.iter().copied().find(|s| *s == name).ok_or_else(|| {
                 CheckpointError::InvalidState {
@@ -551,23 +697,46 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
         }
     }
 
-    async fn save(&self, state: &S, position: usize, phase: Phase) -> Result<(), CheckpointError> {
-        let Some(lease) = &self.lease else {
+    async fn save(
+        &mut self,
+        state: &S,
+        position: usize,
+        phase: Phase,
+    ) -> Result<(), CheckpointError> {
+        if self.lease.is_none() {
             return Ok(());
-        };
+        }
         let state = serde_json::to_vec(state).map_err(|error| CheckpointError::InvalidState {
             location: self.location(),
             reason: error.to_string(),
         })?;
+        // A step completed (or the undo moved on): no branches are running.
+        self.branches = None;
+        self.state_json = state;
+        self.position = u32::try_from(position).unwrap_or(u32::MAX);
+        self.write(phase).await
+    }
+
+    /// Writes the state last saved, its position and the finished branches
+    /// of the step that runs next, in `phase`.
+    async fn write(&mut self, phase: Phase) -> Result<(), CheckpointError> {
+        let Some(lease) = &self.lease else {
+            return Ok(());
+        };
         let checkpoint = Checkpoint {
             workflow: self.workflow.to_owned(),
             fingerprint: self.fingerprint,
-            position: u32::try_from(position).unwrap_or(u32::MAX),
+            position: self.position,
             phase,
-            state,
+            state: core::mem::take(&mut self.state_json),
             inputs: Some(self.inputs.clone()),
+            branches: self.branches.take(),
         };
-        self.store.save(lease, &checkpoint).await?;
+        let saved = self.store.save(lease, &checkpoint).await;
+        // The state and branches stay for the next write, saved or not.
+        self.state_json = checkpoint.state;
+        self.branches = checkpoint.branches;
+        saved?;
         let id = &self.id;
         let position = checkpoint.position;
         emit(&Event::new(
@@ -575,6 +744,76 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             EventKind::Checkpointed { id, position },
         ));
         Ok(())
+    }
+
+    /// The finished branches of parallel step `step` (with `items` items)
+    /// recorded by the checkpoint this run resumed from, in the order they
+    /// completed, decoded.
+    pub(crate) fn finished_branches<T: DeserializeOwned>(
+        &self,
+        step: &'static str,
+        items: usize,
+    ) -> Result<Vec<(usize, T)>, CheckpointError> {
+        let Some(branches) = &self.branches else {
+            return Ok(Vec::new());
+        };
+        let invalid = |reason: String| CheckpointError::InvalidState {
+            location: self.location(),
+            reason,
+        };
+        if branches.step != step {
+            return Err(invalid(format!(
+                "it records finished branches of step `{}`, but the step that runs next is `{step}`",
+                branches.step
+            )));
+        }
+        branches
+            .done
+            .iter()
+            .map(|(index, output)| {
+                if *index >= items {
+                    return Err(invalid(format!(
+                        "it records branch {index} of step `{step}` as finished, but the step has {items} items"
+                    )));
+                }
+                let output = serde_json::from_slice(output).map_err(|error| {
+                    invalid(format!(
+                        "the output of branch {index} of step `{step}` does not decode: {error}"
+                    ))
+                })?;
+                Ok((*index, output))
+            })
+            .collect()
+    }
+
+    /// Records that branch `index` of parallel step `step` finished with
+    /// `output` (JSON), before the step goes on.
+    pub(crate) async fn branch_done(
+        &mut self,
+        step: &'static str,
+        index: usize,
+        output: Result<Vec<u8>, String>,
+    ) -> Result<(), CheckpointError> {
+        let output = output.map_err(|reason| CheckpointError::InvalidState {
+            location: self.location(),
+            reason: format!(
+                "the output of branch {index} of step `{step}` cannot be saved: {reason}"
+            ),
+        })?;
+        match &mut self.branches {
+            Some(branches) if branches.step == step => branches.done.push((index, output)),
+            other => *other = Some(FinishedBranches::new(step, vec![(index, output)])),
+        }
+        self.write(Phase::Running).await
+    }
+
+    /// Forgets the finished branches of the running parallel step (it
+    /// failed and undoes them): a run resumed from here runs it whole.
+    pub(crate) async fn branches_abandoned(&mut self) -> Result<(), CheckpointError> {
+        if self.branches.take().is_none() {
+            return Ok(());
+        }
+        self.write(Phase::Running).await
     }
 
     /// Ends the run: deletes the checkpoint of a success (unless kept: the

@@ -30,6 +30,17 @@ use crate::support::panic::catch_call;
 /// assert_eq!(events.try_recv().unwrap().to_string(), "`my_step` timed out after 5s");
 /// ```
 pub fn emit(event: &Event<'_>) {
+    // The running call's agent, unless the event names one. Cloned out of
+    // the task-local, so that an observer may itself run as an agent.
+    if event.agent.is_none()
+        && let Some(agent) = super::current_agent()
+    {
+        return emit_event(&event.with_agent(&agent));
+    }
+    emit_event(event);
+}
+
+fn emit_event(event: &Event<'_>) {
     // An event shows the user's error through its `Display` or `Debug`; if
     // that panics, the operation still goes on (as for a panicking
     // observer), and the panic is reported.
@@ -127,7 +138,7 @@ fn unregister(id: u64) {
 
 /// Which events an observer or a subscription sees: all of them by
 /// default, or only those emitted inside a [`Scope`], or only those of one
-/// operation, or both.
+/// operation, or of one agent, or any combination.
 ///
 /// # Examples
 ///
@@ -150,6 +161,7 @@ fn unregister(id: u64) {
 pub struct Filter {
     scope: Option<u64>,
     operation: Option<String>,
+    agent: Option<String>,
 }
 
 impl Filter {
@@ -167,6 +179,7 @@ impl Filter {
         Self {
             scope: None,
             operation: None,
+            agent: None,
         }
     }
 
@@ -202,6 +215,29 @@ impl Filter {
     #[must_use]
     pub fn operation(mut self, operation: impl Into<String>) -> Self {
         self.operation = Some(operation.into());
+        self
+    }
+
+    /// Only the events of the agent named `agent` (see
+    /// [`Event::agent`](super::Event::agent)): how a supervisor of many
+    /// agents watches one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::events::{emit, Filter};
+    /// use resilience_runtime::{Event, EventKind};
+    ///
+    /// let mut critic = Filter::new().agent("critic").subscribe();
+    /// emit(&Event::new("ask", EventKind::Timeout { limit: Duration::from_secs(1) }).with_agent("planner"));
+    /// emit(&Event::new("ask", EventKind::Timeout { limit: Duration::from_secs(2) }).with_agent("critic"));
+    /// assert_eq!(critic.try_recv().unwrap().to_string(), "critic: `ask` timed out after 2s");
+    /// assert!(critic.try_recv().is_none());
+    /// ```
+    #[must_use]
+    pub fn agent(mut self, agent: impl Into<String>) -> Self {
+        self.agent = Some(agent.into());
         self
     }
 
@@ -271,6 +307,10 @@ impl Filter {
                 .operation
                 .as_deref()
                 .is_none_or(|operation| operation == event.operation)
+            && self
+                .agent
+                .as_deref()
+                .is_none_or(|agent| Some(agent) == event.agent)
     }
 }
 

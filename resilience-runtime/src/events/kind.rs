@@ -44,6 +44,129 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
+/// Why a circuit breaker opened (see
+/// [`CircuitBreaker`](crate::breaker::CircuitBreaker)).
+///
+/// # Examples
+///
+/// ```
+/// use resilience_runtime::TripReason;
+///
+/// assert_eq!(TripReason::ConsecutiveFailures { failures: 5 }.to_string(), "5 consecutive failures");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TripReason {
+    /// So many calls in a row failed (the consecutive-failure mode).
+    ConsecutiveFailures {
+        /// The failures in a row.
+        failures: u32,
+    },
+    /// The failure ratio over the sampling window reached the policy's,
+    /// with at least its minimum throughput (the failure-ratio mode).
+    FailureRatio {
+        /// The failed calls in the window.
+        failures: u32,
+        /// All the calls in the window.
+        calls: u32,
+        /// The window's length.
+        sampling: Duration,
+    },
+    /// A trial call of the half-open circuit failed.
+    TrialFailed,
+}
+
+impl fmt::Display for TripReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::ConsecutiveFailures { failures } => {
+                write!(f, "{failures} consecutive failure{}", plural(failures))
+            }
+            Self::FailureRatio {
+                failures,
+                calls,
+                sampling,
+            } => write!(
+                f,
+                "{failures} of {calls} calls failed in the last {}",
+                fmt_duration(sampling)
+            ),
+            Self::TrialFailed => f.write_str("the trial call failed"),
+        }
+    }
+}
+
+/// `circuit` or ``circuit `name` ``: a breaker as event texts name it.
+struct Circuit<'a>(&'a str);
+
+impl fmt::Display for Circuit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("circuit")
+        } else {
+            write!(f, "circuit `{}`", self.0)
+        }
+    }
+}
+
+/// Why a bulkhead turned a call away (see [`Bulkhead`](crate::Bulkhead)).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use resilience_runtime::RejectReason;
+///
+/// assert_eq!(RejectReason::Full { max: 8 }.to_string(), "all 8 slots are taken and there is no queue");
+/// assert_eq!(
+///     RejectReason::WaitedTooLong { wait: Duration::from_millis(100) }.to_string(),
+///     "no slot came free within 100ms"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectReason {
+    /// Every slot was taken and the bulkhead has no queue.
+    Full {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+    },
+    /// Every slot was taken and the queue was full too.
+    QueueFull {
+        /// The bulkhead's limit: calls at once.
+        max: usize,
+        /// The most calls that may wait.
+        queue: usize,
+    },
+    /// The call waited in the queue for the longest wait allowed.
+    WaitedTooLong {
+        /// The longest wait allowed.
+        wait: Duration,
+    },
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Full { max } => write!(
+                f,
+                "all {max} slot{} {} taken and there is no queue",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::QueueFull { max, queue } => write!(
+                f,
+                "all {max} slot{} {} taken and the queue of {queue} is full",
+                plural_of(max),
+                if max == 1 { "is" } else { "are" }
+            ),
+            Self::WaitedTooLong { wait } => {
+                write!(f, "no slot came free within {}", fmt_duration(wait))
+            }
+        }
+    }
+}
+
 /// A field of an event kind, in its borrowed form: how it becomes owned,
 /// how it is borrowed back, how it reads and how `tracing` records it.
 trait Field<'a>: Copy {
@@ -87,6 +210,8 @@ macro_rules! copy_field {
     )*};
 }
 copy_field!(u32 => |n: &u32| *n, u64 => |n: &u64| *n, usize => |n: &usize| *n, GiveUpReason => tracing::field::display);
+copy_field!(TripReason => tracing::field::display);
+copy_field!(RejectReason => tracing::field::display);
 
 impl Field<'_> for Duration {
     type Owned = Duration;
@@ -222,7 +347,7 @@ macro_rules! kinds {
             }
 
             /// Records the `tracing` event: target `resilience`, the
-            /// operation and every field, the text as the message.
+            /// operation, the agent if any, and every field, the text as the message.
             pub(super) fn record(&self, operation: &str, event: &super::Event<'_>) {
                 match *self {
                     $( Self::$name { $($field),* } => {
@@ -230,6 +355,7 @@ macro_rules! kinds {
                             target: "resilience",
                             tracing::Level::$level,
                             operation,
+                            agent = event.agent,
                             $( $field = Field::traced(&$field), )*
                             "{event}"
                         );
@@ -364,6 +490,41 @@ kinds! {
         plural(*position.0)
     );
 
+    /// A worker finished a durable run that it took from the store (see
+    /// [`durable::Worker`](crate::durable::Worker)); the event's operation
+    /// is the workflow's name.
+    RunFinished [INFO] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// The worker's name.
+        worker: &'a str => String,
+    } => write!(f, "`{op}` id `{id}` finished by worker `{worker}`");
+
+    /// A worker's durable run stopped on a checkpoint error: its lease was
+    /// lost (another worker took the run over), or its store failed. What
+    /// was saved stays; the run continues wherever it is claimed next.
+    RunStopped [WARN] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// The worker's name.
+        worker: &'a str => String,
+        /// Why it stopped.
+        error: ErrorRef<'a> => String,
+    } => write!(f, "`{op}` id `{id}` stopped on worker `{worker}`: {error}");
+
+    /// A durable run was claimed more often than a worker allows (it keeps
+    /// crashing its workers): it is set aside, not run again.
+    SetAside [ERROR] {
+        /// The id of the workflow run.
+        id: &'a str => String,
+        /// How many times it had been claimed.
+        attempts: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` id `{id}` set aside after {attempts} attempt{}: it keeps crashing its workers",
+        plural(*attempts.0)
+    );
+
     /// A fan-out task failed on an agent (an error or a panic); a fallback
     /// may follow (see [`coordination::FanOut`](crate::coordination::FanOut)).
     /// The event's operation is the fan-out's name.
@@ -492,4 +653,114 @@ kinds! {
         /// Why the tier failed: its error, its time limit or its panic.
         reason: ErrorRef<'a> => String,
     } => write!(f, "`{op}` tier {from} failed ({reason}); escalating to tier {to}");
+
+    /// A circuit breaker opened: calls through it fail fast with
+    /// [`CircuitOpen`](crate::breaker::CircuitOpen) until the break is
+    /// over (see [`CircuitBreaker`](crate::breaker::CircuitBreaker)). The
+    /// event's operation is the call that tripped it.
+    CircuitOpened [ERROR] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// Why it opened.
+        reason: TripReason => TripReason,
+        /// How long calls fail fast before a trial call.
+        break_for: Duration => Duration,
+        /// The error of the call that tripped it.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` {} opened after {reason} (last error: {error}); calls fail fast for {break_for}",
+        Circuit(breaker.0)
+    );
+
+    /// A circuit breaker's break is over: it is half-open and lets trial
+    /// calls through. The event's operation is the first trial call.
+    CircuitHalfOpen [WARN] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// The trial calls it lets through.
+        trials: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` {} half-open: the break is over, {trials} trial call{} may go through",
+        Circuit(breaker.0),
+        plural(*trials.0)
+    );
+
+    /// A circuit breaker's trial calls succeeded: it is closed again. The
+    /// event's operation is the last trial call.
+    CircuitClosed [INFO] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+        /// The trial calls that succeeded.
+        trials: u32 => u32,
+    } => write!(
+        f,
+        "`{op}` {} closed: {trials} trial call{} succeeded",
+        Circuit(breaker.0),
+        plural(*trials.0)
+    );
+
+    /// A circuit breaker was isolated by hand
+    /// ([`CircuitBreaker::isolate`](crate::breaker::CircuitBreaker::isolate)):
+    /// every call fails fast until it is reset. The event's operation is
+    /// the breaker's name (`circuit_breaker` if it has none).
+    CircuitIsolated [WARN] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+    } => write!(
+        f,
+        "`{op}` {} isolated by hand: every call fails fast until it is reset",
+        Circuit(breaker.0)
+    );
+
+    /// A circuit breaker was reset by hand
+    /// ([`CircuitBreaker::reset`](crate::breaker::CircuitBreaker::reset)):
+    /// closed, its counts cleared. The event's operation is as for
+    /// [`CircuitIsolated`](EventKind::CircuitIsolated).
+    CircuitReset [INFO] {
+        /// The breaker's name (empty if it has none).
+        breaker: &'a str => String,
+    } => write!(f, "`{op}` {} reset by hand: closed", Circuit(breaker.0));
+
+    /// A bulkhead turned a call away: the call did not run, and its error
+    /// type received [`Rejected`](crate::Rejected) (see
+    /// [`Bulkhead`](crate::Bulkhead)). The event's operation is the call's.
+    BulkheadRejected [WARN] {
+        /// The bulkhead's name.
+        bulkhead: &'a str => String,
+        /// Why: full, queue full, or waited too long.
+        reason: RejectReason => RejectReason,
+    } => write!(f, "`{op}` rejected by bulkhead `{bulkhead}`: {reason}");
+
+    /// A hedged call started another attempt, since no attempt had
+    /// answered within the delay or one had failed (see
+    /// [`HedgePolicy`](crate::HedgePolicy)). Attempts count from 1.
+    Hedged [INFO] {
+        /// The attempt that starts (2 for the first hedge).
+        attempt: u32 => u32,
+        /// The attempts still running beside it.
+        running: u32 => u32,
+    } => write!(f, "`{op}` starts hedged attempt {attempt} ({running} still running)");
+
+    /// A self-healing agent's calls failed `failures` times in a row (each
+    /// after its retries, if `#[retry]` is below `#[self_healing]`): it needs
+    /// help, which its supervisor can give through its
+    /// [`Health`](crate::Health). Asked once per streak of failures; the
+    /// event's agent says which agent (see [`Event::agent`](super::Event::agent)).
+    NeedsHelp [ERROR] {
+        /// The failed calls in a row.
+        failures: u32 => u32,
+        /// The last call's error.
+        error: ErrorRef<'a> => String,
+    } => write!(
+        f,
+        "`{op}` needs help: {failures} call{} in a row failed, the last with: {error}",
+        plural(*failures.0)
+    );
+
+    /// A self-healing call was not made: its supervisor gave up on the agent
+    /// ([`Health::give_up`](crate::Health::give_up)); the caller gets
+    /// [`Abandoned`](crate::Abandoned).
+    Abandoned [WARN] {} => write!(f, "`{op}` not run: the supervisor gave up on this agent");
 }

@@ -5,7 +5,8 @@
 //! through [`emit`], which
 //!
 //! 1. records a [`tracing`] event with target `"resilience"` and structured
-//!    fields (`operation`, and `attempt`, `attempts`, `delay`, `limit`,
+//!    fields (`operation`, `agent` when the call runs as one, and
+//!    `attempt`, `attempts`, `delay`, `limit`,
 //!    `reason`, `step`, `error`, `id`, `position` as they apply): WARN for a
 //!    retry, a timeout, a fallback and a compensation, ERROR for a give-up,
 //!    a failed step and a compensation that failed, DEBUG for a saved
@@ -23,6 +24,14 @@
 //! of its own agents only runs their calls in a [`Scope`] and subscribes to
 //! that scope: events of other tasks never reach it. A [`Filter`] can also
 //! keep one operation.
+//!
+//! # Which agent
+//!
+//! A call decorated with `#[agent(name = ..)]` (or run in [`with_agent`])
+//! runs as that agent: [`emit`] puts the name on every event emitted while
+//! it runs ([`Event::agent`]), whatever emits it, and
+//! [`Filter::agent`] keeps one agent's events. The name lives in a
+//! task-local that `emit` reads; a call without a name pays nothing.
 //!
 //! # Bounded subscriptions
 //!
@@ -76,12 +85,15 @@
 
 use core::fmt;
 
+mod agent;
 mod bus;
 mod kind;
 
+pub(crate) use agent::with_agent_or_current;
+pub use agent::{AgentName, current_agent, with_agent};
 pub use bus::{Filter, Observer, Scope, Subscription, emit, observe, subscribe};
 pub(crate) use bus::{current_scopes, within_scopes};
-pub use kind::{EventKind, GiveUpReason, OwnedEventKind};
+pub use kind::{EventKind, GiveUpReason, OwnedEventKind, RejectReason, TripReason};
 
 /// A new scope and a subscription to it: what a test that reads events
 /// uses, so that no other test's events reach it.
@@ -110,6 +122,10 @@ pub struct Event<'a> {
     /// `Workflow::step`. Borrowed, so a name known only at run time (a
     /// worker's workflow) costs nothing to emit.
     pub operation: &'a str,
+    /// The agent the call ran for: the name `#[agent(name = ..)]` gave it
+    /// (or [`with_agent`]), filled in by [`emit`] from the running task; in
+    /// a workflow's compensation, the workflow's name. `None` outside any.
+    pub agent: Option<&'a str>,
     /// What happened.
     pub kind: EventKind<'a>,
 }
@@ -126,7 +142,29 @@ impl<'a> Event<'a> {
     /// assert_eq!(event.operation, "ask");
     /// ```
     pub const fn new(operation: &'a str, kind: EventKind<'a>) -> Self {
-        Self { operation, kind }
+        Self {
+            operation,
+            agent: None,
+            kind,
+        }
+    }
+
+    /// The event, for the agent `agent` (which [`emit`] then keeps, instead
+    /// of the running task's agent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resilience_runtime::{Event, EventKind};
+    ///
+    /// let event = Event::new("ask", EventKind::Timeout { limit: Duration::from_secs(3) }).with_agent("critic");
+    /// assert_eq!(event.to_string(), "critic: `ask` timed out after 3s");
+    /// ```
+    #[must_use]
+    pub const fn with_agent(mut self, agent: &'a str) -> Self {
+        self.agent = Some(agent);
+        self
     }
 
     /// The event with its error rendered to a `String`, to keep or send.
@@ -142,6 +180,7 @@ impl<'a> Event<'a> {
     pub fn into_owned(self) -> OwnedEvent {
         OwnedEvent {
             operation: self.operation.to_owned(),
+            agent: self.agent.map(str::to_owned),
             kind: self.kind.to_owned_kind(),
         }
     }
@@ -149,6 +188,9 @@ impl<'a> Event<'a> {
 
 impl fmt::Display for Event<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(agent) = self.agent {
+            write!(f, "{agent}: ")?;
+        }
         self.kind.write(self.operation, f)
     }
 }
@@ -169,6 +211,8 @@ impl fmt::Display for Event<'_> {
 pub struct OwnedEvent {
     /// The operation; see [`Event::operation`].
     pub operation: String,
+    /// The agent; see [`Event::agent`].
+    pub agent: Option<String>,
     /// What happened.
     pub kind: OwnedEventKind,
 }
@@ -186,7 +230,11 @@ impl OwnedEvent {
     /// assert_eq!(owned.as_event().operation, "ask");
     /// ```
     pub fn as_event(&self) -> Event<'_> {
-        Event::new(&self.operation, self.kind.as_kind())
+        Event {
+            operation: &self.operation,
+            agent: self.agent.as_deref(),
+            kind: self.kind.as_kind(),
+        }
     }
 }
 
@@ -444,6 +492,38 @@ mod tests {
         assert_eq!(drain(&mut kept).len(), 1);
     }
 
+    #[tokio::test]
+    async fn emit_names_the_running_agent_unless_the_event_names_one() {
+        let (scope, mut sub) = scoped();
+        scope
+            .run(with_agent("outer", async {
+                emit(&timeout("agent_a", 1));
+                emit(&timeout("agent_b", 2).with_agent("explicit"));
+                with_agent(AgentName::from(String::from("inner")), async {
+                    emit(&timeout("agent_c", 3));
+                })
+                .await;
+                emit(&timeout("agent_d", 4));
+            }))
+            .await;
+        scope.run(async { emit(&timeout("agent_e", 5)) }).await;
+        let agents: Vec<_> = drain(&mut sub).into_iter().map(|e| e.agent).collect();
+        assert_eq!(
+            agents,
+            [
+                Some("outer".to_owned()),
+                Some("explicit".to_owned()),
+                Some("inner".to_owned()),
+                Some("outer".to_owned()),
+                None
+            ]
+        );
+        // Owned and back keeps the agent.
+        let owned = timeout("agent_f", 6).with_agent("x").into_owned();
+        assert_eq!(owned.as_event().into_owned(), owned);
+        assert_eq!(owned.to_string(), "x: `agent_f` timed out after 6s");
+    }
+
     #[test]
     fn display_of_each_kind() {
         let err = "boom";
@@ -585,6 +665,24 @@ mod tests {
                 },
                 "`op` tier 1 failed (boom); escalating to tier 2",
             ),
+            (
+                EventKind::NeedsHelp {
+                    failures: 3,
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` needs help: 3 calls in a row failed, the last with: boom",
+            ),
+            (
+                EventKind::NeedsHelp {
+                    failures: 1,
+                    error: ErrorRef::Display(&err),
+                },
+                "`op` needs help: 1 call in a row failed, the last with: boom",
+            ),
+            (
+                EventKind::Abandoned {},
+                "`op` not run: the supervisor gave up on this agent",
+            ),
         ];
         for (kind, want) in cases.into_iter().chain(coordination) {
             let event = Event::new("op", kind);
@@ -672,12 +770,22 @@ mod tests {
             for kind in kinds {
                 emit(&Event::new("traced", kind));
             }
+            let help = EventKind::NeedsHelp {
+                failures: 3,
+                error: ErrorRef::Display(&err),
+            };
+            emit(&Event::new("traced", help).with_agent("critic"));
             std::thread::sleep(Duration::from_millis(10));
             tracing::callsite::rebuild_interest_cache();
             recorder.0.lock().unwrap().clear();
             for kind in kinds {
                 emit(&Event::new("traced", kind));
             }
+            let help = EventKind::NeedsHelp {
+                failures: 3,
+                error: ErrorRef::Display(&err),
+            };
+            emit(&Event::new("traced", help).with_agent("critic"));
         });
         use tracing::Level;
         assert_eq!(
@@ -711,6 +819,10 @@ mod tests {
                 (
                     Level::DEBUG,
                     "resilience operation=\"traced\" id=\"run-1\" position=3".into()
+                ),
+                (
+                    Level::ERROR,
+                    "resilience operation=\"traced\" agent=\"critic\" failures=3 error=boom".into()
                 ),
             ]
         );

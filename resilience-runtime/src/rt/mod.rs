@@ -14,7 +14,9 @@
 //!   an expansion works in a crate that shadows them or has `no_implicit_prelude`.
 //! - Bounds a user can miss carry `#[diagnostic::on_unimplemented]` hints
 //!   (`CloneArg`, `CloneOutput`, `FromElapsed`, `FromEscalation`,
-//!   `EscalateTier`, `TierList`, and with the `chaos` feature `FromChaos`,
+//!   `EscalateTier`, `TierList`, `BreakerState`, `FromCircuitOpen`,
+//!   `BulkheadState`, `FromRejected`, `HealthState`, `FromAbandoned`,
+//!   `IntoAgentName`, and with the `chaos` feature `FromChaos`,
 //!   `ChaosState`): the error then says
 //!   what to write, at the user's token.
 //! - The policies (`RetryPolicy`, `TimeoutPolicy`, `FallbackPolicy`,
@@ -22,21 +24,31 @@
 //!   built in `const` items, so an expansion costs no allocation and no
 //!   run-time parsing.
 
+mod breaker;
+mod bulkhead;
 #[cfg(feature = "chaos")]
 mod chaos;
 #[cfg(feature = "durable")]
 mod durable;
 mod escalate;
 mod fallback;
+mod healing;
+mod hedge;
+mod parallel;
 mod rate;
 mod retry;
 
+pub use breaker::*;
+pub use bulkhead::*;
 #[cfg(feature = "chaos")]
 pub use chaos::*;
 #[cfg(feature = "durable")]
 pub use durable::*;
 pub use escalate::*;
 pub use fallback::*;
+pub use healing::*;
+pub use hedge::*;
+pub use parallel::*;
 pub use rate::*;
 pub use retry::*;
 
@@ -54,8 +66,12 @@ pub use crate::call::retry::{
 #[cfg(feature = "durable")]
 pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 #[cfg(feature = "durable")]
-pub use crate::durable::{Durable, DurableError, DurableOptions, Resume};
+pub use crate::durable::{Durable, DurableError, DurableOptions, DurableWorkflow, Resume};
+pub use crate::health::HealingPolicy;
 pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
+pub use crate::saga::workflow::{
+    Compensation, Ledger, Progress, Run, Straight, Undo, panicked_at, stopped,
+};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };
@@ -66,6 +82,7 @@ pub use crate::saga::{
 };
 pub use crate::support::error_ref::{ErrorProbe, ErrorRef, ViaDebug, ViaDisplay, ViaOpaque};
 pub use core::convert::Infallible;
+pub use core::future::Future;
 pub use core::marker::PhantomData;
 pub use core::mem::{drop, replace};
 #[cfg(feature = "durable")]

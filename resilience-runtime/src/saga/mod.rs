@@ -112,6 +112,7 @@
 //! # }
 //! ```
 
+mod parallel;
 mod registry;
 mod report;
 mod runner;
@@ -122,6 +123,7 @@ pub mod workflow;
 #[cfg(test)]
 mod tests;
 
+pub use parallel::ParallelError;
 pub use registry::SagaHandle;
 pub use report::{CompensationReport, Failure, SagaError};
 pub use scope::{

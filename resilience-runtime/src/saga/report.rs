@@ -167,27 +167,45 @@ impl fmt::Display for CompensationReport {
 /// assert_eq!(std::error::Error::source(&error).unwrap().to_string(), "disk full");
 /// # }
 /// ```
-#[derive(Clone, Debug)]
-pub struct SagaError<E> {
-    pub(super) failure: Failure<E>,
-    pub(super) failed_step: Option<&'static str>,
-    pub(super) completed: Vec<&'static str>,
-    pub(super) compensations: Vec<CompensationReport>,
+///
+/// The report is boxed: a `Result<T, SagaError<E>>` is no larger than a
+/// `Result<T, Box<_>>`, so the success path of a saga or a workflow moves
+/// no more than `T` and a word.
+#[derive(Clone)]
+pub struct SagaError<E>(Box<Report<E>>);
+
+#[derive(Clone)]
+struct Report<E> {
+    failure: Failure<E>,
+    failed_step: Option<&'static str>,
+    completed: Vec<&'static str>,
+    compensations: Vec<CompensationReport>,
+}
+
+impl<E: fmt::Debug> fmt::Debug for SagaError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SagaError")
+            .field("failure", &self.0.failure)
+            .field("failed_step", &self.0.failed_step)
+            .field("completed", &self.0.completed)
+            .field("compensations", &self.0.compensations)
+            .finish()
+    }
 }
 
 impl<E> SagaError<E> {
-    pub(crate) const fn new(
+    pub(crate) fn new(
         failure: Failure<E>,
         failed_step: Option<&'static str>,
         completed: Vec<&'static str>,
         compensations: Vec<CompensationReport>,
     ) -> Self {
-        Self {
+        Self(Box::new(Report {
             failure,
             failed_step,
             completed,
             compensations,
-        }
+        }))
     }
 
     /// What made the saga fail.
@@ -203,8 +221,8 @@ impl<E> SagaError<E> {
     /// assert_eq!(error.failure(), &Failure::Error("timeout"));
     /// # }
     /// ```
-    pub const fn failure(&self) -> &Failure<E> {
-        &self.failure
+    pub fn failure(&self) -> &Failure<E> {
+        &self.0.failure
     }
 
     /// The body's error, unless it panicked.
@@ -220,8 +238,8 @@ impl<E> SagaError<E> {
     /// assert_eq!(error.error(), Some(&404));
     /// # }
     /// ```
-    pub const fn error(&self) -> Option<&E> {
-        self.failure.error()
+    pub fn error(&self) -> Option<&E> {
+        self.0.failure.error()
     }
 
     /// The step that failed, if the body named it with [`step_failed`](super::step_failed) (the
@@ -238,8 +256,8 @@ impl<E> SagaError<E> {
     /// assert_eq!(error.failed_step(), Some("pay"));
     /// # }
     /// ```
-    pub const fn failed_step(&self) -> Option<&'static str> {
-        self.failed_step
+    pub fn failed_step(&self) -> Option<&'static str> {
+        self.0.failed_step
     }
 
     /// The steps that had completed and registered a compensation, in the
@@ -262,8 +280,8 @@ impl<E> SagaError<E> {
     /// assert_eq!(error.completed(), ["a", "b"]);
     /// # }
     /// ```
-    pub const fn completed(&self) -> &[&'static str] {
-        self.completed.as_slice()
+    pub fn completed(&self) -> &[&'static str] {
+        self.0.completed.as_slice()
     }
 
     /// One report per compensation, in the order they ran (the reverse of
@@ -287,8 +305,8 @@ impl<E> SagaError<E> {
     /// assert_eq!(order, ["b", "a"]);
     /// # }
     /// ```
-    pub const fn compensations(&self) -> &[CompensationReport] {
-        self.compensations.as_slice()
+    pub fn compensations(&self) -> &[CompensationReport] {
+        self.0.compensations.as_slice()
     }
 
     /// Whether every compensation succeeded (also when there was none).
@@ -305,7 +323,10 @@ impl<E> SagaError<E> {
     /// # }
     /// ```
     pub fn is_fully_compensated(&self) -> bool {
-        self.compensations.iter().all(CompensationReport::is_undone)
+        self.0
+            .compensations
+            .iter()
+            .all(CompensationReport::is_undone)
     }
 
     /// The [`Failure`], dropping the rest.
@@ -322,13 +343,13 @@ impl<E> SagaError<E> {
     /// # }
     /// ```
     pub fn into_failure(self) -> Failure<E> {
-        self.failure
+        self.0.failure
     }
 }
 
 impl<E: fmt::Display> fmt::Display for SagaError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.failed_step, &self.failure) {
+        match (self.0.failed_step, &self.0.failure) {
             (Some(step), Failure::Error(error)) => write!(f, "step `{step}` failed: {error}"),
             (Some(step), Failure::Panic(message)) => write!(f, "step `{step}` panicked: {message}"),
             (None, Failure::Error(error)) => write!(f, "saga failed: {error}"),
@@ -340,11 +361,11 @@ impl<E: fmt::Display> fmt::Display for SagaError<E> {
                 write!(f, "saga failed in an earlier run: {message}")
             }
         }?;
-        if self.compensations.is_empty() {
+        if self.0.compensations.is_empty() {
             return f.write_str("; nothing to undo");
         }
         f.write_str("; undone: ")?;
-        for (i, report) in self.compensations.iter().enumerate() {
+        for (i, report) in self.0.compensations.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
@@ -356,7 +377,7 @@ impl<E: fmt::Display> fmt::Display for SagaError<E> {
 
 impl<E: std::error::Error + 'static> std::error::Error for SagaError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.failure {
+        match &self.0.failure {
             Failure::Error(error) => Some(error),
             Failure::Panic(_) | Failure::Recorded(_) => None,
         }

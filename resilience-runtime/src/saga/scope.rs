@@ -4,7 +4,8 @@ use core::future::Future;
 
 use super::registry::{SAGA, SagaHandle};
 use super::report::{CompensationReport, Failure, SagaError};
-use super::runner::{Compensation, UndoFuture, Unwinder, report};
+use super::runner::{Compensation, UndoFuture, Unwinder};
+use crate::events::current_agent;
 use crate::support::panic::CatchPanic;
 
 /// Runs `body` as a saga: if it fails, what its completed steps did is
@@ -77,7 +78,6 @@ where
         let step = *step;
         let outcome = undo.await;
         unwinder.in_flight = None;
-        report(step, &outcome);
         compensations.push(CompensationReport { step, outcome });
     }
     Err(SagaError::new(
@@ -171,7 +171,11 @@ where
 {
     let _outside = SAGA.try_with(|saga| {
         let undo = Box::new(move || -> UndoFuture { Box::pin(undo()) });
-        saga.push(vec![Compensation { step, undo }]);
+        saga.push(vec![Compensation {
+            step,
+            agent: current_agent(),
+            undo,
+        }]);
     });
 }
 

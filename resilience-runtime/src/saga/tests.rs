@@ -495,12 +495,12 @@ fn display_says_what_failed_and_what_was_undone() {
         step,
         outcome: outcome.map_err(str::to_owned),
     };
-    let error = SagaError {
-        failure: Failure::Error("disk full"),
-        failed_step: Some("configure"),
-        completed: vec!["reserve", "create"],
-        compensations: vec![report("create", Ok(())), report("reserve", Err("503"))],
-    };
+    let error = SagaError::new(
+        Failure::Error("disk full"),
+        Some("configure"),
+        vec!["reserve", "create"],
+        vec![report("create", Ok(())), report("reserve", Err("503"))],
+    );
     assert_eq!(
         error.to_string(),
         "step `configure` failed: disk full; undone: `create` (ok), `reserve` (failed: 503)"
@@ -523,12 +523,7 @@ fn display_says_what_failed_and_what_was_undone() {
         ),
     ];
     for (failed_step, failure, want) in cases {
-        let error = SagaError {
-            failure,
-            failed_step,
-            completed: Vec::new(),
-            compensations: Vec::new(),
-        };
+        let error = SagaError::new(failure, failed_step, Vec::new(), Vec::new());
         assert_eq!(error.to_string(), want);
         assert!(error.is_fully_compensated());
     }

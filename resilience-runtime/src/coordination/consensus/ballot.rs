@@ -201,6 +201,19 @@ where
         }
     }
 
+    /// Groups the answers by any [`VoteKey`]: [`ByAnswer`] or a key fn (what
+    /// a workflow's consensus step calls, with or without `key = ..`).
+    pub(crate) fn by_key_of<K2: VoteKey<O>>(self, key: K2) -> Ballot<'a, T, A, F, K2, R> {
+        Ballot {
+            consensus: self.consensus,
+            task: self.task,
+            agents: self.agents,
+            call: self.call,
+            key,
+            arbiter: self.arbiter,
+        }
+    }
+
     /// Without a majority, `arbiter(task, opinions)` decides: an async fn
     /// (or `async` closure) given the task and every opinion, answers and
     /// failures alike. The guide's `resolve_conflict`.

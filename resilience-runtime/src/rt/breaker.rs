@@ -1,0 +1,69 @@
+//! What `#[circuit_breaker(state = PATH)]` calls.
+
+use std::sync::Arc;
+
+use crate::breaker::{BreakerPermit, CircuitBreaker, CircuitOpen};
+
+/// A value `#[circuit_breaker(state = ..)]` can name: a [`CircuitBreaker`],
+/// or a reference or an `Arc` to one.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs `state` to be a `resilience::CircuitBreaker`, found `{Self}`",
+    label = "not a `resilience::CircuitBreaker`",
+    note = "declare `static BREAKER: resilience::CircuitBreaker = resilience::CircuitBreaker::new(resilience::BreakerPolicy::consecutive(5));` \
+            (or a field of that type) and write `#[circuit_breaker(state = BREAKER)]`"
+)]
+pub trait BreakerState {
+    /// The breaker.
+    fn breaker_state(&self) -> &CircuitBreaker;
+}
+
+impl BreakerState for CircuitBreaker {
+    fn breaker_state(&self) -> &CircuitBreaker {
+        self
+    }
+}
+
+impl<T: BreakerState + ?Sized> BreakerState for &T {
+    fn breaker_state(&self) -> &CircuitBreaker {
+        (**self).breaker_state()
+    }
+}
+
+impl<T: BreakerState + ?Sized> BreakerState for Arc<T> {
+    fn breaker_state(&self) -> &CircuitBreaker {
+        (**self).breaker_state()
+    }
+}
+
+/// Asks `state` to let one call of `operation` through
+/// ([`CircuitBreaker::admit`]).
+#[inline]
+pub fn breaker_admit<'a, S: BreakerState + ?Sized>(
+    state: &'a S,
+    operation: &'static str,
+) -> Result<BreakerPermit<'a>, CircuitOpen> {
+    state.breaker_state().admit(operation)
+}
+
+/// The error type of a `#[circuit_breaker]` fn: it receives
+/// [`CircuitOpen`] through `From`.
+#[diagnostic::on_unimplemented(
+    message = "`#[circuit_breaker]` needs `{Self}` to implement `From<resilience::CircuitOpen>`",
+    label = "the error type of this `#[circuit_breaker]` fn",
+    note = "add a variant such as `#[error(transparent)] CircuitOpen(#[from] resilience::CircuitOpen)`"
+)]
+pub trait FromCircuitOpen {
+    /// Converts the refusal.
+    fn from_circuit_open(open: CircuitOpen) -> Self;
+}
+
+impl<E: From<CircuitOpen>> FromCircuitOpen for E {
+    fn from_circuit_open(open: CircuitOpen) -> Self {
+        E::from(open)
+    }
+}
+
+/// Converts `open` into the fn's error type.
+pub fn circuit_open_error<E: FromCircuitOpen>(open: CircuitOpen) -> E {
+    E::from_circuit_open(open)
+}

@@ -1,0 +1,16 @@
+use resilience::{BreakerPolicy, CircuitBreaker, CircuitOpen, circuit_breaker};
+
+static BREAKER: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(5));
+
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    #[error(transparent)]
+    Open(#[from] CircuitOpen),
+}
+
+#[circuit_breaker(state = BREAKER, failures = 5)]
+async fn ask() -> Result<u8, AgentError> {
+    Ok(1)
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use resilience::{Rejected, bulkhead};
+
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    #[error(transparent)]
+    Rejected(#[from] Rejected),
+}
+
+#[bulkhead(max = 8, max = 4)]
+async fn ask(prompt: &str) -> Result<String, AgentError> {
+    Ok(prompt.to_owned())
+}
+
+fn main() {}

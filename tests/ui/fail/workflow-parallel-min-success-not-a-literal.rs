@@ -1,0 +1,24 @@
+use resilience::{ParallelError, workflow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("unreadable")]
+    Unreadable,
+    #[error(transparent)]
+    Parallel(#[from] ParallelError),
+}
+
+pub async fn summarize(doc: &str) -> Result<String, AppError> {
+    if doc.is_empty() { Err(AppError::Unreadable) } else { Ok(doc.to_owned()) }
+}
+
+const MIN: f64 = 0.8;
+
+workflow! {
+    pub workflow Digest(docs: Vec<String>) -> Result<usize, AppError> {
+        step summaries: resilience::Branches<String, AppError> = for doc in docs, min_success = MIN => summarize(doc).await;
+        summaries.len()
+    }
+}
+
+fn main() {}

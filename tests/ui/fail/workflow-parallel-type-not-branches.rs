@@ -1,0 +1,22 @@
+use resilience::{ParallelError, workflow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("unreadable")]
+    Unreadable,
+    #[error(transparent)]
+    Parallel(#[from] ParallelError),
+}
+
+pub async fn summarize(doc: &str) -> Result<String, AppError> {
+    if doc.is_empty() { Err(AppError::Unreadable) } else { Ok(doc.to_owned()) }
+}
+
+workflow! {
+    pub workflow Digest(docs: Vec<String>) -> Result<usize, AppError> {
+        step summaries: Vec<String> = for doc in docs => summarize(doc).await;
+        summaries.len()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,23 @@
+use resilience::{ParallelError, workflow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("unreadable")]
+    Unreadable,
+    #[error(transparent)]
+    Parallel(#[from] ParallelError),
+}
+
+pub async fn summarize(doc: &str) -> Result<String, AppError> {
+    if doc.is_empty() { Err(AppError::Unreadable) } else { Ok(doc.to_owned()) }
+}
+
+workflow! {
+    pub workflow Digest(docs: Vec<String>) -> Result<usize, AppError> {
+        step summaries: resilience::Branches<String, AppError> = for doc in more => summarize(doc).await;
+        step more: Vec<String> = Ok(docs.clone());
+        summaries.len()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,103 @@
+//! Every form of `state` and `when`, on fns, methods and trait impls,
+//! stacked with the other attributes; the futures are `Send`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resilience::{
+    BreakerPolicy, CircuitBreaker, CircuitOpen, Elapsed, circuit_breaker, fallback, retry, timeout,
+};
+
+static BREAKER: CircuitBreaker = CircuitBreaker::new(
+    BreakerPolicy::failure_ratio(0.5)
+        .with_min_throughput(20)
+        .with_sampling(Duration::from_secs(10))
+        .with_break(Duration::from_secs(30))
+        .with_trials(3),
+)
+.with_name("search");
+
+#[derive(Debug, thiserror::Error)]
+enum AgentError {
+    #[error(transparent)]
+    Open(#[from] CircuitOpen),
+    #[error(transparent)]
+    Timeout(#[from] Elapsed),
+    #[error("busy")]
+    Busy,
+}
+
+fn is_transient(error: &AgentError) -> bool {
+    matches!(error, AgentError::Busy | AgentError::Timeout(_))
+}
+
+#[circuit_breaker(state = BREAKER)]
+async fn plain(x: u8) -> Result<u8, AgentError> {
+    Ok(x)
+}
+
+#[resilience::circuit_breaker(state = crate::BREAKER, when = is_transient)]
+async fn qualified(x: u8) -> Result<u8, AgentError> {
+    Ok(x)
+}
+
+#[fallback(default = 0)]
+#[circuit_breaker(state = BREAKER, when = |e: &AgentError| !matches!(e, AgentError::Open(_)))]
+#[retry(attempts = 2)]
+#[timeout("1s")]
+async fn stacked(prompt: String) -> Result<usize, AgentError> {
+    Ok(prompt.len())
+}
+
+async fn generic<T: Send + 'static>(value: T) -> Result<T, AgentError> {
+    #[circuit_breaker(state = BREAKER)]
+    async fn inner() -> Result<(), AgentError> {
+        Ok(())
+    }
+    inner().await?;
+    Ok(value)
+}
+
+struct Agent {
+    breaker: CircuitBreaker,
+    shared: Arc<CircuitBreaker>,
+}
+
+impl Agent {
+    #[circuit_breaker(state = self.breaker)]
+    async fn own(&self, prompt: &str) -> Result<usize, AgentError> {
+        Ok(prompt.len())
+    }
+
+    #[circuit_breaker(state = self.shared, when = is_transient)]
+    async fn shared(self: Arc<Self>, prompt: String) -> Result<usize, AgentError> {
+        Ok(prompt.len())
+    }
+}
+
+trait Ask {
+    async fn ask(&self, prompt: &str) -> Result<usize, AgentError>;
+}
+
+impl Ask for Agent {
+    #[circuit_breaker(state = self.breaker)]
+    async fn ask(&self, prompt: &str) -> Result<usize, AgentError> {
+        Ok(prompt.len())
+    }
+}
+
+fn assert_send<T: Send>(_: T) {}
+
+fn main() {
+    let agent = Arc::new(Agent {
+        breaker: CircuitBreaker::new(BreakerPolicy::consecutive(3)),
+        shared: Arc::new(CircuitBreaker::new(BreakerPolicy::new())),
+    });
+    assert_send(plain(1));
+    assert_send(qualified(1));
+    assert_send(stacked(String::new()));
+    assert_send(generic(1u8));
+    assert_send(agent.own("x"));
+    assert_send(Arc::clone(&agent).shared(String::new()));
+    let _ = agent.ask("x");
+}
