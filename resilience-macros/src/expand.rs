@@ -17,7 +17,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 
 use syn::spanned::Spanned;
-use syn::{Block, Expr, Type};
+use syn::{Expr, Type};
 
 use crate::args::{
     self, AgentArgs, BackoffKind, BreakerArgs, ChaosArgs, CompensateArgs, EscalateArgs,
@@ -401,12 +401,7 @@ fn expand(
                 tier: tier.as_ref(),
             };
             let expr = wrappers.wrap(&generator);
-            // Every layer is a `{ .. }` block: its statements become the fn's.
-            func.block.stmts = match syn::parse2::<Block>(expr.clone()) {
-                Ok(block) => block.stmts,
-                Err(_) => vec![syn::Stmt::Expr(Expr::Verbatim(expr), None)],
-            };
-            func.into_token_stream()
+            with_body(&func, expr)
         }
         Shape::AsyncTrait { ret, ret_local } => {
             let sig = func.sig.clone();
@@ -436,6 +431,33 @@ fn expand(
             func.into_token_stream()
         }
     }
+}
+
+/// The fn with `expr` as its body. Every layer is a `{ .. }` block: its
+/// statements become the fn's, inside the braces of the user's own body (so
+/// that errors about the body point at them). The tokens are emitted as they
+/// are; parsing them into statements first would cost more than the rest of
+/// the expansion together.
+fn with_body(func: &Func, expr: TokenStream) -> TokenStream {
+    let mut trees = expr.clone().into_iter();
+    let stmts = match (trees.next(), trees.next()) {
+        (Some(proc_macro2::TokenTree::Group(group)), None)
+            if group.delimiter() == proc_macro2::Delimiter::Brace =>
+        {
+            group.stream()
+        }
+        _ => expr,
+    };
+    let mut body = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, stmts);
+    body.set_span(func.block.brace_token.span.join());
+    let mut tokens = TokenStream::new();
+    for attr in &func.attrs {
+        attr.to_tokens(&mut tokens);
+    }
+    func.vis.to_tokens(&mut tokens);
+    func.sig.to_tokens(&mut tokens);
+    tokens.extend([proc_macro2::TokenTree::Group(body)]);
+    tokens
 }
 
 impl Wrappers<'_> {
