@@ -461,3 +461,58 @@ async fn the_failure_ratio_mode_through_the_attribute() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_panics_through_the_attribute_counts_as_a_failure() {
+    use futures::FutureExt;
+
+    static BREAKER: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(2));
+
+    #[circuit_breaker(state = BREAKER)]
+    async fn ask(crash: bool) -> Result<u32, AgentError> {
+        tokio::task::yield_now().await;
+        if crash {
+            panic!("agent crashed");
+        }
+        Ok(1)
+    }
+
+    // Closed: a panic after the call's first await counts, as a failure
+    // in a row would.
+    let panicked = std::panic::AssertUnwindSafe(ask(true)).catch_unwind().await;
+    assert!(panicked.is_err());
+    assert_eq!(BREAKER.stats().consecutive_failures, 1);
+    let panicked = std::panic::AssertUnwindSafe(ask(true)).catch_unwind().await;
+    assert!(panicked.is_err());
+    assert_eq!(BREAKER.state(), CircuitState::Open);
+
+    // Half-open: the trial that panics opens it again.
+    advance(SECS(5)).await;
+    let panicked = std::panic::AssertUnwindSafe(ask(true)).catch_unwind().await;
+    assert!(panicked.is_err());
+    assert_eq!(BREAKER.state(), CircuitState::Open);
+    assert!(ask(false).await.unwrap_err().is_open());
+    advance(SECS(5)).await;
+    assert_eq!(ask(false).await, Ok(1));
+    assert_eq!(BREAKER.state(), CircuitState::Closed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_when_that_panics_counts_the_call_as_a_failure() {
+    use futures::FutureExt;
+
+    static BREAKER: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(1));
+
+    fn counts(_: &AgentError) -> bool {
+        panic!("the predicate crashed")
+    }
+
+    #[circuit_breaker(state = BREAKER, when = counts)]
+    async fn ask() -> Result<u32, AgentError> {
+        Err(AgentError::Overloaded)
+    }
+
+    let panicked = std::panic::AssertUnwindSafe(ask()).catch_unwind().await;
+    assert!(panicked.is_err());
+    assert_eq!(BREAKER.state(), CircuitState::Open);
+}

@@ -825,7 +825,7 @@ impl Generator<'_> {
         let state = &args.state;
         // A `state` that is no `CircuitBreaker` is reported at the user's value.
         let admit = quote_spanned!(at(state.span())=>
-            ::resilience::__private::breaker_admit(&#state, #operation)
+            ::resilience::__private::breaker_admit::<__ResilienceBreakerOperation, _>(&#state)
         );
         // A missing `From<CircuitOpen>` is reported at the user's error type.
         let convert = quote_spanned!(at(item::error_type_span(ret))=>
@@ -842,20 +842,37 @@ impl Generator<'_> {
             }
             None => failed,
         };
-        q! {{
-            match #admit {
-                ::resilience::__private::Result::Ok(__resilience_permit) => {
-                    let __resilience_result: #ret = #inner;
-                    match &__resilience_result {
-                        ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
-                        ::resilience::__private::Result::Err(__resilience_error) => #on_error,
-                    }
-                    __resilience_result
-                }
-                ::resilience::__private::Result::Err(__resilience_open) => {
-                    ::resilience::__private::Result::Err(#convert)
-                }
+        // The guard is bound by a `let`, not by a `match` arm: a `match`
+        // keeps its scrutinee (the whole `Result`) in the future across the
+        // call, and the guard is copied out of it. It is two words (the
+        // operation's name is a type) and never moved (no drop flag in
+        // the future): the permit is taken from it as its block ends, and
+        // lives in registers; the permit's `Drop` still counts a panic of
+        // `when` as a failure.
+        let label = syn::Lifetime::new(
+            &format!("'__resilience_breaker_{index}"),
+            proc_macro2::Span::mixed_site(),
+        );
+        q! {#label: {
+            struct __ResilienceBreakerOperation;
+            impl ::resilience::__private::BreakerOperation for __ResilienceBreakerOperation {
+                const NAME: &'static str = #operation;
             }
+            let (__resilience_permit, __resilience_result) = {
+                let mut __resilience_guard = match #admit {
+                    ::resilience::__private::Result::Ok(__resilience_guard) => __resilience_guard,
+                    ::resilience::__private::Result::Err(__resilience_open) => {
+                        break #label ::resilience::__private::Result::Err(#convert);
+                    }
+                };
+                let __resilience_result: #ret = #inner;
+                (__resilience_guard.take(), __resilience_result)
+            };
+            match &__resilience_result {
+                ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
+                ::resilience::__private::Result::Err(__resilience_error) => #on_error,
+            }
+            __resilience_result
         }}
     }
 

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::breaker::{BreakerPermit, CircuitBreaker, CircuitOpen};
+pub use crate::breaker::BreakerOperation;
+use crate::breaker::{BreakerGuard, CircuitBreaker, CircuitOpen};
 
 /// A value `#[circuit_breaker(state = ..)]` can name: a [`CircuitBreaker`],
 /// or a reference or an `Arc` to one.
@@ -35,14 +36,15 @@ impl<T: BreakerState + ?Sized> BreakerState for Arc<T> {
     }
 }
 
-/// Asks `state` to let one call of `operation` through
-/// ([`CircuitBreaker::admit`]).
+/// Asks `state` to let one call of `O::NAME` through
+/// ([`CircuitBreaker::admit`]); the guard is held across the call and
+/// given its outcome (`succeeded` or `failed`), or dropped if the call is
+/// cancelled or panics.
 #[inline]
-pub fn breaker_admit<'a, S: BreakerState + ?Sized>(
+pub fn breaker_admit<'a, O: BreakerOperation, S: BreakerState + ?Sized>(
     state: &'a S,
-    operation: &'static str,
-) -> Result<BreakerPermit<'a>, CircuitOpen> {
-    state.breaker_state().admit(operation)
+) -> Result<BreakerGuard<'a, O>, CircuitOpen> {
+    BreakerGuard::admit(state.breaker_state())
 }
 
 /// The error type of a `#[circuit_breaker]` fn: it receives

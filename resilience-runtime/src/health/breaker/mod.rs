@@ -513,9 +513,13 @@ impl CircuitBreaker {
     pub fn admit(&self, operation: &'static str) -> Result<BreakerPermit<'_>, CircuitOpen> {
         let current = self.state.load(Ordering::Acquire);
         if current & PHASE == CLOSED {
+            // A closed state word is a closed call's ticket as it is.
             return Ok(BreakerPermit {
                 breaker: self,
-                ticket: Ticket::new(operation, generation(current), false),
+                ticket: Ticket {
+                    operation,
+                    call: current,
+                },
             });
         }
         self.admit_slow(current, operation)
@@ -833,8 +837,10 @@ pub struct BreakerPermit<'a> {
 #[derive(Clone, Copy, Debug)]
 struct Ticket {
     operation: &'static str,
-    /// The generation that let the call through, shifted left by one,
-    /// with bit 0 set for a half-open trial call.
+    /// The generation that let the call through in bits 32-63, as in the
+    /// state word, and bit 0 set for a half-open trial call (bits 1-31
+    /// mean nothing): a closed state word is a closed call's ticket as it
+    /// is, which saves the admitting fast path a shift and a mask.
     call: u64,
 }
 
@@ -843,14 +849,14 @@ impl Ticket {
     const fn new(operation: &'static str, generation: u32, trial: bool) -> Self {
         Self {
             operation,
-            call: ((generation as u64) << 1) | trial as u64,
+            call: ((generation as u64) << GENERATION) | trial as u64,
         }
     }
 
     /// The generation that let the call through.
     #[inline]
     const fn generation(self) -> u32 {
-        (self.call >> 1) as u32
+        generation(self.call)
     }
 
     /// Whether it is a half-open trial call.
@@ -918,6 +924,72 @@ impl BreakerPermit<'_> {
     pub fn failed(self, error: ErrorRef<'_>) {
         let permit = ManuallyDrop::new(self);
         permit.breaker.failed(permit.ticket, error);
+    }
+}
+
+/// The name of the operation a [`BreakerGuard`] reports, as a type, so
+/// that the guard does not store it.
+#[doc(hidden)]
+pub trait BreakerOperation {
+    /// The operation's name.
+    const NAME: &'static str;
+}
+
+/// What `#[circuit_breaker]` holds across its call: a [`BreakerPermit`]
+/// in two words (the operation's name is the type `O`), from which the
+/// permit is taken once the call has returned, and given the call's
+/// outcome. Dropped before that it counts as the permit does: cancelled,
+/// or failed if the thread is panicking.
+///
+/// It is taken by `&mut`, not moved: a guard moved after the call needs a
+/// drop flag in the caller's future (three stores a call); taken, its
+/// `Drop` right after sees the mark just written, and is compiled out.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct BreakerGuard<'a, O: BreakerOperation> {
+    breaker: &'a CircuitBreaker,
+    /// The ticket's `call`, or [`TAKEN`].
+    call: u64,
+    operation: core::marker::PhantomData<O>,
+}
+
+/// A guard's `call` once its permit is taken: no ticket (bits 0 and 1 of
+/// a closed call's are 0, bits 1-31 of a trial's).
+const TAKEN: u64 = u64::MAX;
+
+impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
+    /// [`CircuitBreaker::admit`], as a guard.
+    #[inline]
+    pub(crate) fn admit(breaker: &'a CircuitBreaker) -> Result<Self, CircuitOpen> {
+        let permit = ManuallyDrop::new(breaker.admit(O::NAME)?);
+        Ok(Self {
+            breaker: permit.breaker,
+            call: permit.ticket.call,
+            operation: core::marker::PhantomData,
+        })
+    }
+
+    /// The permit, to report the call's outcome on; the guard is then
+    /// inert.
+    #[inline]
+    pub fn take(&mut self) -> BreakerPermit<'a> {
+        BreakerPermit {
+            breaker: self.breaker,
+            ticket: Ticket {
+                operation: O::NAME,
+                call: core::mem::replace(&mut self.call, TAKEN),
+            },
+        }
+    }
+}
+
+impl<O: BreakerOperation> Drop for BreakerGuard<'_, O> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.call != TAKEN {
+            // The permit's `Drop`: cancelled, or failed if panicking.
+            drop(self.take());
+        }
     }
 }
 
