@@ -45,7 +45,7 @@
 //! - `fsync_write` (b): `File::create` + `write_all` (what `std::fs::write`
 //!   does) + `File::sync_all`, over the same file each time: one fsync, not
 //!   crash-safe (a crash mid-write leaves a torn file).
-//! - `atomic_by_hand` (c): the store's procedure before format version 3,
+//! - `atomic_by_hand` (c): the store's procedure before format version 4,
 //!   without the store: create the temporary file, write, fsync, rename
 //!   over the target, open and fsync the directory. Two fsyncs.
 //! - `fdatasync_in_place` (d): `pwrite` of the same bytes into a file whose

@@ -453,7 +453,8 @@
 //! continues from a state without running the completed steps again.
 //! `STEPS`, `state().completed()`, `state().next_step()` and `diagram()`
 //! (Mermaid text: the steps, the policies on each, the compensation edges)
-//! make it inspectable. A fresh `run` (from `Start`, in memory) does not
+//! make it inspectable. A fresh `run` (from `Start`, in memory; except a
+//! workflow with a compensated parallel step, see below) does not
 //! build the state at all: it expands to the steps as a line of awaits,
 //! what one writes by hand, with the error path out of line; the run's
 //! future is no larger than the hand-written one for a workflow without
@@ -483,7 +484,9 @@
 //! dropped, because a durable run is not over: it resumes from its
 //! checkpoint (and its compensations may borrow the inputs). A run resumed
 //! in memory from a state (`resume`, then `run`) is
-//! compensated when it fails but not when dropped.
+//! compensated when it fails but not when dropped; so is, for now, any run
+//! of a workflow with a `#[compensate]` parallel step (its per-branch undo
+//! lives in the state machine, which such a workflow always runs).
 //!
 //! **Borrowed inputs.** A workflow may borrow its inputs: it names their
 //! lifetimes, `workflow Essay<'a>(agent: &'a Agent, topic: &'a str)` (an

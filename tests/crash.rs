@@ -387,7 +387,7 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
     );
     assert!(
         kills >= rounds / 2,
-        "too few kills ({kills}) to mean anything"
+        "too few kills ({kills}) to mean anything (seed {seed}, a whole run {whole_run}us)"
     );
     assert!(
         resumed_mid_way > 0,

@@ -306,9 +306,11 @@ fn run_fn(g: &Gen<'_>) -> TokenStream {
     let fresh = fresh_run(g);
     q! {
         #doc
-        /// If the future is dropped before it finished (a timeout, a
-        /// `select!`), the compensations of the completed steps run on a
-        /// task of their own, last step first.
+        /// If the future of a run from the start is dropped before it
+        /// finished (a timeout, a `select!`), the compensations of the
+        /// completed steps run on a task of their own, last step first (a
+        /// run resumed from a state is compensated when it fails, not when
+        /// dropped).
         #[allow(unused_variables)]
         #[inline]
         #vis fn run(self) -> impl ::resilience::__private::Future<

@@ -31,7 +31,7 @@ const MAX_FILE_NAME: usize = 255;
 ///   saves write in turn (format version 4, see [`decode`]; each slot holds
 ///   the checkpoint as [`encode`] writes it, its JSON readable in the file,
 ///   cut into 512-byte sectors with 12 bytes of sequence number and
-///   checksum each). Files an older build wrote (versions 1 and 2, a header
+///   checksum each). Files an older build wrote (versions 1 to 3, a header
 ///   line and JSON) are read, and the next save turns them into this one.
 /// - `Provision.order-42.checkpoint.tmp`: exists only during the first
 ///   save of an id (or one that outgrew its slots), or after a crash during

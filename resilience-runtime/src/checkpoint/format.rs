@@ -1,4 +1,4 @@
-//! The checkpoint format, versions 1 and 2 (a checkpoint) and 3 (the
+//! The checkpoint format, versions 1 to 3 (a checkpoint) and 4 (the
 //! directory store's file of two slots, see [`slots`]): [`encode`] and
 //! [`decode`].
 //!

@@ -11,7 +11,7 @@
 //! slot   = sector 0 | sector 1 | ..         512 bytes each; only the first k are in use
 //! sector = data (500 bytes) | seq (u64 LE) | crc32 (u32 LE) of data, seq and the sector's index in its slot
 //! data of sectors 0..k, joined = "resilience-checkpoint 4 seq=<n> len=<bytes>\n" + the checkpoint
-//!                                (as `encode` writes it: version 1 or 2 with its own checksum)
+//!                                (as `encode` writes it: version 1 to 3 with its own checksum)
 //! ```
 //!
 //! Slots never share a 4096-byte block, so writing one never rewrites the
