@@ -618,7 +618,7 @@
 //!
 //! #[derive(Debug, thiserror::Error)]
 //! #[error("search failed")]
-//! struct SearchError;
+//! pub struct SearchError;
 //!
 //! async fn search(query: &str) -> Result<Vec<String>, SearchError> {
 //!     Ok(vec![format!("a page about {query}")])
@@ -652,7 +652,12 @@
 //!
 //! Every step type and every input type is then `serde` `Serialize +
 //! Deserialize`, and owned (a compile error at the type otherwise);
-//! non-durable workflows have no serde bound. The inputs are saved in the
+//! non-durable workflows have no serde bound. A `pub durable workflow`
+//! needs `pub` output and error types (above, `pub struct SearchError`):
+//! it implements the public `DurableWorkflow` trait, which names them for a
+//! [`Worker`](durable::Worker), and rustc refuses a private type there
+//! (E0446, "private type in public interface"; a `pub(crate)` workflow may
+//! use private ones). The inputs are saved in the
 //! checkpoint (as a JSON object keyed by input name) with every step, so
 //! `Research::resume_durable(&store, id)` resumes a run by its id alone,
 //! with the inputs it was started with. `run_durable` with inputs that differ
