@@ -15,6 +15,8 @@
 //! it expires, so the next helper waits for it, then says it is ready
 //! (`ready` file) and the kill window starts.
 
+#[path = "common/kill.rs"]
+mod kill;
 #[cfg(feature = "postgres")]
 #[allow(dead_code, unreachable_pub)]
 #[path = "../resilience-postgres/tests/support/mod.rs"]
@@ -277,37 +279,25 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
         .enable_all()
         .build()
         .expect("runtime");
-    // Kill instants are drawn below the time a whole run takes on this
-    // machine (measured, not guessed: a faster store or a quieter machine
-    // must not turn most rounds into runs that finish before any kill).
-    // The shortest of three runs: the first, cold, takes longer.
-    let whole_run = (0..3)
-        .map(|n| {
-            let dir = base.join(format!("calibrate-{n}"));
-            std::fs::create_dir_all(&dir).expect("calibration dir");
-            let mut child = worker(&dir, backend, &format!("calibrate-{n}"));
-            if let Backend::Postgres(_) = backend {
-                let deadline = Instant::now() + Duration::from_secs(30);
-                while !dir.join("ready").exists() && child.try_wait().expect("wait").is_none() {
-                    assert!(
-                        Instant::now() < deadline,
-                        "the calibration run never got the lease"
-                    );
-                    std::thread::sleep(Duration::from_micros(200));
-                }
+    let mut clock = kill::KillClock::calibrate(|n| {
+        let dir = base.join(format!("calibrate-{n}"));
+        std::fs::create_dir_all(&dir).expect("calibration dir");
+        let mut child = worker(&dir, backend, &format!("calibrate-{n}"));
+        if let Backend::Postgres(_) = backend {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !dir.join("ready").exists() && child.try_wait().expect("wait").is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "the calibration run never got the lease"
+                );
+                std::thread::sleep(Duration::from_micros(200));
             }
-            let start = Instant::now();
-            let status = child.wait().expect("calibration run");
-            assert!(status.success(), "the calibration run failed: {status}");
-            u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
-        })
-        .min()
-        .unwrap_or(40_000);
-    let seed = std::env::var("RESILIENCE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut rng = fastrand::Rng::with_seed(seed);
+        }
+        let start = Instant::now();
+        let status = child.wait().expect("calibration run");
+        assert!(status.success(), "the calibration run failed: {status}");
+        start.elapsed()
+    });
     for round in 0..rounds {
         let dir = base.join(round.to_string());
         let id = format!("job-{round}");
@@ -329,20 +319,7 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
                     std::thread::sleep(Duration::from_micros(200));
                 }
             }
-            // Kill somewhere in a whole run's time: before, during or after
-            // any step. The window widens with each try, so that every round
-            // finishes (a resumed run is shorter than a whole one).
-            let window = whole_run + whole_run / 10 + 10_000 * (spawns - 1);
-            let deadline = Instant::now() + Duration::from_micros(rng.u64(0..window));
-            let finished = loop {
-                if let Some(status) = child.try_wait().expect("wait") {
-                    break Some(status);
-                }
-                if Instant::now() >= deadline {
-                    break None;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            };
+            let finished = kill::wait_until(&mut child, clock.deadline(spawns));
             match finished {
                 Some(status) => {
                     assert!(
@@ -382,12 +359,15 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
     }
     let _ = std::fs::remove_dir_all(base);
     println!(
-        "{rounds} rounds completed through {kills} SIGKILLs (seed {seed}, a whole run {whole_run}us); \
-         {resumed_mid_way} resumed from a checkpoint mid-way"
+        "{rounds} rounds completed through {kills} SIGKILLs (seed {}, a whole run {}us); \
+         {resumed_mid_way} resumed from a checkpoint mid-way",
+        clock.seed, clock.whole_run
     );
     assert!(
         kills >= rounds / 2,
-        "too few kills ({kills}) to mean anything (seed {seed}, a whole run {whole_run}us)"
+        "too few kills ({kills}) to mean anything (seed {}, a whole run {}us)",
+        clock.seed,
+        clock.whole_run
     );
     assert!(
         resumed_mid_way > 0,

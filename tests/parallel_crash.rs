@@ -17,6 +17,9 @@ use resilience::checkpoint::{CheckpointStore, DirectoryStore};
 use resilience::durable::DurableOptions;
 use resilience::{Branches, ParallelError, workflow};
 
+#[path = "common/kill.rs"]
+mod kill;
+
 const STEPS: u64 = 3;
 
 /// Appends lines to the log file of one round (saved with the inputs: its
@@ -159,26 +162,14 @@ fn sigkill_at_random_instants_loses_nothing() {
         .enable_all()
         .build()
         .expect("runtime");
-    // Kill instants are drawn below the time a whole run takes on this
-    // machine (measured, not guessed: a faster store or a quieter machine
-    // must not turn most rounds into runs that finish before any kill).
-    // The shortest of three runs: the first, cold, takes longer.
-    let whole_run = (0..3)
-        .map(|n| {
-            let dir = base.join(format!("calibrate-{n}"));
-            std::fs::create_dir_all(&dir).expect("calibration dir");
-            let start = Instant::now();
-            let status = worker(&dir).wait().expect("calibration run");
-            assert!(status.success(), "the calibration run failed: {status}");
-            u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
-        })
-        .min()
-        .unwrap_or(40_000);
-    let seed = std::env::var("RESILIENCE_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut clock = kill::KillClock::calibrate(|n| {
+        let dir = base.join(format!("calibrate-{n}"));
+        std::fs::create_dir_all(&dir).expect("calibration dir");
+        let start = Instant::now();
+        let status = worker(&dir).wait().expect("calibration run");
+        assert!(status.success(), "the calibration run failed: {status}");
+        start.elapsed()
+    });
     for round in 0..rounds {
         let dir = base.join(round.to_string());
         std::fs::create_dir_all(&dir).expect("round dir");
@@ -187,20 +178,7 @@ fn sigkill_at_random_instants_loses_nothing() {
             spawns += 1;
             assert!(spawns < 500, "round {round}: the workflow never finished");
             let mut child = worker(&dir);
-            // Kill somewhere in a whole run's time: before, during or after
-            // any step. The window widens with each try, so that every round
-            // finishes (a resumed run is shorter than a whole one).
-            let window = whole_run + whole_run / 10 + 10_000 * (spawns - 1);
-            let deadline = Instant::now() + Duration::from_micros(rng.u64(0..window));
-            let finished = loop {
-                if let Some(status) = child.try_wait().expect("wait") {
-                    break Some(status);
-                }
-                if Instant::now() >= deadline {
-                    break None;
-                }
-                std::thread::sleep(Duration::from_micros(200));
-            };
+            let finished = kill::wait_until(&mut child, clock.deadline(spawns));
             match finished {
                 Some(status) => {
                     assert!(
@@ -267,12 +245,15 @@ fn sigkill_at_random_instants_loses_nothing() {
     }
     let _ = std::fs::remove_dir_all(&base);
     println!(
-        "{rounds} rounds completed through {kills} SIGKILLs (seed {seed}, a whole run {whole_run}us); \
-         {resumed_mid_way} resumed from a checkpoint mid-way, {resumed_mid_step} of them with finished branches"
+        "{rounds} rounds completed through {kills} SIGKILLs (seed {}, a whole run {}us); \
+         {resumed_mid_way} resumed from a checkpoint mid-way, {resumed_mid_step} of them with finished branches",
+        clock.seed, clock.whole_run
     );
     assert!(
         kills >= rounds / 2,
-        "too few kills ({kills}) to mean anything (seed {seed}, a whole run {whole_run}us)"
+        "too few kills ({kills}) to mean anything (seed {}, a whole run {}us)",
+        clock.seed,
+        clock.whole_run
     );
     assert!(
         resumed_mid_step > 0,
