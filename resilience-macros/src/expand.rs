@@ -569,16 +569,22 @@ impl Generator<'_> {
     }
 
     /// `let prompt = clone_arg(&prompt);` for each owned argument, if the
-    /// layer at `index` is the innermost that repeats.
+    /// layer at `index` is the innermost that repeats. `#[escalate]` calls
+    /// `clone_tier_arg`, whose "not `Clone`" error names it.
     fn clones(&self, index: usize) -> TokenStream {
         if !self.is_innermost_repeating(index) {
             return TokenStream::new();
         }
+        let clone_fn = match self.layers[index] {
+            Layer::Escalate(_) => "clone_tier_arg",
+            _ => "clone_arg",
+        };
         self.cloned
             .iter()
             .map(|c| {
                 let (pat, source) = (&c.pat, &c.source);
-                let clone = quote_spanned!(c.span=> ::resilience::__private::clone_arg(&#source));
+                let clone_fn = syn::Ident::new(clone_fn, c.span);
+                let clone = quote_spanned!(c.span=> ::resilience::__private::#clone_fn(&#source));
                 q!(let #pat = #clone;)
             })
             .collect()

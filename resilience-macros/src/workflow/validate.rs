@@ -210,7 +210,8 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             let Some(kind) = Kind::from_path(attr.path()) else {
                 cx.error_spanned_by(
                     attr.path(),
-                    "unknown step attribute; a step takes `#[retry]`, `#[timeout]`, `#[fallback]` and `#[compensate]`",
+                    "unknown step attribute; a step takes `#[retry]`, `#[timeout]`, `#[fallback]`, `#[compensate]`, \
+                     `#[circuit_breaker]`, `#[rate_limit]` and `#[chaos]`",
                 );
                 continue;
             };

@@ -121,6 +121,31 @@ pub fn escalation_error<U: FromEscalation<E>, E>(error: EscalationError<E>) -> U
     U::from_escalation(error)
 }
 
+/// Arguments that an `#[escalate]` fn takes by value: each tier gets its
+/// own clone. It exists to explain, when `Clone` is missing, what to do
+/// (the same rule as `#[retry]`'s, in `#[escalate]`'s words).
+#[diagnostic::on_unimplemented(
+    message = "`#[escalate]` clones each owned argument for every tier, but `{Self}` is not `Clone`",
+    label = "this argument is moved into every tier",
+    note = "borrow it instead (`&{Self}`) or make it `Clone`"
+)]
+pub trait TierArg: Sized {
+    /// A clone of `self` for the next tier.
+    fn clone_for_tier(&self) -> Self;
+}
+
+impl<T: Clone> TierArg for T {
+    fn clone_for_tier(&self) -> Self {
+        self.clone()
+    }
+}
+
+/// Clones `value` for one tier of an `#[escalate]` fn; the generated code
+/// calls it for every argument taken by value.
+pub fn clone_tier_arg<T: TierArg>(value: &T) -> T {
+    value.clone_for_tier()
+}
+
 /// The name of an `#[escalate]` fn, built in a `const` item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EscalatePolicy {

@@ -86,6 +86,15 @@ impl Ask for Agent {
     }
 }
 
+resilience::workflow! {
+    /// A workflow step behind the shared breaker.
+    workflow Guarded(x: u8) -> Result<u8, AgentError> {
+        #[circuit_breaker(state = BREAKER)]
+        step first: u8 = plain(*x).await;
+        first
+    }
+}
+
 fn assert_send<T: Send>(_: T) {}
 
 fn main() {
@@ -100,4 +109,5 @@ fn main() {
     assert_send(agent.own("x"));
     assert_send(Arc::clone(&agent).shared(String::new()));
     let _ = agent.ask("x");
+    assert_send(Guarded::new(1).run());
 }
