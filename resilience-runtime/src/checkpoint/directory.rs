@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::format::slots;
+use commit::{Committer, Op};
+
+mod commit;
 use super::{
     Checkpoint, CheckpointError, CheckpointInfo, CheckpointLease, CheckpointStore, check_names,
     check_owner, decode, encode,
@@ -127,6 +130,8 @@ const MAX_FILE_NAME: usize = 255;
 pub struct DirectoryStore {
     dir: PathBuf,
     location: String,
+    /// Makes saves and deletes durable, many at a time.
+    committer: Arc<Committer>,
 }
 
 /// A [`DirectoryStore`]'s lease: the open, locked lock file of one workflow
@@ -198,6 +203,37 @@ enum OnDisk {
     Rewrite { next_seq: u64 },
 }
 
+/// Who makes a write durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flush {
+    /// The write itself: `fdatasync` of the file it wrote in place, or the
+    /// new file's `fsync`, rename and directory `fsync`.
+    Own,
+    /// The batch it is part of, with one flush of the file system for all
+    /// its writes (see [`commit`]).
+    Batch,
+}
+
+/// What a save wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Written {
+    /// Into the checkpoint file, or nothing (a newer save or a delete got
+    /// there first).
+    InPlace,
+    /// A new temporary file ([`Flush::Batch`] only), to be renamed over the
+    /// checkpoint once its bytes are on disk.
+    New,
+}
+
+/// The next save writes a new file: what the disk holds is unknown.
+fn forget(writes: &mut Writes) {
+    if let Some(OnDisk::Slots(file)) = &writes.file {
+        writes.file = Some(OnDisk::Rewrite {
+            next_seq: file.next_seq + 1,
+        });
+    }
+}
+
 /// An open checkpoint file of two slots.
 #[derive(Debug)]
 struct SlotFile {
@@ -252,7 +288,12 @@ impl DirectoryStore {
             }
         }
         let location = dir.display().to_string();
-        Ok(Self { dir, location })
+        let committer = Arc::new(Committer::new(&dir, &location)?);
+        Ok(Self {
+            dir,
+            location,
+            committer,
+        })
     }
 
     /// Removes the lock files whose checkpoint is gone and whose lock nobody
@@ -328,8 +369,7 @@ impl DirectoryStore {
         let shared = Arc::clone(self.own(&lease)?);
         // The clone keeps the lock until the file is gone.
         drop(lease);
-        let location = shared.location.clone();
-        blocking(&location, "delete the checkpoint", move || shared.remove()).await
+        commit::submit(&self.committer, shared, Op::Delete).await
     }
 }
 
@@ -402,10 +442,7 @@ impl CheckpointStore for DirectoryStore {
         }
         let bytes = encode(&lease.id, checkpoint, &shared.location)?;
         let seq = shared.next_write.fetch_add(1, Ordering::Relaxed);
-        blocking(&lease.shared.location, "save the checkpoint", move || {
-            shared.write(seq, &bytes)
-        })
-        .await?;
+        commit::submit(&self.committer, shared, Op::Save { seq, bytes }).await?;
         Ok(())
     }
 
@@ -453,11 +490,15 @@ impl CheckpointLease for DirectoryLease {
 
 impl Shared {
     /// Replaces the checkpoint with `bytes` (as [`encode`] wrote them),
-    /// durably, unless a newer save or a delete got there first.
-    fn write(&self, seq: u64, bytes: &[u8]) -> Result<(), CheckpointError> {
+    /// unless a newer save or a delete got there first: durably with
+    /// [`Flush::Own`]; with [`Flush::Batch`], the batch's flush makes it
+    /// durable, and if the write created a new file ([`Written::New`]) the
+    /// batch renames it over the checkpoint ([`Shared::rename_new`]) once
+    /// its bytes are on disk.
+    fn write(&self, seq: u64, bytes: &[u8], flush: Flush) -> Result<Written, CheckpointError> {
         let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         if writes.deleted || seq <= writes.last {
-            return Ok(());
+            return Ok(Written::InPlace);
         }
         let on_disk = match writes.file.take() {
             Some(on_disk) => on_disk,
@@ -465,8 +506,8 @@ impl Shared {
         };
         let (result, on_disk) = match on_disk {
             OnDisk::Slots(mut file) if slots::fits(file.slot_size, bytes.len()) => {
-                match self.write_in_place(&mut file, bytes) {
-                    Ok(()) => (Ok(()), OnDisk::Slots(file)),
+                match self.write_in_place(&mut file, bytes, flush) {
+                    Ok(()) => (Ok(Written::InPlace), OnDisk::Slots(file)),
                     // The flush failed: what the disk holds is unknown (a
                     // failed fsync may leave pages marked clean), so the
                     // next save writes a whole new file.
@@ -478,13 +519,38 @@ impl Shared {
                     ),
                 }
             }
-            OnDisk::Slots(file) => self.rewrite(file.next_seq, bytes, file.slot_size),
-            OnDisk::Rewrite { next_seq } => self.rewrite(next_seq, bytes, 0),
+            OnDisk::Slots(file) => self.rewrite(file.next_seq, bytes, file.slot_size, flush),
+            OnDisk::Rewrite { next_seq } => self.rewrite(next_seq, bytes, 0, flush),
         };
         writes.file = Some(on_disk);
-        result?;
+        let written = result?;
         writes.last = seq;
-        Ok(())
+        Ok(written)
+    }
+
+    /// Renames the new file a [`Flush::Batch`] write created over the
+    /// checkpoint, once the batch has flushed its bytes; nothing if the
+    /// lease deleted the checkpoint meanwhile. A failure leaves the next
+    /// save to write a new file again.
+    fn rename_new(&self) -> Result<(), CheckpointError> {
+        let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        if writes.deleted {
+            return Ok(());
+        }
+        fs::rename(&self.tmp, &self.path).map_err(|e| {
+            forget(&mut writes);
+            CheckpointError::io(
+                &self.location,
+                "rename the temporary file over the checkpoint",
+                e,
+            )
+        })
+    }
+
+    /// After a failed flush of a batch this lease wrote in: what the disk
+    /// holds is unknown, so the next save writes a new file.
+    fn forget(&self) {
+        forget(&mut self.writes.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
     /// What the file on disk holds, read at the first save of a lease.
@@ -516,17 +582,24 @@ impl Shared {
         }))
     }
 
-    /// Writes `bytes` into the older slot of `file`, then flushes it: one
-    /// `fdatasync`.
-    fn write_in_place(&self, file: &mut SlotFile, bytes: &[u8]) -> Result<(), CheckpointError> {
+    /// Writes `bytes` into the older slot of `file`, then flushes it (one
+    /// `fdatasync`) unless the batch does.
+    fn write_in_place(
+        &self,
+        file: &mut SlotFile,
+        bytes: &[u8],
+        flush: Flush,
+    ) -> Result<(), CheckpointError> {
         let target = 1 - file.newest;
         let slot = slots::slot_bytes(file.next_seq, bytes);
         let offset = (target * file.slot_size) as u64;
         write_at(&file.file, &slot, offset)
             .map_err(|e| CheckpointError::io(&self.location, "write the checkpoint", e))?;
-        file.file
-            .sync_data()
-            .map_err(|e| CheckpointError::io(&self.location, "flush the checkpoint to disk", e))?;
+        if flush == Flush::Own {
+            file.file.sync_data().map_err(|e| {
+                CheckpointError::io(&self.location, "flush the checkpoint to disk", e)
+            })?;
+        }
         file.newest = target;
         file.next_seq += 1;
         Ok(())
@@ -534,18 +607,24 @@ impl Shared {
 
     /// Writes a new file holding `bytes` in slot 0 under sequence number
     /// `seq`, with slots of at least `slot_size` bytes: the temporary file,
-    /// flushed, renamed over the checkpoint, and the directory flushed. The
-    /// first save of an id, and a checkpoint that outgrew its slots.
+    /// flushed, renamed over the checkpoint, and the directory flushed (or,
+    /// with [`Flush::Batch`], only the temporary file: the batch does the
+    /// rest). The first save of an id, and a checkpoint that outgrew its
+    /// slots.
     fn rewrite(
         &self,
         seq: u64,
         bytes: &[u8],
         slot_size: usize,
-    ) -> (Result<(), CheckpointError>, OnDisk) {
+        flush: Flush,
+    ) -> (Result<Written, CheckpointError>, OnDisk) {
         let slot_size = slots::slot_size_for(bytes.len()).max(slot_size);
-        match self.write_new(seq, bytes, slot_size) {
+        match self.write_new(seq, bytes, slot_size, flush) {
             Ok(file) => (
-                Ok(()),
+                Ok(match flush {
+                    Flush::Own => Written::InPlace,
+                    Flush::Batch => Written::New,
+                }),
                 OnDisk::Slots(SlotFile {
                     file,
                     slot_size,
@@ -557,7 +636,13 @@ impl Shared {
         }
     }
 
-    fn write_new(&self, seq: u64, bytes: &[u8], slot_size: usize) -> Result<File, CheckpointError> {
+    fn write_new(
+        &self,
+        seq: u64,
+        bytes: &[u8],
+        slot_size: usize,
+        flush: Flush,
+    ) -> Result<File, CheckpointError> {
         let tmp_location = self.tmp.display().to_string();
         let tmp_location = tmp_location.as_str();
         let tmp_error = |operation| move |e| CheckpointError::io(tmp_location, operation, e);
@@ -573,6 +658,9 @@ impl Shared {
         // `fdatasync` makes it durable.
         file.write_all(&slots::new_file(seq, bytes, slot_size))
             .map_err(tmp_error("write the temporary file"))?;
+        if flush == Flush::Batch {
+            return Ok(file);
+        }
         file.sync_all()
             .map_err(tmp_error("flush the temporary file to disk"))?;
         fs::rename(&self.tmp, &self.path).map_err(|e| {
@@ -587,8 +675,9 @@ impl Shared {
     }
 
     /// Deletes the checkpoint (and a stale temporary file); whether there
-    /// was one. No save is written after this.
-    fn remove(&self) -> Result<bool, CheckpointError> {
+    /// was one. No save is written after this. Durable with [`Flush::Own`];
+    /// with [`Flush::Batch`], once the batch has flushed.
+    fn remove(&self, flush: Flush) -> Result<bool, CheckpointError> {
         let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         writes.deleted = true;
         writes.file = None;
@@ -625,7 +714,7 @@ impl Shared {
             Ok(())
         };
         // The deletion is made durable even if a leftover could not go.
-        if existed {
+        if existed && flush == Flush::Own {
             sync_dir(&self.dir)?;
         }
         tmp.and(lock)?;
