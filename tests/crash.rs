@@ -412,7 +412,10 @@ fn crash_rounds(base: &Path, backend: Backend<'_>, ids: usize) {
                     child.wait().expect("reap");
                     kills += 1;
                     // Killed after it logged its output, while exiting: done.
-                    if runs(&dir, &id, ids).iter().all(|(log_dir, _)| done(log_dir)) {
+                    if runs(&dir, &id, ids)
+                        .iter()
+                        .all(|(log_dir, _)| done(log_dir))
+                    {
                         break;
                     }
                 }

@@ -62,15 +62,20 @@ const MAX_FILE_NAME: usize = 255;
 ///
 /// # Durability
 ///
-/// One `fdatasync` per save. The first save of an id creates the file
-/// whole: a temporary file with both slots (the second one zeros), flushed
-/// (`fsync`), renamed over the checkpoint, and the directory flushed. Every
-/// later save writes the slot that does not hold the newest checkpoint, in
-/// place (`pwrite`), and flushes it (`fdatasync`): the file's size and
-/// blocks do not change, so that one flush is all it needs. A crash during
-/// the write tears at most that slot; the other still holds the previous
-/// checkpoint, and [`load`](CheckpointStore::load) reads the newer whole
-/// one, so a crash at any instant leaves the old checkpoint or the new one.
+/// When [`save`](CheckpointStore::save) returns `Ok`, its checkpoint is on
+/// disk: it survives the process being killed and the machine losing
+/// power. When [`delete`](CheckpointStore::delete) returns `Ok`, so is the
+/// deletion. A crash at any instant before that leaves the old checkpoint
+/// or the new one, never a mix.
+///
+/// The first save of an id creates the file whole: a temporary file with
+/// both slots (the second one zeros), flushed (`fsync`), renamed over the
+/// checkpoint, and the directory flushed. Every later save writes the slot
+/// that does not hold the newest checkpoint, in place (`pwrite`), and
+/// flushes it (`fdatasync`): the file's size and blocks do not change, so
+/// that one flush is all it needs. A crash during the write tears at most
+/// that slot; the other still holds the previous checkpoint, and
+/// [`load`](CheckpointStore::load) reads the newer whole one.
 /// Every 512-byte sector of a slot carries its write's sequence number and
 /// a checksum: a torn write (whole sectors of two writes) is told apart
 /// from damage (a sector that fails its checksum), which is an error, never
@@ -82,10 +87,32 @@ const MAX_FILE_NAME: usize = 255;
 /// with bigger slots. [`delete`](CheckpointStore::delete) flushes the
 /// directory.
 ///
-/// Concurrent saves of many ids run on as many threads of the blocking
-/// pool, so their flushes are in flight together and the kernel merges
-/// them into few cache flushes of the disk: that is this store's group
-/// commit (see `benches/durable.rs` for the figures).
+/// # Group commit (Linux)
+///
+/// On Linux, inside a tokio runtime, saves and deletes that wait at the
+/// same time share one flush. One task on the blocking pool takes every
+/// save and delete queued (of every lease of this store and its clones),
+/// writes them all as above but without their flushes, then flushes the
+/// whole file system once (`syncfs`), and only then do their futures
+/// return. A batch that creates files flushes twice: their bytes, then,
+/// once they are renamed over the checkpoints, the renames. While a batch
+/// flushes, the next one queues up. A save alone in its batch flushes
+/// itself as above, an `fdatasync`, which costs less than a `syncfs`. So
+/// 200 workflows saving at once cost a few flushes, not 200 (see
+/// `benches/durable.rs` for the figures).
+///
+/// `syncfs` flushes every dirty page of the file system, other programs'
+/// too: a build or a copy writing to the same file system lengthens the
+/// batches' flushes. Put the directory on a file system of its own for
+/// predictable latency. It reports a write-back error (a failing disk) from
+/// Linux 5.8 on, of any file of the file system since the store was
+/// opened: every save and delete of that batch then fails, and each
+/// lease's next save writes a new file. Older kernels do not report it.
+///
+/// Elsewhere, and outside a runtime, every save flushes itself; concurrent
+/// saves of many ids run on as many threads of the blocking pool, so their
+/// flushes are in flight together and the kernel merges them into few
+/// flushes of the disk's cache.
 ///
 /// # Blocking
 ///
@@ -97,9 +124,10 @@ const MAX_FILE_NAME: usize = 255;
 /// of a `current_thread` runtime) for that long. The hand-off costs a few
 /// microseconds, small beside an fsync.
 ///
-/// A save whose future is dropped may still complete in the background;
-/// the lease's lock is held until it has. A later save of the same lease,
-/// or its [`delete`](CheckpointStore::delete), always wins over it.
+/// A save whose future is dropped may still complete in the background
+/// (its batch is written whatever happens to its future); the lease's lock
+/// is held until it has. A later save of the same lease, or its
+/// [`delete`](CheckpointStore::delete), always wins over it.
 ///
 /// # Examples
 ///

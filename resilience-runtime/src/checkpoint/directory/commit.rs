@@ -62,9 +62,12 @@ struct Queue {
 struct Job {
     shared: Arc<Shared>,
     op: Op,
-    /// The job's result: for a delete, whether there was a checkpoint.
-    done: oneshot::Sender<Result<bool, CheckpointError>>,
+    done: Done,
 }
+
+/// Where a job's result goes: for a delete, whether there was a
+/// checkpoint.
+type Done = oneshot::Sender<Result<bool, CheckpointError>>;
 
 impl Committer {
     /// The committer of the store in `dir` (canonical, `location` its
@@ -247,7 +250,7 @@ impl Committer {
     /// what it knew of the disk.
     fn flush(
         &self,
-        waiters: &[(Arc<Shared>, oneshot::Sender<Result<bool, CheckpointError>>)],
+        waiters: &[(Arc<Shared>, Done)],
         results: &mut [Result<bool, CheckpointError>],
     ) {
         #[cfg(target_os = "linux")]
