@@ -44,6 +44,9 @@ pub(super) struct Committer {
     /// The size of every batch committed, for the tests.
     #[cfg(test)]
     sizes: Mutex<Vec<usize>>,
+    /// How many of the next flushes fail, for the tests.
+    #[cfg(test)]
+    failing_flushes: std::sync::atomic::AtomicU32,
     /// The directory, open: `syncfs` flushes its file system. Opened once,
     /// so that a write-back error of any file since is reported (Linux 5.8
     /// and later).
@@ -80,6 +83,8 @@ impl Committer {
             queue: Mutex::default(),
             #[cfg(test)]
             sizes: Mutex::default(),
+            #[cfg(test)]
+            failing_flushes: std::sync::atomic::AtomicU32::new(0),
             #[cfg(target_os = "linux")]
             dir: std::fs::File::open(dir)
                 .map_err(|e| CheckpointError::io(location, "open the checkpoint directory", e))?,
@@ -257,6 +262,17 @@ impl Committer {
         let flushed = rustix::fs::syncfs(&self.dir).map_err(io::Error::from);
         #[cfg(not(target_os = "linux"))]
         let flushed: io::Result<()> = Err(io::Error::from(io::ErrorKind::Unsupported));
+        #[cfg(test)]
+        let flushed = flushed.and_then(|()| {
+            let failing = &self.failing_flushes;
+            match failing.load(std::sync::atomic::Ordering::Relaxed) {
+                0 => Ok(()),
+                n => {
+                    failing.store(n - 1, std::sync::atomic::Ordering::Relaxed);
+                    Err(io::Error::other("injected write-back error"))
+                }
+            }
+        });
         let Err(e) = flushed else {
             return;
         };
@@ -438,6 +454,47 @@ mod tests {
             assert_eq!(info.unwrap().position, SAVES);
         }
         assert!(!names(&tmp.0).iter().any(|name| name.ends_with(".tmp")));
+    }
+
+    /// A flush that fails (a write-back error) fails every job of its
+    /// batch, each naming its own file; the next save of each lease writes
+    /// a new file and succeeds. Failing the first of a batch's two flushes
+    /// leaves the new files unrenamed.
+    #[tokio::test]
+    async fn a_failed_flush_fails_its_batch_and_the_next_saves_write_new_files() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = TempDir::new("failed-flush");
+        let store = DirectoryStore::open(&tmp.0).unwrap();
+        let a = store.claim("W", "a").await.unwrap();
+        let b = store.claim("W", "b").await.unwrap();
+        store.save(&a, &running(1)).await.unwrap();
+        let inode = std::fs::metadata(a.location()).unwrap().ino();
+        store.committer.failing_flushes.store(1, Ordering::Relaxed);
+        let (jobs, mut results): (Vec<_>, Vec<_>) = [job(&a, save(&a, 2)), job(&b, save(&b, 1))]
+            .into_iter()
+            .unzip();
+        store.committer.commit(jobs);
+        for (result, lease) in results.iter_mut().zip([&a, &b]) {
+            let err = result.try_recv().unwrap().unwrap_err();
+            assert_eq!(err.location(), lease.location());
+            let text = err.to_string();
+            assert!(
+                text.contains("syncfs") && text.contains("injected write-back error"),
+                "{text}"
+            );
+        }
+        // b's new file was never renamed into place.
+        assert!(!std::path::Path::new(b.location()).exists());
+
+        store.save(&a, &running(3)).await.unwrap();
+        store.save(&b, &running(1)).await.unwrap();
+        assert_ne!(std::fs::metadata(a.location()).unwrap().ino(), inode);
+        drop((a, b));
+        for (id, position) in [("a", 3), ("b", 1)] {
+            let lease = store.claim("W", id).await.unwrap();
+            assert_eq!(store.load(&lease).await.unwrap(), Some(running(position)));
+        }
+        assert_eq!(store.committer.failing_flushes.load(Ordering::Relaxed), 0);
     }
 
     /// A committer task that never ran (its runtime shut down) fails the
