@@ -104,10 +104,11 @@ const MAX_FILE_NAME: usize = 255;
 /// `syncfs` flushes every dirty page of the file system, other programs'
 /// too: a build or a copy writing to the same file system lengthens the
 /// batches' flushes. Put the directory on a file system of its own for
-/// predictable latency. It reports a write-back error (a failing disk) from
-/// Linux 5.8 on, of any file of the file system since the store was
-/// opened: every save and delete of that batch then fails, and each
-/// lease's next save writes a new file. Older kernels do not report it.
+/// predictable latency. From Linux 5.8 on it reports a write-back error (a
+/// failing disk) of any file of the file system, this store's or not,
+/// since the store was opened: every save and delete of that batch then
+/// fails, and each lease's next save writes a new file. Older kernels do
+/// not report it.
 ///
 /// Elsewhere, and outside a runtime, every save flushes itself; concurrent
 /// saves of many ids run on as many threads of the blocking pool, so their
