@@ -98,11 +98,12 @@
 //!   twenty steps and saves, delete, all timed. This is the figure of the
 //!   last line.
 //!
-//! On the directory store every save is its own `fdatasync` of its own
-//! file; 200 of them in flight at once on the blocking pool are merged by
-//! the kernel into few flushes of the disk's cache. On PostgreSQL the
-//! store's committer writes the saves waiting at once in one statement and
-//! one commit. The PostgreSQL figures need the `postgres` feature and
+//! On the directory store (Linux) the saves waiting at once are written
+//! by one committer on the blocking pool and made durable by one `syncfs`
+//! of the file system (a lone save by its own `fdatasync`); elsewhere each
+//! save is its own `fdatasync`, 200 of them in flight at once. On
+//! PostgreSQL the store's committer writes the saves waiting at once in
+//! one statement and one commit. The PostgreSQL figures need the `postgres` feature and
 //! PostgreSQL's binaries (`initdb`, `pg_ctl`): the bench starts a throwaway
 //! cluster in a temporary directory (fsync on, synchronous commit: durable
 //! as a production server) and removes it at the end; without them it says

@@ -8,6 +8,11 @@
 //! `RESILIENCE_CRASH_ROUNDS` (default 20) sets how many workflows are run to
 //! completion through kills; set it high for a soak.
 //!
+//! `sigkill_during_group_commits_loses_nothing` runs [`GROUP`] workflows at
+//! once in each helper (a multi-thread runtime), so that the directory
+//! store commits their saves in batches (one `syncfs` each, creations
+//! renamed between two flushes) and the kills land inside batches.
+//!
 //! With the `postgres` feature the same rounds run on a `PostgresStore`
 //! (`RESILIENCE_CRASH_DB` set in the helper), on a PostgreSQL started for
 //! the test (skipped, saying so, when PostgreSQL is not installed, unless
@@ -90,6 +95,13 @@ fn crash_worker() {
     };
     let dir = PathBuf::from(dir);
     let id = std::env::var("RESILIENCE_CRASH_ID").unwrap_or_else(|_| "job".to_owned());
+    let ids: usize = std::env::var("RESILIENCE_CRASH_IDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    if ids > 1 {
+        return group_worker(&dir, &id, ids);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -119,6 +131,53 @@ fn crash_worker() {
     });
 }
 
+/// How many workflows a helper of the group-commit test runs at once.
+const GROUP: usize = 8;
+
+/// The workflows of one round: the directory of each one's log, and its id.
+fn runs(dir: &Path, id: &str, ids: usize) -> Vec<(PathBuf, String)> {
+    if ids == 1 {
+        return vec![(dir.to_owned(), id.to_owned())];
+    }
+    (0..ids)
+        .map(|k| (dir.join(k.to_string()), format!("{id}-{k}")))
+        .collect()
+}
+
+/// Whether the log in `dir` records the output.
+fn done(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("log"))
+        .unwrap_or_default()
+        .lines()
+        .any(|line| line.starts_with("done "))
+}
+
+/// The helper of the group-commit test: runs (or resumes) the `ids`
+/// workflows of the round that have not recorded their output, all at once,
+/// in one `DirectoryStore`.
+fn group_worker(dir: &Path, id: &str, ids: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = DirectoryStore::open(dir.join("checkpoints")).expect("open store");
+        let mut tasks = tokio::task::JoinSet::new();
+        for (log_dir, id) in runs(dir, id, ids) {
+            if done(&log_dir) {
+                continue;
+            }
+            std::fs::create_dir_all(&log_dir).expect("log dir");
+            let store = store.clone();
+            tasks.spawn(async move { run_pipeline(&store, &log_dir, &id).await });
+        }
+        while let Some(finished) = tasks.join_next().await {
+            finished.expect("a workflow task");
+        }
+    });
+}
+
 /// Runs the workflow `id` in `store` to the end, logging to `dir/log`.
 async fn run_pipeline(store: &impl CheckpointStore, dir: &Path, id: &str) {
     let log_path = dir.join("log");
@@ -126,8 +185,11 @@ async fn run_pipeline(store: &impl CheckpointStore, dir: &Path, id: &str) {
         path: log_path.clone(),
     };
     let saved = Log { path: log_path };
+    let own = id.to_owned();
     let _observer = resilience::events::observe(move |event| {
-        if let resilience::EventKind::Checkpointed { position, .. } = event.kind {
+        if let resilience::EventKind::Checkpointed { id, position } = event.kind
+            && id == own
+        {
             saved.append(&format!("saved {position}"));
         }
     });
@@ -155,12 +217,13 @@ enum Backend<'a> {
     Postgres(&'a str),
 }
 
-fn worker(dir: &Path, backend: Backend<'_>, id: &str) -> std::process::Child {
+fn worker(dir: &Path, backend: Backend<'_>, id: &str, ids: usize) -> std::process::Child {
     let mut command = Command::new(std::env::current_exe().expect("test binary"));
     command
         .args(["crash_worker", "--exact", "--nocapture", "--test-threads=1"])
         .env("RESILIENCE_CRASH_DIR", dir)
         .env("RESILIENCE_CRASH_ID", id)
+        .env("RESILIENCE_CRASH_IDS", ids.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Backend::Postgres(url) = backend {
@@ -249,7 +312,13 @@ fn check_log(text: &str) -> Result<(), String> {
 #[test]
 fn sigkill_at_random_instants_loses_nothing() {
     let base = std::env::temp_dir().join(format!("resilience-crash-{}", std::process::id()));
-    crash_rounds(&base, Backend::Directory);
+    crash_rounds(&base, Backend::Directory, 1);
+}
+
+#[test]
+fn sigkill_during_group_commits_loses_nothing() {
+    let base = std::env::temp_dir().join(format!("resilience-crash-group-{}", std::process::id()));
+    crash_rounds(&base, Backend::Directory, GROUP);
 }
 
 #[cfg(feature = "postgres")]
@@ -263,12 +332,22 @@ fn sigkill_at_random_instants_loses_nothing_on_postgres() {
         return;
     };
     let base = std::env::temp_dir().join(format!("resilience-crash-pg-{}", std::process::id()));
-    crash_rounds(&base, Backend::Postgres(&url));
+    crash_rounds(&base, Backend::Postgres(&url), 1);
 }
 
-/// Runs workflows to completion through kills at random instants, one per
-/// round, and checks what each kill left behind and each round's log.
-fn crash_rounds(base: &Path, backend: Backend<'_>) {
+/// Held by each test that kills helpers: one at a time, since each one's
+/// kill window is calibrated on a whole run timed with the machine to
+/// itself (another test's helpers running meanwhile would slow its runs
+/// down after, or during, the calibration).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs workflows to completion through kills at random instants, `ids`
+/// at once per round, and checks what each kill left behind and each
+/// workflow's log.
+fn crash_rounds(base: &Path, backend: Backend<'_>, ids: usize) {
+    let _alone = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let rounds: u32 = std::env::var("RESILIENCE_CRASH_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -282,7 +361,7 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
     let mut clock = kill::KillClock::calibrate(|n| {
         let dir = base.join(format!("calibrate-{n}"));
         std::fs::create_dir_all(&dir).expect("calibration dir");
-        let mut child = worker(&dir, backend, &format!("calibrate-{n}"));
+        let mut child = worker(&dir, backend, &format!("calibrate-{n}"), ids);
         if let Backend::Postgres(_) = backend {
             let deadline = Instant::now() + Duration::from_secs(30);
             while !dir.join("ready").exists() && child.try_wait().expect("wait").is_none() {
@@ -307,7 +386,7 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
             spawns += 1;
             assert!(spawns < 500, "round {round}: the workflow never finished");
             let _ = std::fs::remove_file(dir.join("ready"));
-            let mut child = worker(&dir, backend, &id);
+            let mut child = worker(&dir, backend, &id, ids);
             if let Backend::Postgres(_) = backend {
                 // The kill window starts once the helper holds the lease.
                 let deadline = Instant::now() + Duration::from_secs(30);
@@ -333,28 +412,34 @@ fn crash_rounds(base: &Path, backend: Backend<'_>) {
                     child.wait().expect("reap");
                     kills += 1;
                     // Killed after it logged its output, while exiting: done.
-                    let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
-                    if log.lines().any(|line| line.starts_with("done ")) {
+                    if runs(&dir, &id, ids)
+                        .iter()
+                        .all(|(log_dir, _)| done(log_dir))
+                    {
                         break;
                     }
                 }
             }
-            // Whatever the instant, the checkpoint left behind reads back.
-            if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
-                assert!(u64::from(position) <= STEPS);
-                if (1..STEPS).contains(&u64::from(position)) {
-                    resumed_mid_way += 1;
+            // Whatever the instant, the checkpoints left behind read back.
+            for (_, id) in runs(&dir, &id, ids) {
+                if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
+                    assert!(u64::from(position) <= STEPS);
+                    if (1..STEPS).contains(&u64::from(position)) {
+                        resumed_mid_way += 1;
+                    }
                 }
             }
         }
-        let log = std::fs::read_to_string(dir.join("log")).expect("log");
-        if let Err(problem) = check_log(&log) {
-            panic!("round {round}: {problem}\nlog:\n{log}");
-        }
-        // The output was recorded, then the checkpoint discarded (or, killed
-        // in between, it is the final one).
-        if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
-            assert_eq!(u64::from(position), STEPS, "round {round}");
+        for (log_dir, id) in runs(&dir, &id, ids) {
+            let log = std::fs::read_to_string(log_dir.join("log")).expect("log");
+            if let Err(problem) = check_log(&log) {
+                panic!("round {round}, {id}: {problem}\nlog:\n{log}");
+            }
+            // The output was recorded, then the checkpoint discarded (or,
+            // killed in between, it is the final one).
+            if let Some(position) = checkpoint_after_kill(&runtime, &dir, backend, &id) {
+                assert_eq!(u64::from(position), STEPS, "round {round}, {id}");
+            }
         }
     }
     let _ = std::fs::remove_dir_all(base);

@@ -1,10 +1,10 @@
 //! Format version 4: a checkpoint file of two slots, written in place.
 //!
 //! [`DirectoryStore`](super::super::DirectoryStore) writes each save into
-//! the older of two slots and flushes it with one `fdatasync`; a crash
-//! during the write tears at most that slot, and the other still holds the
-//! previous checkpoint. The reader takes the whole slot with the higher
-//! sequence number.
+//! the older of two slots and flushes it with one `fdatasync` (or one
+//! `syncfs` for a batch of saves); a crash during the write tears at most
+//! that slot, and the other still holds the previous checkpoint. The
+//! reader takes the whole slot with the higher sequence number.
 //!
 //! ```text
 //! file   = slot 0 | slot 1                  each slot: S bytes, S a multiple of 4096
