@@ -319,7 +319,6 @@ fn run_fn(g: &Gen<'_>) -> TokenStream {
             match state {
                 #state::Start => #fresh,
                 state => ::resilience::__private::Saga::resumed(
-                    Self::NAME,
                     Self::__resilience_resumed(#(#input_names,)* state),
                     Self::__resilience_unwind,
                 ),

@@ -87,7 +87,6 @@ pub(super) fn fresh_run(g: &Gen<'_>) -> TokenStream {
     let steps = fresh_steps(g);
     q! {
         ::resilience::__private::Saga::fresh(
-            Self::NAME,
             async move { #steps },
             Self::__resilience_unwind,
         )
@@ -114,6 +113,15 @@ pub(super) fn fresh_steps(g: &Gen<'_>) -> TokenStream {
         let name = &p.step.name;
         quote!(let #name = #name.disarm();)
     });
+    if output_is_a_name(g) {
+        // Nothing can panic after the last step (see `fresh_step`).
+        return q! {
+            let mut __resilience_progress = ::resilience::__private::Progress(0);
+            #(#steps)*
+            #(#disarms)*
+            ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output)
+        };
+    }
     q! {
         let mut __resilience_progress = ::resilience::__private::Progress(0);
         #(#steps)*
@@ -122,6 +130,12 @@ pub(super) fn fresh_steps(g: &Gen<'_>) -> TokenStream {
         __resilience_progress.done();
         output
     }
+}
+
+/// Whether the workflow's output is a bare name (a step's output or an
+/// input, moved): nothing can panic between the last step and the end.
+fn output_is_a_name(g: &Gen<'_>) -> bool {
+    matches!(&g.workflow.output, Some(Expr::Path(path)) if path.qself.is_none() && path.path.get_ident().is_some())
 }
 
 /// The borrows a step's expression (`step`) or a compensation sees: the
@@ -189,6 +203,7 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
     let undo = plan.compensate.as_ref().map(|args| {
         let with = &args.with;
         let span = proc_macro2::Span::mixed_site().located_at(with.span());
+        let workflow_str = g.workflow.name.to_string();
         let operation = format!("{}::{}", g.workflow.name, text(name));
         let step_str = text(name);
         let with_borrows = fresh_borrows(g, index, with.span(), false, &with.to_token_stream());
@@ -204,7 +219,7 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         let with_let = quote_spanned!(span=> let __resilience_with = );
         let undo = quote_spanned! {span=>
             ::resilience::__private::Undo::new(
-                &(#operation, #step_str),
+                &(#workflow_str, #operation, #step_str),
                 #name,
                 __resilience_compensation,
             )
@@ -218,14 +233,17 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         };
         q! {
             let __resilience_compensation = #block;
-            let #name = #undo;
+            let mut #name = #undo;
         }
     });
     let (stop, count) = if compensates(g) {
-        (
-            q!((#position, #into_error)),
-            Some(q!(__resilience_progress.0 = #completed;)),
-        )
+        let count = if index + 1 == g.plans.len() && output_is_a_name(g) {
+            // The steps are over, and so is every place a panic could be.
+            q!(__resilience_progress.done();)
+        } else {
+            q!(__resilience_progress.0 = #completed;)
+        };
+        (q!((#position, #into_error)), Some(count))
     } else {
         (q!(Self::__resilience_fail(#position, #into_error)), None)
     };

@@ -200,16 +200,21 @@ std::thread_local! {
 /// steps write `.0` after each step; if a panic unwinds through them, the
 /// `Drop` records the count for [`panicked_at`], which names the step that
 /// panicked. Nothing else is kept: a store of a `u16` per step (a workflow
-/// has at most 65,535 steps), which shares a word with the future's state.
+/// has fewer than 65,535 steps), which shares a word with the future's state.
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Progress(pub u16);
 
 impl Progress {
-    /// The steps are over: nothing is left to name (no check on drop).
+    /// What `.0` holds once the steps are over.
+    const DONE: u16 = u16::MAX;
+
+    /// The steps are over: nothing is left to name. (A store, and the
+    /// check on drop that follows folds away. Not a move: a moved
+    /// `Progress` would need a drop flag in the run's future.)
     #[inline(always)]
-    pub fn done(self) {
-        core::mem::forget(self);
+    pub fn done(&mut self) {
+        self.0 = Self::DONE;
     }
 }
 
@@ -218,7 +223,7 @@ impl Drop for Progress {
     fn drop(&mut self) {
         // Also dropped when the run ends or its future is: only a panic
         // counts.
-        if std::thread::panicking() {
+        if self.0 != Self::DONE && std::thread::panicking() {
             mark_panic(usize::from(self.0));
         }
     }
@@ -330,7 +335,6 @@ pin_project! {
 /// and runs it on a task of its own.
 #[derive(Debug)]
 struct Collect {
-    workflow: &'static str,
     mark: usize,
 }
 
@@ -346,38 +350,36 @@ impl Drop for Collect {
 impl Collect {
     #[cold]
     fn abandon(&self) {
-        drop(Ledger::with_due(self.workflow, take_due(self.mark)));
+        drop(Ledger::with_due(take_due(self.mark)));
     }
 }
 
 impl<F, S, U, R> core::fmt::Debug for Saga<F, S, U, R> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Saga")
-            .field("workflow", &self.collect.workflow)
-            .finish_non_exhaustive()
+        f.debug_struct("Saga").finish_non_exhaustive()
     }
 }
 
 impl<F, S, U, R> Saga<F, S, U, R> {
-    /// A run of `steps` from the first step of the workflow `workflow`;
-    /// `stop(position, failure, ledger)` undoes what `ledger` holds after
-    /// the steps failed or panicked with `position` steps completed.
+    /// A run of `steps` from the first step; `stop(position, failure,
+    /// ledger)` undoes what `ledger` holds after the steps failed or
+    /// panicked with `position` steps completed.
     #[inline]
-    pub const fn fresh(workflow: &'static str, steps: F, stop: S) -> Self {
+    pub const fn fresh(steps: F, stop: S) -> Self {
         Self {
             phase: Phase::Running { steps },
             stop,
-            collect: Collect { workflow, mark: 0 },
+            collect: Collect { mark: 0 },
         }
     }
 
     /// A run from a saved state: `run`, boxed (`stop` is not called: the
     /// state machine undoes its own steps).
-    pub fn resumed(workflow: &'static str, run: R, stop: S) -> Self {
+    pub fn resumed(run: R, stop: S) -> Self {
         Self {
             phase: Phase::Resumed { run: Box::pin(run) },
             stop,
-            collect: Collect { workflow, mark: 0 },
+            collect: Collect { mark: 0 },
         }
     }
 }
@@ -409,7 +411,7 @@ where
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(Ok(output))) => Poll::Ready(Ok(output)),
             Ok(Poll::Ready(Err((position, error)))) => {
-                let ledger = Ledger::with_due(this.collect.workflow, take_due(mark));
+                let ledger = Ledger::with_due(take_due(mark));
                 undo_steps(
                     this.phase,
                     this.stop,
@@ -420,7 +422,7 @@ where
                 )
             }
             Err(payload) => {
-                let ledger = Ledger::with_due(this.collect.workflow, take_due(mark));
+                let ledger = Ledger::with_due(take_due(mark));
                 let failure = Failure::Panic(panic_message(&*payload));
                 undo_steps(this.phase, this.stop, panicked_at(), failure, ledger, cx)
             }
@@ -487,12 +489,12 @@ fn take_due(mark: usize) -> Vec<PendingUndo> {
 // Compensations of a fresh in-memory run
 // ---------------------------------------------------------------------------
 
-/// A compensation that has not started: `(operation, step, undo)`.
-type PendingUndo = (
-    &'static str,
-    &'static str,
-    Box<dyn FnOnce() -> UndoFuture + Send>,
-);
+/// Where a compensation comes from: `(workflow, operation, step)`, the
+/// operation being `Workflow::step`, as in the step's other events.
+type Names = (&'static str, &'static str, &'static str);
+
+/// A compensation that has not started.
+type PendingUndo = (&'static Names, Box<dyn FnOnce() -> UndoFuture + Send>);
 
 /// The compensations of a fresh in-memory run that are due, last step
 /// first: what the [`Undo`]s of its completed `#[compensate]` steps handed
@@ -502,24 +504,28 @@ type PendingUndo = (
 /// [`saga()`](super::saga) does.
 #[doc(hidden)]
 pub struct Ledger {
-    /// The workflow's name, which the events of a background undo carry.
-    workflow: &'static str,
+    /// Each with its workflow's name, which the events of a background
+    /// undo carry (one workflow's: a saga takes its own steps' only).
     due: Vec<PendingUndo>,
 }
 
 impl core::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Ledger")
-            .field("workflow", &self.workflow)
             .field("due", &self.due.len())
             .finish()
     }
 }
 
 impl Ledger {
-    /// The ledger of the workflow `workflow`, holding `due`.
-    const fn with_due(workflow: &'static str, due: Vec<PendingUndo>) -> Self {
-        Self { workflow, due }
+    /// The ledger holding `due`.
+    const fn with_due(due: Vec<PendingUndo>) -> Self {
+        Self { due }
+    }
+
+    /// The workflow whose compensations these are.
+    fn workflow(due: &[PendingUndo]) -> Option<&'static str> {
+        due.first().map(|(names, _)| names.0)
     }
 
     /// Runs the due compensations in order (last step first), each with a
@@ -529,11 +535,11 @@ impl Ledger {
         let due = core::mem::take(&mut self.due);
         let mut reports = Vec::with_capacity(due.len());
         let mut left = Unwinding {
-            workflow: self.workflow,
+            workflow: Self::workflow(&due),
             in_flight: None,
             rest: due.into_iter(),
         };
-        for (operation, step, undo) in left.rest.by_ref() {
+        for (&(_, operation, step), undo) in left.rest.by_ref() {
             let (_, _, running) = left.in_flight.insert((operation, step, start(undo)));
             let outcome = running.await;
             left.in_flight = None;
@@ -558,12 +564,13 @@ impl Ledger {
     /// The run's future was dropped with compensations due.
     #[cold]
     fn abandon(&mut self) {
+        let due = core::mem::take(&mut self.due);
+        let workflow = Self::workflow(&due);
         compensate_in_background_for(
-            core::mem::take(&mut self.due)
-                .into_iter()
-                .map(|(operation, step, undo)| (operation, step, start(undo)))
+            due.into_iter()
+                .map(|(&(_, operation, step), undo)| (operation, step, start(undo)))
                 .collect(),
-            Some(self.workflow),
+            workflow,
         );
     }
 }
@@ -583,7 +590,7 @@ fn start(undo: Box<dyn FnOnce() -> UndoFuture + Send>) -> UndoFuture {
 /// What is left of [`Ledger::undo`]; dropped early, it runs the rest on a
 /// task of its own.
 struct Unwinding {
-    workflow: &'static str,
+    workflow: Option<&'static str>,
     in_flight: Option<(&'static str, &'static str, UndoFuture)>,
     rest: std::vec::IntoIter<PendingUndo>,
 }
@@ -594,10 +601,10 @@ impl Drop for Unwinding {
         pending.extend(
             self.rest
                 .by_ref()
-                .map(|(operation, step, undo)| (operation, step, start(undo))),
+                .map(|(&(_, operation, step), undo)| (operation, step, start(undo))),
         );
         if !pending.is_empty() {
-            compensate_in_background_for(pending, Some(self.workflow));
+            compensate_in_background_for(pending, self.workflow);
         }
     }
 }
@@ -638,31 +645,27 @@ where
 /// succeeded.
 #[doc(hidden)]
 pub struct Undo<T: Send + 'static, C: Compensation<T>> {
-    /// `(operation, step)`.
-    names: &'static (&'static str, &'static str),
-    /// Taken by `disarm` (or by `drop`).
-    armed: Option<(T, C)>,
+    /// `(names, output, compensation)`, `names` being `(workflow,
+    /// operation, step)`; taken by `disarm` (or by `drop`). The reference
+    /// is the `Option`'s tag: arming stores nothing more than the fields.
+    armed: Option<(&'static Names, T, C)>,
 }
 
 impl<T: Send + 'static, C: Compensation<T>> core::fmt::Debug for Undo<T, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Undo")
-            .field("step", &self.names.1)
+            .field("step", &self.armed.as_ref().map(|(names, ..)| names.2))
             .finish_non_exhaustive()
     }
 }
 
 impl<T: Send + 'static, C: Compensation<T>> Undo<T, C> {
-    /// `output` of step `names.1`, to be undone by `compensation`.
+    /// `output` of step `names.2` (`names` is `(workflow, operation,
+    /// step)`), to be undone by `compensation`.
     #[inline(always)]
-    pub const fn new(
-        names: &'static (&'static str, &'static str),
-        output: T,
-        compensation: C,
-    ) -> Self {
+    pub const fn new(names: &'static Names, output: T, compensation: C) -> Self {
         Self {
-            names,
-            armed: Some((output, compensation)),
+            armed: Some((names, output, compensation)),
         }
     }
 
@@ -670,18 +673,19 @@ impl<T: Send + 'static, C: Compensation<T>> Undo<T, C> {
     #[inline(always)]
     pub fn output(&self) -> &T {
         match &self.armed {
-            Some((output, _)) => output,
-            None => unreachable!("an `Undo` is armed until it is disarmed by value"),
+            Some((_, output, _)) => output,
+            None => unreachable!("an `Undo` is armed until it is disarmed"),
         }
     }
 
     /// The output, when nothing is left to undo (the compensation is
-    /// dropped).
+    /// dropped). The `Undo` stays where it is, disarmed (not moved: a
+    /// moved one would need a drop flag in the run's future).
     #[inline(always)]
-    pub fn disarm(mut self) -> T {
+    pub fn disarm(&mut self) -> T {
         match self.armed.take() {
-            Some((output, _)) => output,
-            None => unreachable!("an `Undo` is armed until it is disarmed by value"),
+            Some((_, output, _)) => output,
+            None => unreachable!("an `Undo` is disarmed once"),
         }
     }
 }
@@ -689,15 +693,15 @@ impl<T: Send + 'static, C: Compensation<T>> Undo<T, C> {
 impl<T: Send + 'static, C: Compensation<T>> Drop for Undo<T, C> {
     #[inline]
     fn drop(&mut self) {
-        if let Some((output, compensation)) = self.armed.take() {
-            hand_over(self.names, output, compensation);
+        if let Some((names, output, compensation)) = self.armed.take() {
+            hand_over(names, output, compensation);
         }
     }
 }
 
 #[cold]
 fn hand_over<T: Send + 'static, C: Compensation<T>>(
-    &(operation, step): &'static (&'static str, &'static str),
+    names: &'static Names,
     output: T,
     compensation: C,
 ) {
@@ -708,13 +712,14 @@ fn hand_over<T: Send + 'static, C: Compensation<T>>(
         if let Ok(mut due) = due.try_borrow_mut()
             && let Some(undo) = undo.take()
         {
-            due.push((operation, step, undo));
+            due.push((names, undo));
             DUE_LEN.set(due.len());
         }
     });
     if let Some(undo) = undo {
         // The thread is exiting (no stack to hand it to): the compensation
         // still runs, on a task of its own.
-        compensate_in_background_for(vec![(operation, step, start(undo))], None);
+        let &(workflow, operation, step) = names;
+        compensate_in_background_for(vec![(operation, step, start(undo))], Some(workflow));
     }
 }
