@@ -271,13 +271,21 @@ impl<A, B> Run<A, B> {
 impl<A: Future, B: Future<Output = A::Output>> Future for Run<A, B> {
     type Output = A::Output;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            RunProj::Fresh { run } => run.poll(cx),
+            RunProj::Fresh { run } => poll_fresh(run, cx),
             RunProj::Resumed { run } => poll_resumed(run.as_mut(), cx),
         }
     }
+}
+
+/// The fresh run. With `Run::poll` inlined into its caller, the choice of
+/// the variant folds away there (the caller has just made a fresh run) and
+/// the fresh run's poll is compiled as the hand-written `async fn`'s is.
+#[inline]
+fn poll_fresh<A: Future>(run: Pin<&mut A>, cx: &mut Context<'_>) -> Poll<A::Output> {
+    run.poll(cx)
 }
 
 /// The resumed run, out of line: its state machine does not weigh on the
