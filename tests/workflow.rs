@@ -799,6 +799,36 @@ mod nested {
     }
 }
 
+/// A step may name an earlier output (a compensated one too) only inside
+/// a format string.
+mod format_strings {
+    use resilience::workflow;
+
+    use super::ApiError;
+
+    async fn echo(text: String) -> Result<String, ApiError> {
+        Ok(text)
+    }
+
+    async fn forget(_id: u32) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    workflow! {
+        workflow Formats(n: u32) -> Result<String, ApiError> {
+            #[compensate(with = forget)]
+            step id: u32 = async { Ok(*n + 1) }.await;
+            step shown: String = echo(format!("id {id}, n {n}")).await;
+            shown
+        }
+    }
+
+    #[tokio::test]
+    async fn a_format_string_names_an_earlier_output() {
+        assert_eq!(Formats::new(41).run().await.unwrap(), "id 42, n 41");
+    }
+}
+
 /// Inputs by reference, with the workflow's lifetimes: shared (`&'a T`),
 /// and `&'a mut T`, which each step may use mutably (they run one after
 /// the other), on a fresh run and on a resumed one.

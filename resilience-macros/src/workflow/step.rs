@@ -173,17 +173,20 @@ fn fresh_borrows(
     q!(#(#inputs)* #(#outputs)*)
 }
 
-/// Whether `name` occurs in `tokens` (also inside a macro's arguments): a
-/// local binding can be named nowhere else.
+/// Whether `tokens` may name `name`: as an identifier (also inside a
+/// macro's arguments), or inside a literal (a format string's `{name}`).
+/// A local binding can be named nowhere else; a false "yes" only costs a
+/// borrow.
 fn names(tokens: &TokenStream, name: &Ident) -> bool {
-    fn find(tokens: TokenStream, name: &Ident) -> bool {
+    fn find(tokens: TokenStream, name: &Ident, text: &str) -> bool {
         tokens.into_iter().any(|tree| match tree {
             TokenTree::Ident(ident) => ident == *name,
-            TokenTree::Group(group) => find(group.stream(), name),
-            _ => false,
+            TokenTree::Group(group) => find(group.stream(), name, text),
+            TokenTree::Literal(literal) => literal.to_string().contains(text),
+            TokenTree::Punct(_) => false,
         })
     }
-    find(tokens.clone(), name)
+    find(tokens.clone(), name, &text(name))
 }
 
 /// Step `index` of a fresh run: THE place where a step runs (a new kind of
@@ -464,6 +467,20 @@ mod tests {
         let plans = validate(&workflow, &mut cx);
         cx.check().unwrap();
         error_is_unnamed(&plans[0])
+    }
+
+    /// An earlier output is borrowed for a step only where the step's code
+    /// may name it, in a format string's `{name}` too.
+    #[test]
+    fn only_the_outputs_a_step_names_are_borrowed() {
+        let name = Ident::new("create", proc_macro2::Span::call_site());
+        let code = |s: &str| s.parse::<TokenStream>().unwrap();
+        assert!(names(&code("api.configure(create).await"), &name));
+        assert!(names(&code("f(g(x, [create])).await"), &name));
+        assert!(names(&code("log(format!(\"{create}\")).await"), &name));
+        assert!(names(&code("log(format!(\"{create:?}\")).await"), &name));
+        assert!(!names(&code("api.configure(created).await"), &name));
+        assert!(!names(&code("api.configure(spec).await"), &name));
     }
 
     /// The error type is the workflow's only where nothing else names it:
