@@ -200,7 +200,7 @@ std::thread_local! {
 /// steps write `.0` after each step; if a panic unwinds through them, the
 /// `Drop` records the count for [`panicked_at`], which names the step that
 /// panicked. Nothing else is kept: a store of a `u16` per step (a workflow
-/// has fewer than 65,535 steps), which shares a word with the future's state.
+/// has at most 65,534 steps: `u16::MAX` is [`done`](Progress::done)).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Progress(pub u16);
