@@ -186,8 +186,10 @@ pub fn settle<T, E, H>(
 // With nothing to undo, a fresh run is the steps' own `async` block (a
 // failed step returns the workflow's error at once, made out of line), in a
 // [`Run`] beside the boxed resumed run. With compensations, it is a [`Saga`]:
-// the steps' block, caught, with the [`Ledger`] that the [`Undo`] guards of
-// its completed `#[compensate]` steps hand their compensations to.
+// the steps' block, caught; the [`Undo`] guards of its completed
+// `#[compensate]` steps hand their compensations over (on [`DUE`]) when the
+// steps fail, panic or are dropped, and the saga takes them into a
+// [`Ledger`].
 
 std::thread_local! {
     /// Where the last panic that unwound through a fresh run's steps was:
@@ -484,7 +486,11 @@ fn due_mark() -> usize {
 #[cold]
 fn take_due(mark: usize) -> Vec<PendingUndo> {
     DUE.try_with(|due| {
-        let mut due = due.borrow_mut();
+        // Never borrowed here already: `hand_over` runs no code of others
+        // while it holds the stack.
+        let Ok(mut due) = due.try_borrow_mut() else {
+            return Vec::new();
+        };
         let at = mark.min(due.len());
         let taken = due.split_off(at);
         DUE_LEN.set(due.len());
