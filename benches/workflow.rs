@@ -15,9 +15,11 @@
 //!   `#[compensate(with = undo_first)]` on the first step: the compensation
 //!   machinery is there but never runs.
 //! - `hand_catch_panic`: [`hand_catch_panic`], a diagnostic, not a
-//!   competitor: `hand_written` with each step wrapped in the same
-//!   `catch_panic` the generated code puts around every step. Its distance
-//!   from `hand_written` is the cost of that wrapper alone.
+//!   competitor: `hand_written` with each step wrapped in a `catch_panic`
+//!   of its own. Its distance from `hand_written` is what catching a panic
+//!   per step would cost; the generated code does not: without a
+//!   compensation it catches nothing (a panic unwinds out of `run`), with
+//!   one it catches once per poll of the whole run.
 //!
 //! All futures run on one current-thread tokio runtime (time driver enabled,
 //! as in `overhead`). No `tracing` subscriber and no `resilience::events`
@@ -135,8 +137,8 @@ async fn hand_written(seed: u64) -> Result<u64, BenchError> {
     Ok(s10)
 }
 
-/// Diagnostic: [`hand_written`] with every step inside the generated code's
-/// `catch_panic` (a panic would come back as `Err(message)`).
+/// Diagnostic: [`hand_written`] with every step inside a `catch_panic` of
+/// its own (a panic would come back as `Err(message)`).
 async fn hand_catch_panic(seed: u64) -> Result<u64, String> {
     use resilience::__private::catch_panic;
     let step = async |prev: &u64| match catch_panic(step(prev)).await {

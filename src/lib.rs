@@ -466,6 +466,15 @@
 //! failed step, the completed ones and each compensation's outcome. The
 //! compensation gets the step's output by value.
 //!
+//! **A panic with nothing to undo.** In an in-memory workflow where no step
+//! carries `#[compensate]`, a panic in a step is not caught: it unwinds out
+//! of `run` (fresh or resumed) as it would out of the same awaits written by
+//! hand, with its own payload and location, and no `StepFailed` event is
+//! emitted for it. Catching it would only turn a bug into an error value,
+//! at the price of a store per step. A step's error is still reported as a
+//! [`SagaError`]; a `durable workflow` still records a panic as the step's
+//! failure in its checkpoint.
+//!
 //! **Cancellation.** Dropping a `run` future half-way (an outer timeout, the
 //! losing branch of a `select!`) still undoes the completed steps, as
 //! [`saga()`] does: the compensations that are due run on a task of their

@@ -317,8 +317,13 @@ fn the_state_machine_is_small() {
 }
 
 /// A workflow with nothing to undo runs its steps in a row (no state
-/// machine on a fresh run); failures and panics are reported the same way.
+/// machine on a fresh run); failures are reported the same way, and a panic
+/// is not caught: it unwinds out of `run`, as out of hand-written awaits.
 mod nothing_to_undo {
+    use std::panic::AssertUnwindSafe;
+
+    use futures::FutureExt;
+
     use super::*;
 
     async fn double(x: &u32, fail: bool) -> Result<u32, ApiError> {
@@ -345,7 +350,7 @@ mod nothing_to_undo {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn success_failure_and_panic() {
+    async fn success_failure_and_an_uncaught_panic() {
         assert_eq!(Plain::new(1, 0).run().await.unwrap(), 9);
 
         let err = Plain::new(1, 2).run().await.unwrap_err();
@@ -357,14 +362,36 @@ mod nothing_to_undo {
             "step `two` failed: resource 2 is busy; nothing to undo"
         );
 
-        let err = Plain::new(1, 3).run().await.unwrap_err();
-        assert_eq!(err.failed_step(), Some("three"));
-        assert_eq!(err.completed(), ["one", "two"]);
-        assert!(matches!(err.failure(), Failure::Panic(m) if m == "step three exploded"));
+        // The panic unwinds out of `run` with its own payload, fresh or
+        // resumed (through the state machine).
+        let panicked = AssertUnwindSafe(Plain::new(1, 3).run())
+            .catch_unwind()
+            .await
+            .expect_err("nothing to undo: the panic is not caught");
+        assert_eq!(
+            panicked.downcast_ref::<&str>(),
+            Some(&"step three exploded")
+        );
+        let resumed = Plain::resume(1, 3, PlainState::AfterTwo { one: 2, two: 4 });
+        let panicked = AssertUnwindSafe(resumed.run())
+            .catch_unwind()
+            .await
+            .expect_err("nothing to undo: the panic is not caught");
+        assert_eq!(
+            panicked.downcast_ref::<&str>(),
+            Some(&"step three exploded")
+        );
 
         // Resuming uses the state machine.
         let resumed = Plain::resume(5, 0, PlainState::AfterOne { one: 10 });
         assert_eq!(resumed.run().await.unwrap(), 41);
+        let err = Plain::resume(5, 2, PlainState::AfterOne { one: 10 })
+            .run()
+            .await
+            .unwrap_err();
+        assert_eq!(err.failed_step(), Some("two"));
+        assert_eq!(err.completed(), ["one"]);
+        assert_eq!(err.error(), Some(&ApiError::Busy(10)));
     }
 }
 
@@ -615,6 +642,190 @@ mod cancellation {
                 "10030ms undo a",
             ]
         );
+    }
+}
+
+/// A workflow run inside a step of another: each undoes its own steps and
+/// reports only those, whether the inner one fails, the outer run is
+/// dropped around it, or a panic beside it unwinds through both.
+mod nested {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use resilience::{Failure, workflow};
+    use tokio::time::{Instant, sleep, timeout};
+
+    use super::ApiError;
+
+    /// What happened, with the (paused) time since the log was made.
+    #[derive(Clone)]
+    struct Log {
+        lines: Arc<Mutex<Vec<String>>>,
+        start: Instant,
+    }
+
+    impl Log {
+        fn new() -> Self {
+            Log {
+                lines: Arc::default(),
+                start: Instant::now(),
+            }
+        }
+
+        fn note(&self, what: String) {
+            let at = self.start.elapsed().as_millis();
+            self.lines.lock().unwrap().push(format!("{at}ms {what}"));
+        }
+
+        /// The lines, sorted: compensations on tasks of their own finish
+        /// at the same instant in no set order.
+        fn sorted(&self) -> Vec<String> {
+            let mut lines = self.lines.lock().unwrap().clone();
+            lines.sort();
+            lines
+        }
+
+        async fn undo(self, what: &'static str) -> Result<(), ApiError> {
+            sleep(Duration::from_millis(5)).await;
+            self.note(format!("undo {what}"));
+            Ok(())
+        }
+    }
+
+    async fn work(log: &Log, what: &str, millis: u64, fail: bool) -> Result<u32, ApiError> {
+        sleep(Duration::from_millis(millis)).await;
+        log.note(format!("{what} done"));
+        if fail { Err(ApiError::Busy(7)) } else { Ok(1) }
+    }
+
+    workflow! {
+        workflow Inner(log: Log, fails: bool) -> Result<u32, ApiError> {
+            #[compensate(with = { let log = log.clone(); move |_| log.undo("inner x") })]
+            step x: u32 = work(log, "inner x", 10, false).await;
+            step y: u32 = work(log, "inner y", 10_000, *fails).await;
+            x + y
+        }
+    }
+
+    workflow! {
+        workflow Outer(log: Log, inner_fails: bool, panics: bool) -> Result<u32, ApiError> {
+            #[compensate(with = { let log = log.clone(); move |_| log.undo("outer p") })]
+            step p: u32 = work(log, "outer p", 10, false).await;
+            // The inner run, beside a future that panics 25 ms in if told.
+            step q: u32 = {
+                let inner = Inner::new(log.clone(), *inner_fails).run();
+                let beside = async {
+                    sleep(Duration::from_millis(25)).await;
+                    assert!(!*panics, "boom beside the inner run");
+                };
+                let (inner, ()) = tokio::join!(inner, beside);
+                inner.map_err(|inner| inner.error().cloned().unwrap_or(ApiError::Quota))
+            };
+            p + q
+        }
+    }
+
+    fn undone(error: &resilience::SagaError<ApiError>) -> Vec<&'static str> {
+        error.compensations().iter().map(|c| c.step).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inner_failure_is_undone_by_each_workflow_for_its_own_steps() {
+        let log = Log::new();
+        let error = Outer::new(log.clone(), true, false)
+            .run()
+            .await
+            .unwrap_err();
+        assert_eq!(error.failed_step(), Some("q"));
+        assert_eq!(error.error(), Some(&ApiError::Busy(7)));
+        assert_eq!(undone(&error), ["p"]);
+        sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            log.sorted(),
+            [
+                "10020ms inner y done",
+                "10025ms undo inner x",
+                "10030ms undo outer p",
+                "10ms outer p done",
+                "20ms inner x done",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_outer_run_undoes_the_inner_run_too() {
+        let log = Log::new();
+        let run = Outer::new(log.clone(), false, false).run();
+        assert!(timeout(Duration::from_millis(100), run).await.is_err());
+        sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            log.sorted(),
+            [
+                "105ms undo inner x",
+                "105ms undo outer p",
+                "10ms outer p done",
+                "20ms inner x done",
+            ]
+        );
+    }
+
+    /// The panic unwinds through the inner run (dropped: its compensation
+    /// runs on a task of its own) and is the outer run's failure, which
+    /// undoes and reports the outer step alone.
+    #[tokio::test(start_paused = true)]
+    async fn a_panic_beside_an_inner_run_leaves_each_its_own_undo() {
+        let log = Log::new();
+        let error = Outer::new(log.clone(), false, true)
+            .run()
+            .await
+            .unwrap_err();
+        assert_eq!(error.failed_step(), Some("q"));
+        assert_eq!(error.completed(), ["p"]);
+        assert!(
+            matches!(error.failure(), Failure::Panic(m) if m == "boom beside the inner run"),
+            "{error}"
+        );
+        assert_eq!(undone(&error), ["p"]);
+        sleep(Duration::from_secs(60)).await;
+        assert_eq!(
+            log.sorted(),
+            [
+                "10ms outer p done",
+                "20ms inner x done",
+                "40ms undo inner x",
+                "40ms undo outer p",
+            ]
+        );
+    }
+}
+
+/// A step may name an earlier output (a compensated one too) only inside
+/// a format string.
+mod format_strings {
+    use resilience::workflow;
+
+    use super::ApiError;
+
+    async fn echo(text: String) -> Result<String, ApiError> {
+        Ok(text)
+    }
+
+    async fn forget(_id: u32) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    workflow! {
+        workflow Formats(n: u32) -> Result<String, ApiError> {
+            #[compensate(with = forget)]
+            step id: u32 = async { Ok(*n + 1) }.await;
+            step shown: String = echo(format!("id {id}, n {n}")).await;
+            shown
+        }
+    }
+
+    #[tokio::test]
+    async fn a_format_string_names_an_earlier_output() {
+        assert_eq!(Formats::new(41).run().await.unwrap(), "id 42, n 41");
     }
 }
 

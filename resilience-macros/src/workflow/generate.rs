@@ -8,7 +8,7 @@ use syn::{Ident, Type};
 
 use super::diagram::diagram;
 use super::durable::{durable_methods, durable_serde_fields, durable_trait_impl};
-use super::step::{compensates, fresh_run, has_fresh_run, steps_fn};
+use super::step::{catches_panics, compensates, fresh_run, has_fresh_run, steps_fn};
 use super::undo::undo_fn;
 use super::validate::Plan;
 use super::{Workflow, pascal, text};
@@ -289,10 +289,20 @@ fn run_fn(g: &Gen<'_>) -> TokenStream {
     let vis = &g.workflow.vis;
     let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
     let (state, input_names) = (&g.state, &g.input_names);
-    let doc = q! {
-        /// Runs the remaining steps in order. If a step fails (or panics),
-        /// the completed steps that carry `#[compensate]` are undone in
-        /// reverse order and the error says what failed and what was undone.
+    let doc = if catches_panics(g) {
+        q! {
+            /// Runs the remaining steps in order. If a step fails (or panics),
+            /// the completed steps that carry `#[compensate]` are undone in
+            /// reverse order and the error says what failed and what was undone.
+        }
+    } else {
+        q! {
+            /// Runs the remaining steps in order. If a step fails, the error
+            /// says which one and which completed (no step carries
+            /// `#[compensate]`: nothing is undone). With nothing to undo, a
+            /// panic in a step is not caught: it unwinds out of `run`, as out
+            /// of hand-written awaits.
+        }
     };
     if !has_fresh_run(g) {
         return q! {
@@ -303,24 +313,47 @@ fn run_fn(g: &Gen<'_>) -> TokenStream {
             }
         };
     }
-    let fresh = fresh_run(g);
+    let run = if compensates(g) {
+        let fresh = fresh_run(g);
+        q! {
+            match state {
+                #state::Start => #fresh,
+                state => ::resilience::__private::Saga::resumed(
+                    Self::__resilience_resumed(#(#input_names,)* state),
+                    Self::__resilience_unwind,
+                ),
+            }
+        }
+    } else {
+        // The resumed run boxed: a run from the start pays a check of the
+        // `Run` per poll.
+        let steps = super::step::fresh_steps(g);
+        q! {
+            match state {
+                #state::Start => ::resilience::__private::Run::fresh(async move { #steps }),
+                state => ::resilience::__private::Run::resumed(Self::__resilience_resumed(#(#input_names,)* state)),
+            }
+        }
+    };
+    let dropped = compensates(g).then(|| {
+        q! {
+            /// If the future of a run from the start is dropped before it
+            /// finished (a timeout, a `select!`), the compensations of the
+            /// completed steps run on a task of their own, last step first (a
+            /// run resumed from a state is compensated when it fails, not when
+            /// dropped).
+        }
+    });
     q! {
         #doc
-        /// If the future of a run from the start is dropped before it
-        /// finished (a timeout, a `select!`), the compensations of the
-        /// completed steps run on a task of their own, last step first (a
-        /// run resumed from a state is compensated when it fails, not when
-        /// dropped).
+        #dropped
         #[allow(unused_variables)]
         #[inline]
         #vis fn run(self) -> impl ::resilience::__private::Future<
             Output = ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>>,
         > {
             let Self { #(#input_names,)* __resilience_state: state } = self;
-            match state {
-                #state::Start => ::resilience::__private::Run::fresh(#fresh),
-                state => ::resilience::__private::Run::resumed(Self::__resilience_resumed(#(#input_names,)* state)),
-            }
+            #run
         }
     }
 }
@@ -338,6 +371,13 @@ fn resumed_fn(g: &Gen<'_>) -> TokenStream {
         .iter()
         .map(|i| is_mut_reference(&i.ty).then(|| quote!(mut)));
     let output = &g.workflow.output;
+    let steps = q!(Self::__resilience_steps(#(#input_refs #input_names,)* &mut state, &mut hooks));
+    // With nothing to undo, a panic unwinds out of `run`, as in a fresh run.
+    let outcome = if catches_panics(g) {
+        q!(::resilience::__private::catch_panic(#steps).await)
+    } else {
+        q!(::resilience::__private::Result::Ok(#steps.await))
+    };
     q! {
         /// Runs the steps after `state` in memory, then the undo of what
         /// completed if one fails.
@@ -347,10 +387,7 @@ fn resumed_fn(g: &Gen<'_>) -> TokenStream {
             mut state: #state,
         ) -> ::resilience::__private::Result<#ok_ty, ::resilience::__private::SagaError<#err_ty>> {
             let mut hooks = ::resilience::__private::InMemory;
-            let outcome = ::resilience::__private::catch_panic(
-                Self::__resilience_steps(#(#input_refs #input_names,)* &mut state, &mut hooks),
-            )
-            .await;
+            let outcome = #outcome;
             let running = || Self::__resilience_running(&state);
             let (failed_step, failure) = match ::resilience::__private::settle(outcome, running) {
                 #[allow(unused_variables)]
@@ -413,8 +450,9 @@ fn stop_fn(g: &Gen<'_>) -> TokenStream {
             #[inline(never)]
             fn __resilience_fail(
                 position: usize,
-                failure: ::resilience::__private::Failure<#err_ty>,
+                error: #err_ty,
             ) -> ::resilience::__private::SagaError<#err_ty> {
+                let failure = ::resilience::__private::Failure::Error(error);
                 #stop
                 ::resilience::__private::saga_error(failure, failed_step, completed, ::resilience::__private::Vec::new())
             }

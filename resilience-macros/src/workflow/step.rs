@@ -64,62 +64,64 @@ pub(super) fn has_fresh_run(g: &Gen<'_>) -> bool {
             .any(|p| p.step.parallel.is_some() && p.compensate.is_some())
 }
 
+/// Whether a panic in a step is caught and reported as the step's failure:
+/// when there is something to undo, and in a durable workflow (whose
+/// checkpoint records the failure). An in-memory workflow with nothing to
+/// undo lets it unwind, as hand-written awaits do.
+pub(super) fn catches_panics(g: &Gen<'_>) -> bool {
+    compensates(g) || g.workflow.durable
+}
+
 /// Whether a step of the workflow carries `#[compensate]`.
 pub(super) fn compensates(g: &Gen<'_>) -> bool {
     g.plans.iter().any(|p| p.compensate.is_some())
 }
 
-/// The future of a fresh in-memory run: the steps as a line of awaits (see
-/// [`fresh_steps`]), caught. With nothing to undo it is the steps' own
-/// future in a `Straight` (one `catch_unwind` per poll, the error made out
-/// of line); with compensations, the steps borrow a `Ledger` that receives
-/// the compensations that are due, and a failure undoes them out of line.
+/// The future of a fresh in-memory run of a workflow with compensations:
+/// the steps as a line of awaits (see [`fresh_steps`]) in a `Saga`, which
+/// catches a panic and takes the compensations that the steps' `Undo`s hand
+/// over when a step fails or panics (or the run is dropped), and
+/// `__resilience_unwind` (boxed, out of line) undoes them. With nothing to
+/// undo, `run` is the steps' own `async` block (see `run_fn`).
 pub(super) fn fresh_run(g: &Gen<'_>) -> TokenStream {
     let steps = fresh_steps(g);
-    if !compensates(g) {
-        return q! {
-            ::resilience::__private::Straight::new(
-                async move { #steps },
-                |position, failure| Self::__resilience_fail(position, failure),
-            )
-        };
-    }
     q! {
-        async move {
-            let __resilience_undo = ::resilience::__private::Ledger::new(Self::NAME);
-            let outcome = {
-                let __resilience_ledger = &__resilience_undo;
-                ::resilience::__private::catch_panic(async move { #steps })
-            }
-            .await;
-            match ::resilience::__private::stopped(outcome) {
-                ::resilience::__private::Result::Ok(output) => ::resilience::__private::Result::Ok(output),
-                ::resilience::__private::Result::Err((position, failure)) => {
-                    // Boxed: the undo does not weigh on the run's future.
-                    ::resilience::__private::Result::Err(
-                        ::resilience::__private::Box::pin(
-                            Self::__resilience_unwind(position, failure, __resilience_undo),
-                        )
-                        .await,
-                    )
-                }
-            }
-        }
+        ::resilience::__private::Saga::fresh(
+            async move { #steps },
+            Self::__resilience_unwind,
+        )
     }
 }
 
 /// The steps of a fresh in-memory run, in a row, then the output: what one
-/// writes by hand. A failed step returns `Err((completed steps, error))`; a
-/// `Progress` counts the completed steps for the report of a panic; the
-/// output of a `#[compensate]` step is held by its `Undo` until the end.
-fn fresh_steps(g: &Gen<'_>) -> TokenStream {
+/// writes by hand. A failed step returns at once: the workflow's error
+/// (nothing to undo), or `Err((completed steps, error))` for the `Saga`,
+/// where a `Progress` also counts the completed steps for the report of a
+/// panic and the output of a `#[compensate]` step is held by its `Undo`
+/// until the end.
+pub(super) fn fresh_steps(g: &Gen<'_>) -> TokenStream {
     let steps = (0..g.plans.len()).map(|index| fresh_step(g, index));
+    let output = &g.workflow.output;
+    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
+    if !compensates(g) {
+        return q! {
+            #(#steps)*
+            ::resilience::__private::Result::<#ok_ty, ::resilience::__private::SagaError<#err_ty>>::Ok(#output)
+        };
+    }
     let disarms = g.plans.iter().filter(|p| p.compensate.is_some()).map(|p| {
         let name = &p.step.name;
         quote!(let #name = #name.disarm();)
     });
-    let output = &g.workflow.output;
-    let (ok_ty, err_ty) = (g.ok_ty, g.err_ty);
+    if output_is_a_name(g) {
+        // Nothing can panic after the last step (see `fresh_step`).
+        return q! {
+            let mut __resilience_progress = ::resilience::__private::Progress(0);
+            #(#steps)*
+            #(#disarms)*
+            ::resilience::__private::Result::<#ok_ty, (usize, #err_ty)>::Ok(#output)
+        };
+    }
     q! {
         let mut __resilience_progress = ::resilience::__private::Progress(0);
         #(#steps)*
@@ -130,10 +132,25 @@ fn fresh_steps(g: &Gen<'_>) -> TokenStream {
     }
 }
 
+/// Whether the workflow's output is a bare name (a step's output or an
+/// input, moved): nothing can panic between the last step and the end.
+fn output_is_a_name(g: &Gen<'_>) -> bool {
+    matches!(&g.workflow.output, Some(Expr::Path(path)) if path.qself.is_none() && path.path.get_ident().is_some())
+}
+
 /// The borrows a step's expression (`step`) or a compensation sees: the
-/// inputs and the outputs of the steps before `index`, as shared references
-/// (a `&mut T` input, reborrowed `&mut`, in a step), with the given span.
-fn fresh_borrows(g: &Gen<'_>, index: usize, span: proc_macro2::Span, step: bool) -> TokenStream {
+/// inputs and the outputs of the steps before `index` that `uses` names,
+/// as shared references (a `&mut T` input, reborrowed `&mut`, in a step),
+/// with the given span. An output the code does not name is not borrowed:
+/// reading a `#[compensate]` step's output through its `Undo` is a check
+/// the optimiser keeps.
+fn fresh_borrows(
+    g: &Gen<'_>,
+    index: usize,
+    span: proc_macro2::Span,
+    step: bool,
+    uses: &TokenStream,
+) -> TokenStream {
     let inputs = g.workflow.inputs.iter().map(|input| {
         let n = &input.name;
         if step && super::generate::is_mut_reference(&input.ty) {
@@ -142,37 +159,57 @@ fn fresh_borrows(g: &Gen<'_>, index: usize, span: proc_macro2::Span, step: bool)
             quote_spanned!(span=> let #n = &#n;)
         }
     });
-    let outputs = g.plans[..index].iter().map(|p| {
-        let n = &p.step.name;
-        if p.compensate.is_some() {
-            quote_spanned!(span=> let #n = #n.output();)
-        } else {
-            quote_spanned!(span=> let #n = &#n;)
-        }
-    });
+    let outputs = g.plans[..index]
+        .iter()
+        .filter(|p| names(uses, &p.step.name))
+        .map(|p| {
+            let n = &p.step.name;
+            if p.compensate.is_some() {
+                quote_spanned!(span=> let #n = #n.output();)
+            } else {
+                quote_spanned!(span=> let #n = &#n;)
+            }
+        });
     q!(#(#inputs)* #(#outputs)*)
+}
+
+/// Whether `tokens` may name `name`: as an identifier (also inside a
+/// macro's arguments), or inside a literal (a format string's `{name}`).
+/// A local binding can be named nowhere else; a false "yes" only costs a
+/// borrow.
+fn names(tokens: &TokenStream, name: &Ident) -> bool {
+    fn find(tokens: TokenStream, name: &Ident, text: &str) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            TokenTree::Ident(ident) => ident == *name,
+            TokenTree::Group(group) => find(group.stream(), name, text),
+            TokenTree::Literal(literal) => literal.to_string().contains(text),
+            TokenTree::Punct(_) => false,
+        })
+    }
+    find(tokens.clone(), name, &text(name))
 }
 
 /// Step `index` of a fresh run: THE place where a step runs (a new kind of
 /// step plugs in through [`step_body`], which makes its
-/// `Result<T, E2>`). Binds the output to the step's name, returns
-/// `Err((index, error))` on failure, hands a `#[compensate]` step's output
-/// to its `Undo`, and counts the step.
+/// `Result<T, E2>`). Binds the output to the step's name and returns on
+/// failure (see [`fresh_steps`]); with compensations, hands a
+/// `#[compensate]` step's output to its `Undo` and counts the step.
 fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
     let plan = &g.plans[index];
     let step = plan.step;
     let name = &step.name;
     let (body, ret) = step_body(g.workflow, plan, g.err_ty);
-    let borrows = fresh_borrows(g, index, proc_macro2::Span::call_site(), true);
+    let borrows = fresh_borrows(g, index, proc_macro2::Span::call_site(), true, &body);
     let (step_error, into_error) = step_error(step);
     let position = Literal::usize_unsuffixed(index);
     let completed = Literal::usize_unsuffixed(index + 1);
     let undo = plan.compensate.as_ref().map(|args| {
         let with = &args.with;
         let span = proc_macro2::Span::mixed_site().located_at(with.span());
+        let workflow_str = g.workflow.name.to_string();
         let operation = format!("{}::{}", g.workflow.name, text(name));
         let step_str = text(name);
-        let with_borrows = fresh_borrows(g, index, with.span(), false);
+        let with_borrows = fresh_borrows(g, index, with.span(), false, &with.to_token_stream());
         let outcome = crate::expand::compensation_outcome(q!(::resilience::__private::apply(
             __resilience_with,
             __resilience_output
@@ -185,8 +222,7 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         let with_let = quote_spanned!(span=> let __resilience_with = );
         let undo = quote_spanned! {span=>
             ::resilience::__private::Undo::new(
-                __resilience_ledger,
-                &(#operation, #step_str),
+                &(#workflow_str, #operation, #step_str),
                 #name,
                 __resilience_compensation,
             )
@@ -200,9 +236,20 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         };
         q! {
             let __resilience_compensation = #block;
-            let #name = #undo;
+            let mut #name = #undo;
         }
     });
+    let (stop, count) = if compensates(g) {
+        let count = if index + 1 == g.plans.len() && output_is_a_name(g) {
+            // The steps are over, and so is every place a panic could be.
+            q!(__resilience_progress.done();)
+        } else {
+            q!(__resilience_progress.0 = #completed;)
+        };
+        (q!((#position, #into_error)), Some(count))
+    } else {
+        (q!(Self::__resilience_fail(#position, #into_error)), None)
+    };
     q! {
         let #name: #ret = {
             #borrows
@@ -211,11 +258,11 @@ fn fresh_step(g: &Gen<'_>, index: usize) -> TokenStream {
         let #name = match #name {
             ::resilience::__private::Result::Ok(#name) => #name,
             ::resilience::__private::Result::Err(#step_error) => {
-                return ::resilience::__private::Result::Err((#position, #into_error));
+                return ::resilience::__private::Result::Err(#stop);
             }
         };
         #undo
-        __resilience_progress.0 = #completed;
+        #count
     }
 }
 
@@ -420,6 +467,20 @@ mod tests {
         let plans = validate(&workflow, &mut cx);
         cx.check().unwrap();
         error_is_unnamed(&plans[0])
+    }
+
+    /// An earlier output is borrowed for a step only where the step's code
+    /// may name it, in a format string's `{name}` too.
+    #[test]
+    fn only_the_outputs_a_step_names_are_borrowed() {
+        let name = Ident::new("create", proc_macro2::Span::call_site());
+        let code = |s: &str| s.parse::<TokenStream>().unwrap();
+        assert!(names(&code("api.configure(create).await"), &name));
+        assert!(names(&code("f(g(x, [create])).await"), &name));
+        assert!(names(&code("log(format!(\"{create}\")).await"), &name));
+        assert!(names(&code("log(format!(\"{create:?}\")).await"), &name));
+        assert!(!names(&code("api.configure(created).await"), &name));
+        assert!(!names(&code("api.configure(spec).await"), &name));
     }
 
     /// The error type is the workflow's only where nothing else names it:

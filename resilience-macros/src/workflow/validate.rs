@@ -47,10 +47,12 @@ pub(super) fn validate<'a>(workflow: &'a Workflow, cx: &mut Ctxt) -> Vec<Plan<'a
             "a workflow needs at least one `step name: Type = expr;`",
         );
     }
-    if let Some(step) = workflow.steps.get(usize::from(u16::MAX)) {
+    // A fresh run counts its completed steps in a `u16` whose largest value
+    // means "over".
+    if let Some(step) = workflow.steps.get(usize::from(u16::MAX - 1)) {
         cx.error_spanned_by(
             &step.name,
-            "a workflow has at most 65,535 steps; split it into workflows that run each other",
+            "a workflow has at most 65,534 steps; split it into workflows that run each other",
         );
     }
     if workflow.output.is_none() {

@@ -69,9 +69,7 @@ pub use crate::checkpoint::{Checkpoint, CheckpointStore};
 pub use crate::durable::{Durable, DurableError, DurableOptions, DurableWorkflow, Resume};
 pub use crate::health::HealingPolicy;
 pub use crate::health::rate::{RateLimit, RateLimited, RateLimiter};
-pub use crate::saga::workflow::{
-    Compensation, Ledger, Progress, Run, Straight, Undo, panicked_at, stopped,
-};
+pub use crate::saga::workflow::{Compensation, Ledger, Progress, Run, Saga, Undo};
 pub use crate::saga::workflow::{
     Hooks, InMemory, RunFailure, StepsError, UndoOutcome, failure_text, settle,
 };

@@ -8,7 +8,6 @@ use core::future::Future;
 use core::panic::AssertUnwindSafe;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::sync::Mutex;
 
 use pin_project_lite::pin_project;
 
@@ -183,6 +182,14 @@ pub fn settle<T, E, H>(
 // ---------------------------------------------------------------------------
 // The fresh in-memory run: the steps as a line of awaits
 // ---------------------------------------------------------------------------
+//
+// With nothing to undo, a fresh run is the steps' own `async` block (a
+// failed step returns the workflow's error at once, made out of line), in a
+// [`Run`] beside the boxed resumed run. With compensations, it is a [`Saga`]:
+// the steps' block, caught; the [`Undo`] guards of its completed
+// `#[compensate]` steps hand their compensations over (on [`DUE`]) when the
+// steps fail, panic or are dropped, and the saga takes them into a
+// [`Ledger`].
 
 std::thread_local! {
     /// Where the last panic that unwound through a fresh run's steps was:
@@ -195,16 +202,21 @@ std::thread_local! {
 /// steps write `.0` after each step; if a panic unwinds through them, the
 /// `Drop` records the count for [`panicked_at`], which names the step that
 /// panicked. Nothing else is kept: a store of a `u16` per step (a workflow
-/// has at most 65,535 steps), which shares a word with the future's state.
+/// has at most 65,534 steps: `u16::MAX` is [`done`](Progress::done)).
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Progress(pub u16);
 
 impl Progress {
-    /// The steps are over: nothing is left to name (no check on drop).
+    /// What `.0` holds once the steps are over.
+    const DONE: u16 = u16::MAX;
+
+    /// The steps are over: nothing is left to name. (A store, and the
+    /// check on drop that follows folds away. Not a move: a moved
+    /// `Progress` would need a drop flag in the run's future.)
     #[inline(always)]
-    pub fn done(self) {
-        core::mem::forget(self);
+    pub fn done(&mut self) {
+        self.0 = Self::DONE;
     }
 }
 
@@ -213,7 +225,7 @@ impl Drop for Progress {
     fn drop(&mut self) {
         // Also dropped when the run ends or its future is: only a panic
         // counts.
-        if std::thread::panicking() {
+        if self.0 != Self::DONE && std::thread::panicking() {
             mark_panic(usize::from(self.0));
         }
     }
@@ -226,82 +238,14 @@ fn mark_panic(position: usize) {
 
 /// The number of steps that had completed when the steps panicked (see
 /// [`Progress`]).
-#[doc(hidden)]
 #[cold]
-pub fn panicked_at() -> usize {
+fn panicked_at() -> usize {
     PANICKED_AT.try_with(|at| at.replace(0)).unwrap_or(0)
 }
 
 pin_project! {
-    /// A fresh in-memory run of a workflow with nothing to undo: polls the
-    /// steps (an `async` block of awaits) inside one `catch_unwind`, and on
-    /// a failure or a panic calls `stop` (out of line) for the error. It
-    /// adds nothing to the steps' future but their own size.
-    #[doc(hidden)]
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Straight<F, S> {
-        #[pin]
-        steps: F,
-        stop: S,
-    }
-}
-
-impl<F, S> Straight<F, S> {
-    /// The run of `steps`; `stop(position, failure)` makes the error of a
-    /// step that failed after `position` steps had completed.
-    pub const fn new(steps: F, stop: S) -> Self {
-        Self { steps, stop }
-    }
-}
-
-impl<F, S, T, E> Future for Straight<F, S>
-where
-    F: Future<Output = Result<T, (usize, E)>>,
-    S: Fn(usize, Failure<E>) -> SagaError<E>,
-{
-    type Output = Result<T, SagaError<E>>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let steps = this.steps;
-        // A future that panicked is never polled again, so no broken
-        // invariant can be observed.
-        match std::panic::catch_unwind(AssertUnwindSafe(|| steps.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(Ok(output))) => Poll::Ready(Ok(output)),
-            Ok(Poll::Ready(Err((position, error)))) => {
-                Poll::Ready(Err((this.stop)(position, Failure::Error(error))))
-            }
-            Err(payload) => Poll::Ready(Err(panicked(this.stop, &*payload))),
-        }
-    }
-}
-
-#[cold]
-fn panicked<E>(
-    stop: &impl Fn(usize, Failure<E>) -> SagaError<E>,
-    payload: &(dyn core::any::Any + Send),
-) -> SagaError<E> {
-    stop(panicked_at(), Failure::Panic(panic_message(payload)))
-}
-
-/// Sorts out what the caught steps of a fresh run returned: the output, or
-/// after how many completed steps they failed or panicked, and how.
-#[doc(hidden)]
-#[inline]
-pub fn stopped<T, E>(
-    outcome: Result<Result<T, (usize, E)>, String>,
-) -> Result<T, (usize, Failure<E>)> {
-    match outcome {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err((position, error))) => Err((position, Failure::Error(error))),
-        Err(message) => Err((panicked_at(), Failure::Panic(message))),
-    }
-}
-
-pin_project! {
-    /// `run()`'s future: a fresh run, or a resumed one (boxed, so that the
+    /// `run()`'s future for a workflow with nothing to undo: a fresh run
+    /// (the steps' `async` block), or a resumed one (boxed, so that the
     /// state machine does not weigh on a fresh run).
     #[doc(hidden)]
     #[project = RunProj]
@@ -329,13 +273,21 @@ impl<A, B> Run<A, B> {
 impl<A: Future, B: Future<Output = A::Output>> Future for Run<A, B> {
     type Output = A::Output;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
-            RunProj::Fresh { run } => run.poll(cx),
+            RunProj::Fresh { run } => poll_fresh(run, cx),
             RunProj::Resumed { run } => poll_resumed(run.as_mut(), cx),
         }
     }
+}
+
+/// The fresh run. With `Run::poll` inlined into its caller, the choice of
+/// the variant folds away there (the caller has just made a fresh run) and
+/// the fresh run's poll is compiled as the hand-written `async fn`'s is.
+#[inline]
+fn poll_fresh<A: Future>(run: Pin<&mut A>, cx: &mut Context<'_>) -> Poll<A::Output> {
+    run.poll(cx)
 }
 
 /// The resumed run, out of line: its state machine does not weigh on the
@@ -345,72 +297,263 @@ fn poll_resumed<B: Future>(run: Pin<&mut B>, cx: &mut Context<'_>) -> Poll<B::Ou
     run.poll(cx)
 }
 
+pin_project! {
+    /// Where a [`Saga`] is.
+    #[project = PhaseProj]
+    enum Phase<F, U, R> {
+        /// The steps run (or have returned their output).
+        Running { #[pin] steps: F },
+        /// A step failed or panicked: the compensations that were due run.
+        Undoing { undo: Pin<Box<U>> },
+        /// A run from a saved state, through the state machine.
+        Resumed { run: Pin<Box<R>> },
+    }
+}
+
+pin_project! {
+    /// `run()`'s future for a workflow with a `#[compensate]` step: a fresh
+    /// run (the steps' `async` block, polled inside one `catch_unwind`), or
+    /// a resumed one (boxed). The [`Undo`] of a completed `#[compensate]`
+    /// step that is dropped armed (the steps failed, panicked or were
+    /// dropped) hands its compensation over on the thread's stack of due
+    /// compensations ([`DUE`]); the saga takes what its steps handed over
+    /// (last step first) and either `stop(position, failure, ledger)`, out
+    /// of line and boxed, undoes it and makes the error, or (the saga was
+    /// dropped while its steps ran) the compensations run on a task of
+    /// their own.
+    #[doc(hidden)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Saga<F, S, U, R> {
+        #[pin]
+        phase: Phase<F, U, R>,
+        stop: S,
+        // Dropped after `phase`.
+        collect: Collect,
+    }
+
+    impl<F, S, U, R> PinnedDrop for Saga<F, S, U, R> {
+        fn drop(this: Pin<&mut Self>) {
+            // The steps' armed `Undo`s, dropped next with `phase`, hand
+            // their compensations over above this height; `collect` takes
+            // them (last step first) and runs them on a task of their own.
+            this.project().collect.mark = due_mark();
+        }
+    }
+}
+
+/// Takes what the steps of a dropped [`Saga`] handed over (above `mark`)
+/// and runs it on a task of its own.
+#[derive(Debug)]
+struct Collect {
+    mark: usize,
+}
+
+impl Drop for Collect {
+    #[inline]
+    fn drop(&mut self) {
+        if due_mark() != self.mark {
+            self.abandon();
+        }
+    }
+}
+
+impl Collect {
+    #[cold]
+    fn abandon(&self) {
+        drop(Ledger::with_due(take_due(self.mark)));
+    }
+}
+
+impl<F, S, U, R> core::fmt::Debug for Saga<F, S, U, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Saga").finish_non_exhaustive()
+    }
+}
+
+impl<F, S, U, R> Saga<F, S, U, R> {
+    /// A run of `steps` from the first step; `stop(position, failure,
+    /// ledger)` undoes what `ledger` holds after the steps failed or
+    /// panicked with `position` steps completed.
+    #[inline]
+    pub const fn fresh(steps: F, stop: S) -> Self {
+        Self {
+            phase: Phase::Running { steps },
+            stop,
+            collect: Collect { mark: 0 },
+        }
+    }
+
+    /// A run from a saved state: `run`, boxed (`stop` is not called: the
+    /// state machine undoes its own steps).
+    pub fn resumed(run: R, stop: S) -> Self {
+        Self {
+            phase: Phase::Resumed { run: Box::pin(run) },
+            stop,
+            collect: Collect { mark: 0 },
+        }
+    }
+}
+
+impl<F, S, U, R, T, E> Future for Saga<F, S, U, R>
+where
+    F: Future<Output = Result<T, (usize, E)>>,
+    S: Fn(usize, Failure<E>, Ledger) -> U,
+    U: Future<Output = SagaError<E>>,
+    R: Future<Output = Result<T, SagaError<E>>>,
+{
+    type Output = Result<T, SagaError<E>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let (caught, mark) = match this.phase.as_mut().project() {
+            PhaseProj::Running { steps } => {
+                let mark = due_mark();
+                // A future that panicked is never polled again, so no
+                // broken invariant can be observed.
+                let caught = std::panic::catch_unwind(AssertUnwindSafe(|| steps.poll(cx)));
+                (caught, mark)
+            }
+            PhaseProj::Undoing { undo } => return undo.as_mut().poll(cx).map(Err),
+            PhaseProj::Resumed { run } => return poll_resumed(run.as_mut(), cx),
+        };
+        match caught {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Ok(output))) => Poll::Ready(Ok(output)),
+            Ok(Poll::Ready(Err((position, error)))) => {
+                let ledger = Ledger::with_due(take_due(mark));
+                undo_steps(
+                    this.phase,
+                    this.stop,
+                    position,
+                    Failure::Error(error),
+                    ledger,
+                    cx,
+                )
+            }
+            Err(payload) => {
+                let ledger = Ledger::with_due(take_due(mark));
+                let failure = Failure::Panic(panic_message(&*payload));
+                undo_steps(this.phase, this.stop, panicked_at(), failure, ledger, cx)
+            }
+        }
+    }
+}
+
+/// The steps failed or panicked after `position` completed, having handed
+/// `ledger` their compensations: the undo starts.
+#[cold]
+#[inline(never)]
+fn undo_steps<F, S, U, R, T, E>(
+    mut phase: Pin<&mut Phase<F, U, R>>,
+    stop: &S,
+    position: usize,
+    failure: Failure<E>,
+    ledger: Ledger,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, SagaError<E>>>
+where
+    S: Fn(usize, Failure<E>, Ledger) -> U,
+    U: Future<Output = SagaError<E>>,
+{
+    phase.set(Phase::Undoing {
+        undo: Box::pin(stop(position, failure, ledger)),
+    });
+    match phase.project() {
+        PhaseProj::Undoing { undo } => undo.as_mut().poll(cx).map(Err),
+        _ => unreachable!("the phase was set just above"),
+    }
+}
+
+std::thread_local! {
+    /// The compensations handed over by [`Undo`]s dropped armed on this
+    /// thread, which the [`Saga`] whose steps held them has not taken yet:
+    /// a stack, since a saga can run (or be dropped) inside another's
+    /// steps. A saga notes its height before it polls or drops its steps
+    /// and takes what is above it after, so it is empty between polls.
+    static DUE: core::cell::RefCell<Vec<PendingUndo>> = const { core::cell::RefCell::new(Vec::new()) };
+    /// The height of [`DUE`], read before each poll of a saga's steps.
+    static DUE_LEN: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The height of [`DUE`] (before a saga polls or drops its steps).
+#[inline(always)]
+fn due_mark() -> usize {
+    DUE_LEN.try_with(Cell::get).unwrap_or(0)
+}
+
+/// What was handed over since `mark`, in order (last step first).
+#[cold]
+fn take_due(mark: usize) -> Vec<PendingUndo> {
+    DUE.try_with(|due| {
+        // Never borrowed here already: `hand_over` runs no code of others
+        // while it holds the stack.
+        let Ok(mut due) = due.try_borrow_mut() else {
+            return Vec::new();
+        };
+        let at = mark.min(due.len());
+        let taken = due.split_off(at);
+        DUE_LEN.set(due.len());
+        taken
+    })
+    .unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------
 // Compensations of a fresh in-memory run
 // ---------------------------------------------------------------------------
 
-/// A compensation that has not started: `(operation, step, undo)`.
-type PendingUndo = (
-    &'static str,
-    &'static str,
-    Box<dyn FnOnce() -> UndoFuture + Send>,
-);
+/// Where a compensation comes from: `(workflow, operation, step)`, the
+/// operation being `Workflow::step`, as in the step's other events.
+type Names = (&'static str, &'static str, &'static str);
 
-/// The compensations of a fresh in-memory run that are due: each completed
-/// `#[compensate]` step's [`Undo`] hands its compensation over when it is
-/// dropped armed (the steps failed, panicked or were dropped), last step
-/// first. If the ledger itself is dropped with compensations in it (the
+/// A compensation that has not started.
+type PendingUndo = (&'static Names, Box<dyn FnOnce() -> UndoFuture + Send>);
+
+/// The compensations of a fresh in-memory run that are due, last step
+/// first: what the [`Undo`]s of its completed `#[compensate]` steps handed
+/// over when they were dropped armed (the steps failed, panicked or were
+/// dropped). If the ledger itself is dropped with compensations in it (the
 /// run's future was dropped), they run on a task of their own, as
 /// [`saga()`](super::saga) does.
 #[doc(hidden)]
 pub struct Ledger {
-    /// The workflow's name, which the events of a background undo carry.
-    workflow: &'static str,
-    due: Mutex<Vec<PendingUndo>>,
+    /// Each with its workflow's name, which the events of a background
+    /// undo carry (one workflow's: a saga takes its own steps' only).
+    due: Vec<PendingUndo>,
 }
 
 impl core::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Ledger").finish_non_exhaustive()
+        f.debug_struct("Ledger")
+            .field("due", &self.due.len())
+            .finish()
     }
 }
 
 impl Ledger {
-    /// An empty ledger for the workflow `workflow`.
-    pub const fn new(workflow: &'static str) -> Self {
-        Self {
-            workflow,
-            due: Mutex::new(Vec::new()),
-        }
+    /// The ledger holding `due`.
+    const fn with_due(due: Vec<PendingUndo>) -> Self {
+        Self { due }
     }
 
-    fn push(&self, undo: PendingUndo) {
-        self.due
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(undo);
-    }
-
-    fn take(&mut self) -> Vec<PendingUndo> {
-        core::mem::take(
-            self.due
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+    /// The workflow whose compensations these are.
+    fn workflow(due: &[PendingUndo]) -> Option<&'static str> {
+        due.first().map(|(names, _)| names.0)
     }
 
     /// Runs the due compensations in order (last step first), each with a
     /// panic counted as a failure, emitting their events. If this future is
     /// dropped, what is left runs on a task of its own.
     pub async fn undo(mut self) -> Vec<CompensationReport> {
-        let due = self.take();
+        let due = core::mem::take(&mut self.due);
         let mut reports = Vec::with_capacity(due.len());
         let mut left = Unwinding {
-            workflow: self.workflow,
+            workflow: Self::workflow(&due),
             in_flight: None,
             rest: due.into_iter(),
         };
-        for (operation, step, undo) in left.rest.by_ref() {
+        for (&(_, operation, step), undo) in left.rest.by_ref() {
             let (_, _, running) = left.in_flight.insert((operation, step, start(undo)));
             let outcome = running.await;
             left.in_flight = None;
@@ -425,12 +568,9 @@ impl Drop for Ledger {
     #[inline]
     fn drop(&mut self) {
         // Nothing due (the run succeeded, or its undo ran): one check.
-        if let Ok(due) = self.due.get_mut()
-            && due.is_empty()
-        {
-            return;
+        if !self.due.is_empty() {
+            self.abandon();
         }
-        self.abandon();
     }
 }
 
@@ -438,12 +578,13 @@ impl Ledger {
     /// The run's future was dropped with compensations due.
     #[cold]
     fn abandon(&mut self) {
-        let due = self.take();
+        let due = core::mem::take(&mut self.due);
+        let workflow = Self::workflow(&due);
         compensate_in_background_for(
             due.into_iter()
-                .map(|(operation, step, undo)| (operation, step, start(undo)))
+                .map(|(&(_, operation, step), undo)| (operation, step, start(undo)))
                 .collect(),
-            Some(self.workflow),
+            workflow,
         );
     }
 }
@@ -463,7 +604,7 @@ fn start(undo: Box<dyn FnOnce() -> UndoFuture + Send>) -> UndoFuture {
 /// What is left of [`Ledger::undo`]; dropped early, it runs the rest on a
 /// task of its own.
 struct Unwinding {
-    workflow: &'static str,
+    workflow: Option<&'static str>,
     in_flight: Option<(&'static str, &'static str, UndoFuture)>,
     rest: std::vec::IntoIter<PendingUndo>,
 }
@@ -474,10 +615,10 @@ impl Drop for Unwinding {
         pending.extend(
             self.rest
                 .by_ref()
-                .map(|(operation, step, undo)| (operation, step, start(undo))),
+                .map(|(&(_, operation, step), undo)| (operation, step, start(undo))),
         );
         if !pending.is_empty() {
-            compensate_in_background_for(pending, Some(self.workflow));
+            compensate_in_background_for(pending, self.workflow);
         }
     }
 }
@@ -511,76 +652,88 @@ where
 }
 
 /// The output of a completed `#[compensate]` step of a fresh in-memory
-/// run, with its compensation, armed: dropped armed, it hands the
-/// compensation to the [`Ledger`]. The steps after it read the output with
+/// run, with its compensation, armed: dropped armed (the steps failed,
+/// panicked or were dropped), it hands the compensation over to the
+/// [`Saga`] that runs the steps. The steps after it read the output with
 /// [`Undo::output`]; [`Undo::disarm`] gives it back when all have
 /// succeeded.
 #[doc(hidden)]
-pub struct Undo<'l, T: Send + 'static, C: Compensation<T>> {
-    ledger: &'l Ledger,
-    /// `(operation, step)`.
-    names: &'static (&'static str, &'static str),
-    armed: Option<(T, C)>,
+pub struct Undo<T: Send + 'static, C: Compensation<T>> {
+    /// `(names, output, compensation)`, `names` being `(workflow,
+    /// operation, step)`; taken by `disarm` (or by `drop`). The reference
+    /// is the `Option`'s tag: arming stores nothing more than the fields.
+    armed: Option<(&'static Names, T, C)>,
 }
 
-impl<T: Send + 'static, C: Compensation<T>> core::fmt::Debug for Undo<'_, T, C> {
+impl<T: Send + 'static, C: Compensation<T>> core::fmt::Debug for Undo<T, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Undo")
-            .field("step", &self.names.1)
+            .field("step", &self.armed.as_ref().map(|(names, ..)| names.2))
             .finish_non_exhaustive()
     }
 }
 
-impl<'l, T: Send + 'static, C: Compensation<T>> Undo<'l, T, C> {
-    /// `output` of step `names.1`, to be undone by `compensation`.
-    #[inline]
-    pub fn new(
-        ledger: &'l Ledger,
-        names: &'static (&'static str, &'static str),
-        output: T,
-        compensation: C,
-    ) -> Self {
+impl<T: Send + 'static, C: Compensation<T>> Undo<T, C> {
+    /// `output` of step `names.2` (`names` is `(workflow, operation,
+    /// step)`), to be undone by `compensation`.
+    #[inline(always)]
+    pub const fn new(names: &'static Names, output: T, compensation: C) -> Self {
         Self {
-            ledger,
-            names,
-            armed: Some((output, compensation)),
+            armed: Some((names, output, compensation)),
         }
     }
 
     /// The output, for the steps after it.
-    #[inline]
+    #[inline(always)]
     pub fn output(&self) -> &T {
         match &self.armed {
-            Some((output, _)) => output,
-            None => unreachable!("an `Undo` is armed until it is disarmed by value"),
+            Some((_, output, _)) => output,
+            None => unreachable!("an `Undo` is armed until it is disarmed"),
         }
     }
 
-    /// The output, when nothing is left to undo.
-    #[inline]
-    pub fn disarm(mut self) -> T {
+    /// The output, when nothing is left to undo (the compensation is
+    /// dropped). The `Undo` stays where it is, disarmed (not moved: a
+    /// moved one would need a drop flag in the run's future).
+    #[inline(always)]
+    pub fn disarm(&mut self) -> T {
         match self.armed.take() {
-            Some((output, _)) => output,
-            None => unreachable!("an `Undo` is armed until it is disarmed by value"),
+            Some((_, output, _)) => output,
+            None => unreachable!("an `Undo` is disarmed once"),
         }
     }
 }
 
-impl<T: Send + 'static, C: Compensation<T>> Drop for Undo<'_, T, C> {
+impl<T: Send + 'static, C: Compensation<T>> Drop for Undo<T, C> {
     #[inline]
     fn drop(&mut self) {
-        if let Some(armed) = self.armed.take() {
-            hand_over(self.ledger, self.names, armed);
+        if let Some((names, output, compensation)) = self.armed.take() {
+            hand_over(names, output, compensation);
         }
     }
 }
 
 #[cold]
 fn hand_over<T: Send + 'static, C: Compensation<T>>(
-    ledger: &Ledger,
-    &(operation, step): &'static (&'static str, &'static str),
-    (output, compensation): (T, C),
+    names: &'static Names,
+    output: T,
+    compensation: C,
 ) {
-    let undo = move || -> UndoFuture { Box::pin(compensation.call(output)) };
-    ledger.push((operation, step, Box::new(undo)));
+    let undo: Box<dyn FnOnce() -> UndoFuture + Send> =
+        Box::new(move || -> UndoFuture { Box::pin(compensation.call(output)) });
+    let mut undo = Some(undo);
+    let _ = DUE.try_with(|due| {
+        if let Ok(mut due) = due.try_borrow_mut()
+            && let Some(undo) = undo.take()
+        {
+            due.push((names, undo));
+            DUE_LEN.set(due.len());
+        }
+    });
+    if let Some(undo) = undo {
+        // The thread is exiting (no stack to hand it to): the compensation
+        // still runs, on a task of its own.
+        let &(workflow, operation, step) = names;
+        compensate_in_background_for(vec![(operation, step, start(undo))], Some(workflow));
+    }
 }
