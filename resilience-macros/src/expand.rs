@@ -848,7 +848,11 @@ impl Generator<'_> {
         // operation's name is a type) and never moved (no drop flag in
         // the future): the permit is taken from it as its block ends, and
         // lives in registers; the permit's `Drop` still counts a panic of
-        // `when` as a failure.
+        // `when` as a failure. The result is then matched by value, not
+        // by reference: the error path hands the error's address on, and a
+        // `match &result` made every call write the whole result to memory
+        // first (three stores on the success path); by value, only an
+        // error is.
         let label = syn::Lifetime::new(
             &format!("'__resilience_breaker_{index}"),
             proc_macro2::Span::mixed_site(),
@@ -868,11 +872,19 @@ impl Generator<'_> {
                 let __resilience_result: #ret = #inner;
                 (__resilience_guard.take(), __resilience_result)
             };
-            match &__resilience_result {
-                ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
-                ::resilience::__private::Result::Err(__resilience_error) => #on_error,
+            match __resilience_result {
+                ::resilience::__private::Result::Ok(__resilience_value) => {
+                    __resilience_permit.succeeded();
+                    ::resilience::__private::Result::Ok(__resilience_value)
+                }
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    {
+                        let __resilience_error = &__resilience_error;
+                        #on_error
+                    }
+                    ::resilience::__private::Result::Err(__resilience_error)
+                }
             }
-            __resilience_result
         }}
     }
 
