@@ -33,12 +33,14 @@
 //!   than about the breaker.
 //!
 //! After criterion, pairs run again interleaved ([`ROUNDS`] rounds, each
-//! timing both), and the last line prints
-//! `breaker: ours/hand R1, ours/tower-resilience R2`, both for the
-//! consecutive mode (R2 against tower-resilience's consecutive mode, like
-//! for like); the line before it gives the failure-ratio mode's ratio to
+//! timing both; [`R1_ROUNDS`] for ours against the hand-written breaker,
+//! whose batches are short), and [`summary`] returns the two ratios of the
+//! last line, `breaker: ours/hand R1, ours/tower-resilience R2`, both for
+//! the consecutive mode (R2 against tower-resilience's consecutive mode,
+//! like for like); a line before it gives the failure-ratio mode's ratio to
 //! tower-resilience's default breaker.
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use std::time::Duration;
@@ -52,9 +54,11 @@ use tower_resilience::circuitbreaker::CircuitBreakerLayer;
 use crate::common::interleaved;
 
 /// Calls per timing.
-const BATCH: u64 = 10_000;
+pub(crate) const BATCH: u64 = 10_000;
 /// Interleaved rounds for the summary.
-const ROUNDS: usize = 31;
+const ROUNDS: usize = 101;
+/// Interleaved rounds for R1 (two batches of about 20 µs each a round).
+const R1_ROUNDS: usize = 1_001;
 
 #[derive(Debug)]
 enum BenchError {
@@ -222,13 +226,11 @@ where
 }
 
 /// Runs one variant once, `BATCH` calls, for an instruction count under
-/// callgrind (see `benches/health.rs`); `none` runs no call.
-pub(crate) fn callgrind(rt: &Runtime, variant: &str) {
-    let tower_consecutive = CircuitBreakerLayer::builder()
-        .consecutive_failures(5)
-        .build()
-        .expect("valid");
-    let mut tower = tower_consecutive.layer(service_fn(work));
+/// callgrind (see `benches/health.rs`); `none` runs no call. False for a
+/// variant of another module.
+pub(crate) fn callgrind(rt: &Runtime, variant: &str) -> bool {
+    let (tower, _) = towers();
+    let mut tower = tower.into_inner();
     let sum = match variant {
         "none" => 0,
         "bare" => batch(rt, work),
@@ -238,25 +240,32 @@ pub(crate) fn callgrind(rt: &Runtime, variant: &str) {
         "hand_runtime" => batch(rt, hand_runtime),
         "tower" => tower_batch(rt, &mut tower),
         "ours_ratio" => batch(rt, ours_ratio),
-        other => {
-            panic!(
-                "unknown variant {other}: none, bare, ours, hand, hand_bare, hand_runtime, tower, ours_ratio"
-            )
-        }
+        _ => return false,
     };
     black_box(sum);
+    true
 }
 
-/// Runs the criterion groups and the interleaved summary.
-pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
-    let tower_consecutive = CircuitBreakerLayer::builder()
+/// tower-resilience's breakers around [`work`]: consecutive failures (5),
+/// and its defaults.
+fn towers() -> (
+    RefCell<impl Service<u64, Response = u64, Error = impl std::fmt::Debug>>,
+    RefCell<impl Service<u64, Response = u64, Error = impl std::fmt::Debug>>,
+) {
+    let consecutive = CircuitBreakerLayer::builder()
         .consecutive_failures(5)
         .build()
         .expect("valid");
-    let tower_default = CircuitBreakerLayer::builder().build().expect("valid");
-    let service = || service_fn(work);
-    let tower_consecutive = std::cell::RefCell::new(tower_consecutive.layer(service()));
-    let tower_default = std::cell::RefCell::new(tower_default.layer(service()));
+    let default = CircuitBreakerLayer::builder().build().expect("valid");
+    (
+        RefCell::new(consecutive.layer(service_fn(work))),
+        RefCell::new(default.layer(service_fn(work))),
+    )
+}
+
+/// The criterion groups.
+pub(crate) fn bench(c: &mut Criterion, rt: &Runtime) {
+    let (tower_consecutive, tower_default) = towers();
 
     let bare = || batch(rt, work);
     let ours_c = || batch(rt, ours_consecutive);
@@ -289,17 +298,33 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
     g.bench_function("ours_ratio", |b| b.iter(ours_r));
     g.bench_function("tower_resilience_default", |b| b.iter(tower_d));
     g.finish();
-    c.final_summary();
+}
+
+/// The pairs again, interleaved: prints the medians per call and returns
+/// R1 (ours/hand, both with the drop guard) and R2 (ours/tower-resilience),
+/// the consecutive mode's.
+pub(crate) fn summary(rt: &Runtime) -> (f64, f64) {
+    let (tower_consecutive, tower_default) = towers();
+    let bare = || batch(rt, work);
+    let ours_c = || batch(rt, ours_consecutive);
+    let hand_c = || batch(rt, hand_consecutive);
+    let hand_g = || batch(rt, hand_guarded);
+    let hand_r = || batch(rt, hand_runtime);
+    let tower_c = || tower_batch(rt, &mut *tower_consecutive.borrow_mut());
+    let ours_r = || batch(rt, ours_ratio);
+    let tower_d = || tower_batch(rt, &mut *tower_default.borrow_mut());
 
     let per_call = |d: Duration| d.as_secs_f64() * 1e9 / BATCH as f64;
-    let (oc, hc) = interleaved(ROUNDS, ours_c, hand_g);
-    let (oc3, hb) = interleaved(ROUNDS, ours_c, hand_c);
-    let (oc4, hr) = interleaved(ROUNDS, ours_c, hand_r);
+    let (oc, hc) = interleaved(R1_ROUNDS, ours_c, hand_g);
+    let (oc3, hb) = interleaved(R1_ROUNDS, ours_c, hand_c);
+    let (oc4, hr) = interleaved(R1_ROUNDS, ours_c, hand_r);
     let (oc2, tc) = interleaved(ROUNDS, ours_c, tower_c);
     let (or, td) = interleaved(ROUNDS, ours_r, tower_d);
-    let (b, _) = interleaved(ROUNDS, bare, bare);
+    let (b, _) = interleaved(R1_ROUNDS, bare, bare);
     println!();
-    println!("Interleaved, median of {ROUNDS} rounds of {BATCH} calls, per call:");
+    println!(
+        "Interleaved, median of {R1_ROUNDS} rounds (against tower-resilience {ROUNDS}) of {BATCH} calls, per call:"
+    );
     println!("bare call {:.1} ns", per_call(b));
     println!(
         "consecutive: ours {:.1} ns, by hand with a guard {:.1} ns; ours {:.1} ns, by hand without {:.1} ns; ours {:.1} ns, tower-resilience {:.1} ns",
@@ -327,9 +352,5 @@ pub(crate) fn run(c: &mut Criterion, rt: &Runtime) {
         ratio(or, td),
         ratio(oc3, hb)
     );
-    println!(
-        "breaker: ours/hand {:.2}, ours/tower-resilience {:.2}",
-        ratio(oc, hc),
-        ratio(oc2, tc)
-    );
+    (ratio(oc, hc), ratio(oc2, tc))
 }
