@@ -25,9 +25,15 @@ use criterion::Criterion;
 
 /// The variants [`callgrind`] counts: (label, variant, the baseline
 /// variant to subtract, calls made).
-const COUNTED: [(&str, &str, &str, u64); 13] = [
+const COUNTED: [(&str, &str, &str, u64); 14] = [
     ("breaker: bare call", "bare", "none", breaker::BATCH),
     ("breaker: ours", "ours", "none", breaker::BATCH),
+    (
+        "breaker: ours, a field",
+        "ours_field",
+        "none",
+        breaker::BATCH,
+    ),
     (
         "breaker: by hand with a guard",
         "hand",

@@ -7,7 +7,11 @@
 //!
 //! - `bare`: the call alone, for reference.
 //! - `ours_consecutive`: `#[circuit_breaker(state = BREAKER)]` with
-//!   `BreakerPolicy::consecutive(5)`.
+//!   `BreakerPolicy::consecutive(5)` (a `static`: the generated code bakes
+//!   its address in, as the hand-written code does).
+//! - `ours_field`: the same breaker as a field of the agent,
+//!   `#[circuit_breaker(state = self.breaker)]` (the guard across the call
+//!   also holds the breaker's address).
 //! - `hand_guarded`: the same logic by hand: an atomic state checked
 //!   before the call, an atomic count of failures in a row cleared after a
 //!   success (only when it is not zero), the state set to open at 5, and a
@@ -17,8 +21,9 @@
 //!   reference.
 //! - `hand_runtime`: the public permit API by hand: `admit`, the call,
 //!   `succeeded`/`failed` on the permit (what the attribute wrote until it
-//!   held a two-word guard across the call instead of the four-word permit;
-//!   the difference to `ours_consecutive` is what that saves).
+//!   held a guard of two words, one for a `static`, across the call instead
+//!   of the four-word permit; the difference to `ours_consecutive` is what
+//!   that saves).
 //! - `tower_resilience_consecutive`: tower-resilience's `CircuitBreakerLayer`
 //!   with `consecutive_failures(5)` around a `service_fn`, called with
 //!   `ready().await?.call(x).await`.
@@ -101,6 +106,26 @@ static RATIO: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::new());
 #[circuit_breaker(state = CONSECUTIVE)]
 async fn ours_consecutive(x: u64) -> Result<u64, BenchError> {
     work(x).await
+}
+
+/// An agent with a breaker of its own.
+struct Agent {
+    breaker: CircuitBreaker,
+}
+
+static AGENT: Agent = Agent {
+    breaker: CircuitBreaker::new(BreakerPolicy::consecutive(5)),
+};
+
+impl Agent {
+    #[circuit_breaker(state = self.breaker)]
+    async fn ask(&self, x: u64) -> Result<u64, BenchError> {
+        work(x).await
+    }
+}
+
+fn ours_field(x: u64) -> impl Future<Output = Result<u64, BenchError>> {
+    AGENT.ask(x)
 }
 
 #[circuit_breaker(state = RATIO)]
@@ -235,6 +260,7 @@ pub(crate) fn callgrind(rt: &Runtime, variant: &str) -> bool {
         "none" => 0,
         "bare" => batch(rt, work),
         "ours" => batch(rt, ours_consecutive),
+        "ours_field" => batch(rt, ours_field),
         "hand" => batch(rt, hand_guarded),
         "hand_bare" => batch(rt, hand_consecutive),
         "hand_runtime" => batch(rt, hand_runtime),
@@ -269,6 +295,7 @@ pub(crate) fn bench(c: &mut Criterion, rt: &Runtime) {
 
     let bare = || batch(rt, work);
     let ours_c = || batch(rt, ours_consecutive);
+    let ours_f = || batch(rt, ours_field);
     let hand_c = || batch(rt, hand_consecutive);
     let hand_g = || batch(rt, hand_guarded);
     let hand_r = || batch(rt, hand_runtime);
@@ -278,6 +305,7 @@ pub(crate) fn bench(c: &mut Criterion, rt: &Runtime) {
     let expected = bare();
     for (name, run) in [
         ("ours consecutive", &ours_c as &dyn Fn() -> u64),
+        ("ours field", &ours_f),
         ("hand consecutive", &hand_c),
         ("hand guarded", &hand_g),
         ("hand runtime", &hand_r),
@@ -291,6 +319,7 @@ pub(crate) fn bench(c: &mut Criterion, rt: &Runtime) {
     let mut g = c.benchmark_group("breaker_closed_success_10k_calls");
     g.bench_function("bare", |b| b.iter(bare));
     g.bench_function("ours_consecutive", |b| b.iter(ours_c));
+    g.bench_function("ours_field", |b| b.iter(ours_f));
     g.bench_function("hand_guarded", |b| b.iter(hand_g));
     g.bench_function("hand_bare", |b| b.iter(hand_c));
     g.bench_function("hand_runtime", |b| b.iter(hand_r));
@@ -307,6 +336,7 @@ pub(crate) fn summary(rt: &Runtime) -> (f64, f64) {
     let (tower_consecutive, tower_default) = towers();
     let bare = || batch(rt, work);
     let ours_c = || batch(rt, ours_consecutive);
+    let ours_f = || batch(rt, ours_field);
     let hand_c = || batch(rt, hand_consecutive);
     let hand_g = || batch(rt, hand_guarded);
     let hand_r = || batch(rt, hand_runtime);
@@ -318,6 +348,7 @@ pub(crate) fn summary(rt: &Runtime) -> (f64, f64) {
     let (oc, hc) = interleaved(R1_ROUNDS, ours_c, hand_g);
     let (oc3, hb) = interleaved(R1_ROUNDS, ours_c, hand_c);
     let (oc4, hr) = interleaved(R1_ROUNDS, ours_c, hand_r);
+    let (of, hf) = interleaved(R1_ROUNDS, ours_f, hand_g);
     let (oc2, tc) = interleaved(ROUNDS, ours_c, tower_c);
     let (or, td) = interleaved(ROUNDS, ours_r, tower_d);
     let (b, _) = interleaved(R1_ROUNDS, bare, bare);
@@ -334,6 +365,12 @@ pub(crate) fn summary(rt: &Runtime) -> (f64, f64) {
         per_call(hb),
         per_call(oc2),
         per_call(tc)
+    );
+    println!(
+        "field (state = self.breaker): ours {:.1} ns, by hand with a guard {:.1} ns (ours/hand {:.2})",
+        per_call(of),
+        per_call(hf),
+        of.as_secs_f64() / hf.as_secs_f64()
     );
     println!(
         "macro: ours {:.1} ns, the permit API by hand {:.1} ns (ours/hand {:.2})",

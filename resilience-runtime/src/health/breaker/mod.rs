@@ -83,6 +83,7 @@
 
 use core::fmt;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
@@ -1031,37 +1032,97 @@ pub trait BreakerOperation {
     const NAME: &'static str;
 }
 
+/// A `static` breaker, as a type: what `#[circuit_breaker(state = PATH)]`
+/// implements (on its [`BreakerOperation`] type) for a `PATH` in
+/// `SCREAMING_CASE`, so that its guard need not store the breaker's
+/// address.
+#[doc(hidden)]
+pub trait StaticBreaker {
+    /// The breaker.
+    fn breaker() -> &'static CircuitBreaker;
+}
+
+/// Where a [`BreakerGuard`] finds its breaker: a reference it stores, or,
+/// for a `static` breaker, the type [`Static`], which stores nothing.
+#[doc(hidden)]
+pub trait BreakerPlace<'a>: Copy {
+    /// The breaker.
+    fn breaker(self) -> &'a CircuitBreaker;
+}
+
+impl<'a> BreakerPlace<'a> for &'a CircuitBreaker {
+    #[inline]
+    fn breaker(self) -> &'a CircuitBreaker {
+        self
+    }
+}
+
+/// The [`BreakerPlace`] of the `static` breaker `S` names.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Static<S>(PhantomData<S>);
+
+impl<S> Static<S> {
+    /// The place.
+    #[inline]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<S> Default for Static<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Clone for Static<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Static<S> {}
+
+impl<S: StaticBreaker> BreakerPlace<'static> for Static<S> {
+    #[inline]
+    fn breaker(self) -> &'static CircuitBreaker {
+        S::breaker()
+    }
+}
+
 /// What `#[circuit_breaker]` holds across its call: a [`BreakerPermit`]
-/// in two words (the operation's name is the type `O`), from which the
-/// permit is taken once the call has returned, and given the call's
-/// outcome. Dropped before that it counts as the permit does: cancelled,
-/// or failed if the thread is panicking.
+/// in two words (the operation's name is the type `O`), or in one for a
+/// `static` breaker (its address is the type `P`), from which the permit
+/// is taken once the call has returned, and given the call's outcome.
+/// Dropped before that it counts as the permit does: cancelled, or failed
+/// if the thread is panicking.
 ///
 /// It is taken by `&mut`, not moved: a guard moved after the call needs a
 /// drop flag in the caller's future (three stores a call); taken, its
 /// `Drop` right after sees the mark just written, and is compiled out.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct BreakerGuard<'a, O: BreakerOperation> {
-    breaker: &'a CircuitBreaker,
+pub struct BreakerGuard<'a, O: BreakerOperation, P: BreakerPlace<'a> = &'a CircuitBreaker> {
+    place: P,
     /// The ticket's `call`, or [`TAKEN`].
     call: u64,
-    operation: core::marker::PhantomData<O>,
+    operation: PhantomData<(&'a CircuitBreaker, O)>,
 }
 
 /// A guard's `call` once its permit is taken: no ticket (bits 1-29 of
 /// every ticket are 0).
 const TAKEN: u64 = u64::MAX;
 
-impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
-    /// [`CircuitBreaker::admit`], as a guard.
+impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> BreakerGuard<'a, O, P> {
+    /// [`CircuitBreaker::admit`] on the breaker at `place`, as a guard.
     #[inline]
-    pub(crate) fn admit(breaker: &'a CircuitBreaker) -> Result<Self, CircuitOpen> {
-        let permit = ManuallyDrop::new(breaker.admit(O::NAME)?);
+    pub(crate) fn admit(place: P) -> Result<Self, CircuitOpen> {
+        let permit = ManuallyDrop::new(place.breaker().admit(O::NAME)?);
         Ok(Self {
-            breaker: permit.breaker,
+            place,
             call: permit.ticket.call,
-            operation: core::marker::PhantomData,
+            operation: PhantomData,
         })
     }
 
@@ -1070,7 +1131,7 @@ impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
     #[inline]
     pub fn take(&mut self) -> BreakerPermit<'a> {
         BreakerPermit {
-            breaker: self.breaker,
+            breaker: self.place.breaker(),
             ticket: Ticket {
                 operation: O::NAME,
                 call: core::mem::replace(&mut self.call, TAKEN),
@@ -1079,7 +1140,7 @@ impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
     }
 }
 
-impl<O: BreakerOperation> Drop for BreakerGuard<'_, O> {
+impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> Drop for BreakerGuard<'a, O, P> {
     #[inline]
     fn drop(&mut self) {
         if self.call != TAKEN {
