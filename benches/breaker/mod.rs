@@ -225,13 +225,48 @@ where
     F: Fn(u64) -> Fut,
     Fut: std::future::Future<Output = Result<u64, BenchError>>,
 {
-    rt.block_on(async {
-        let mut sum = 0u64;
-        for i in 0..BATCH {
-            sum = sum.wrapping_add(call(i).await.expect("closed"));
-        }
-        sum
+    batch_of(rt, call, BATCH / 4)
+}
+
+/// [`batch`] of `4 * calls` calls.
+fn batch_of<F, Fut>(rt: &Runtime, call: F, calls: u64) -> u64
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<u64, BenchError>>,
+{
+    quarters(calls, |calls| {
+        rt.block_on(async {
+            let mut sum = 0u64;
+            for i in 0..calls {
+                sum = sum.wrapping_add(call(i).await.expect("closed"));
+            }
+            sum
+        })
     })
+}
+
+/// Runs `run(calls)` four times, each with the stack 16 bytes deeper, and
+/// sums the results: the loop's future, on `block_on`'s stack, lands at
+/// each 16-byte alignment within a 64-byte cache line in turn. A call of a
+/// few ns is bound by its stores, and the stores to a line commit in pairs:
+/// run at one alignment, which variant's future straddles a line is a
+/// matter of chance, and its time (1.28x by hand at one alignment in a
+/// trial, 0.88x at another) says more about where the stack was than about
+/// the code.
+fn quarters(calls: u64, run: impl Fn(u64) -> u64) -> u64 {
+    #[inline(never)]
+    fn at<const PAD: usize>(run: &dyn Fn() -> u64) -> u64 {
+        let pad = [0u8; PAD];
+        black_box(&pad);
+        let sum = run();
+        black_box(&pad);
+        sum
+    }
+    let run = || run(calls);
+    at::<0>(&run)
+        .wrapping_add(at::<16>(&run))
+        .wrapping_add(at::<32>(&run))
+        .wrapping_add(at::<48>(&run))
 }
 
 /// A tower-resilience breaker around `work`, called `BATCH` times.
@@ -240,24 +275,28 @@ where
     S: Service<u64, Response = u64>,
     S::Error: std::fmt::Debug,
 {
-    rt.block_on(async {
-        let mut sum = 0u64;
-        for i in 0..BATCH {
-            let ready = service.ready().await.expect("ready");
-            sum = sum.wrapping_add(ready.call(i).await.expect("closed"));
-        }
-        sum
+    let service = RefCell::new(service);
+    quarters(BATCH / 4, |calls| {
+        rt.block_on(async {
+            let mut service = service.borrow_mut();
+            let mut sum = 0u64;
+            for i in 0..calls {
+                let ready = service.ready().await.expect("ready");
+                sum = sum.wrapping_add(ready.call(i).await.expect("closed"));
+            }
+            sum
+        })
     })
 }
 
 /// Runs one variant once, `BATCH` calls, for an instruction count under
-/// callgrind (see `benches/health.rs`); `none` runs no call. False for a
-/// variant of another module.
+/// callgrind (see `benches/health.rs`); `none` runs the same batches of
+/// no call. False for a variant of another module.
 pub(crate) fn callgrind(rt: &Runtime, variant: &str) -> bool {
     let (tower, _) = towers();
     let mut tower = tower.into_inner();
     let sum = match variant {
-        "none" => 0,
+        "none" => batch_of(rt, work, 0),
         "bare" => batch(rt, work),
         "ours" => batch(rt, ours_consecutive),
         "ours_field" => batch(rt, ours_field),
