@@ -166,48 +166,54 @@ pub struct BreakerStats {
     pub opened: u64,
 }
 
-// The state word: the phase in bits 0-1 and the generation in bits 32-63,
-// which every change of phase increments, so that an outcome of a call let
-// through in another generation is recognised and ignored. Closed, bit 2
-// is set in the failure-ratio mode ([`RATIO`]) and bits 3-31 count the
-// failures in a row (consecutive mode); half-open, bits 2-16 count the
-// trial calls let through and bits 17-31 those that succeeded. So a closed
-// consecutive-mode breaker with no failure to forget has a state word of
-// its generation alone: one load and one compare tell a call's success
-// path that it has nothing to do.
-const PHASE: u64 = 0b11;
+// The state word: the generation in bits 2-31 (bits 0-1 are 0), which
+// every change of phase increments, so that an outcome of a call let
+// through in another generation is recognised and ignored, and the phase
+// in bits 32-33. Closed, bit 34 is set in the failure-ratio mode
+// ([`RATIO`]) and bits 35-63 count the failures in a row (consecutive
+// mode); half-open, bits 34-48 count the trial calls let through and bits
+// 49-63 those that succeeded. So a closed consecutive-mode breaker with no
+// failure to forget has a state word of its generation alone, below
+// 2^32: one load and one compare with a 32-bit ticket tell a call's
+// success path that it has nothing to do.
+const PHASE: u64 = 0b11 << 32;
 const CLOSED: u64 = 0;
-const OPEN: u64 = 1;
-const HALF_OPEN: u64 = 2;
-const ISOLATED: u64 = 3;
-const ISSUED: u32 = 2;
-const SUCCEEDED: u32 = 17;
+const OPEN: u64 = 1 << 32;
+const HALF_OPEN: u64 = 2 << 32;
+const ISOLATED: u64 = 3 << 32;
+const ISSUED: u32 = 34;
+const SUCCEEDED: u32 = 49;
 const TRIALS: u64 = 0x7fff;
-const GENERATION: u32 = 32;
+/// The generation's shift, and its 30 bits.
+const GENERATION: u32 = 2;
+const GENERATIONS: u32 = 0x3fff_ffff;
 /// Closed: the failure-ratio mode.
-const RATIO: u64 = 1 << 2;
-/// Closed: the failures in a row, in bits 3-31.
-const FAILURE: u32 = 3;
+const RATIO: u64 = 1 << 34;
+/// Closed: the failures in a row, in bits 35-63.
+const FAILURE: u32 = 35;
 const FAILURES: u64 = (MAX_FAILURES as u64) << FAILURE;
 
-// A ticket (what a permit knows of its call, [`Ticket::call`]) is the
-// state word that let the call through if that word was the generation
-// alone (closed, consecutive mode, no failure in a row): the call's
-// success has nothing to do while the state is still that word. Any other
-// ticket is the generation with [`SLOW`], which no state word has, and
-// [`TRIAL`] for a half-open trial call.
-/// Bits 0 and 31: a state word with bit 0 is open or isolated, and has
-/// nothing else than its phase and generation.
-const SLOW: u64 = 1 << 31 | 1;
+// A ticket (what a permit knows of its call, [`Ticket::call`]; always
+// below 2^32) is the state word that let the call through if that word was
+// the generation alone (closed, consecutive mode, no failure in a row):
+// the call's success has nothing to do while the state is still that
+// word. Any other ticket is the generation with [`SLOW`] (bit 0, which no
+// state word has), and [`TRIAL`] (bit 1) for a half-open trial call.
+const SLOW: u64 = 1;
 /// A half-open trial call's ticket.
-const TRIAL: u64 = 1 << 30;
+const TRIAL: u64 = 1 << 1;
 
 const fn word(phase: u64, generation: u32) -> u64 {
-    ((generation as u64) << GENERATION) | phase
+    (((generation & GENERATIONS) as u64) << GENERATION) | phase
 }
 
 const fn generation(word: u64) -> u32 {
-    (word >> GENERATION) as u32
+    (word >> GENERATION) as u32 & GENERATIONS
+}
+
+/// The generation after that of `word` (30 bits, wrapping).
+const fn next_generation(word: u64) -> u32 {
+    generation(word).wrapping_add(1) & GENERATIONS
 }
 
 const fn issued(word: u64) -> u32 {
@@ -554,7 +560,7 @@ impl CircuitBreaker {
     #[inline]
     pub fn admit(&self, operation: &'static str) -> Result<BreakerPermit<'_>, CircuitOpen> {
         let current = self.state.load(Ordering::Acquire);
-        if current as u32 == 0 {
+        if current >> 32 == 0 {
             // Closed, consecutive mode, no failure in a row: the state
             // word is the call's ticket as it is.
             return Ok(BreakerPermit {
@@ -603,7 +609,7 @@ impl CircuitBreaker {
                     }
                     // The break is over: half-open, with this call as the
                     // first trial.
-                    let next = word(HALF_OPEN, generation(current).wrapping_add(1)) | 1 << ISSUED;
+                    let next = word(HALF_OPEN, next_generation(current)) | 1 << ISSUED;
                     (next, true)
                 }
                 _ => {
@@ -675,7 +681,7 @@ impl CircuitBreaker {
     fn transition_by_hand(&self, phase: u64) {
         let mut current = self.state.load(Ordering::Acquire);
         loop {
-            let generation = generation(current).wrapping_add(1);
+            let generation = next_generation(current);
             let next = if phase == CLOSED {
                 closed(&self.policy, generation)
             } else {
@@ -696,7 +702,7 @@ impl CircuitBreaker {
     /// Opens the breaker from `current` (closed or half-open), if it is
     /// still the state: the break starts now.
     fn open(&self, current: u64, operation: &str, reason: TripReason, error: ErrorRef<'_>) -> bool {
-        let generation = generation(current).wrapping_add(1);
+        let generation = next_generation(current);
         if self
             .state
             .compare_exchange(
@@ -771,7 +777,7 @@ impl CircuitBreaker {
             let next = if closes {
                 // Nothing counts while half-open: clearing first is safe.
                 self.clear_counts();
-                closed(&self.policy, generation(current).wrapping_add(1))
+                closed(&self.policy, next_generation(current))
             } else {
                 current + (1 << SUCCEEDED)
             };
@@ -932,10 +938,10 @@ pub struct BreakerPermit<'a> {
 #[derive(Clone, Copy, Debug)]
 struct Ticket {
     operation: &'static str,
-    /// The generation that let the call through in bits 32-63, as in the
-    /// state word, and in bits 0-31 nothing (the state word as it was: a
+    /// The generation that let the call through in bits 2-31, as in the
+    /// state word, and in bits 0-1 nothing (the state word as it was: a
     /// success has nothing to do while it still is) or [`SLOW`], with
-    /// [`TRIAL`] for a half-open trial call.
+    /// [`TRIAL`] for a half-open trial call; never 2^32 or above.
     call: u64,
 }
 
@@ -947,7 +953,7 @@ impl Ticket {
         let trial = if trial { TRIAL } else { 0 };
         Self {
             operation,
-            call: ((generation as u64) << GENERATION) | SLOW | trial,
+            call: word(CLOSED, generation) | SLOW | trial,
         }
     }
 
@@ -1105,14 +1111,15 @@ impl<S: StaticBreaker> BreakerPlace<'static> for Static<S> {
 #[derive(Debug)]
 pub struct BreakerGuard<'a, O: BreakerOperation, P: BreakerPlace<'a> = &'a CircuitBreaker> {
     place: P,
-    /// The ticket's `call`, or [`TAKEN`].
-    call: u64,
+    /// The ticket's `call` (below 2^32: four bytes in the caller's
+    /// future, not eight), or [`TAKEN`].
+    call: u32,
     operation: PhantomData<(&'a CircuitBreaker, O)>,
 }
 
-/// A guard's `call` once its permit is taken: no ticket (bits 1-29 of
-/// every ticket are 0).
-const TAKEN: u64 = u64::MAX;
+/// A guard's `call` once its permit is taken: no ticket ([`TRIAL`]
+/// without [`SLOW`]).
+const TAKEN: u32 = TRIAL as u32;
 
 impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> BreakerGuard<'a, O, P> {
     /// [`CircuitBreaker::admit`] on the breaker at `place`, as a guard.
@@ -1121,7 +1128,8 @@ impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> BreakerGuard<'a, O, P> {
         let permit = ManuallyDrop::new(place.breaker().admit(O::NAME)?);
         Ok(Self {
             place,
-            call: permit.ticket.call,
+            // Below 2^32: see `Ticket::call`.
+            call: permit.ticket.call as u32,
             operation: PhantomData,
         })
     }
@@ -1134,7 +1142,7 @@ impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> BreakerGuard<'a, O, P> {
             breaker: self.place.breaker(),
             ticket: Ticket {
                 operation: O::NAME,
-                call: core::mem::replace(&mut self.call, TAKEN),
+                call: u64::from(core::mem::replace(&mut self.call, TAKEN)),
             },
         }
     }

@@ -314,6 +314,29 @@ async fn a_success_of_an_older_generation_forgets_nothing() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_generation_wraps_around_in_30_bits() {
+    let (scope, _events) = scoped();
+    let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(1));
+    breaker
+        .state
+        .store(word(CLOSED, GENERATIONS), Ordering::Relaxed);
+    let early = breaker.admit("ask").unwrap();
+    // Opens in generation 0: its break is found, and ends.
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(generation(breaker.state.load(Ordering::Relaxed)), 0);
+    assert_eq!(breaker.admit("ask").unwrap_err().remaining(), Some(SECS(5)));
+    advance(SECS(5)).await;
+    let trial = breaker.admit("ask").unwrap();
+    assert!(trial.is_trial());
+    // The call let through before the wrap is of another generation.
+    early.failed(ErrorRef::Display(&"late"));
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    trial.succeeded();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert_eq!(generation(breaker.state.load(Ordering::Relaxed)), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_ratio_breaker_counts_every_success_after_a_close_and_a_reset() {
     let (scope, _events) = scoped();
     let breaker = CircuitBreaker::new(
