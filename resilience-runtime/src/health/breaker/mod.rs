@@ -1098,9 +1098,10 @@ impl<S: StaticBreaker> BreakerPlace<'static> for Static<S> {
 }
 
 /// What `#[circuit_breaker]` holds across its call: a [`BreakerPermit`]
-/// in two words (the operation's name is the type `O`), or in one for a
-/// `static` breaker (its address is the type `P`), from which the permit
-/// is taken once the call has returned, and given the call's outcome.
+/// as the breaker's address and a four-byte ticket (the operation's name
+/// is the type `O`), or as the ticket alone for a `static` breaker (its
+/// address is the type `P`), from which the permit is taken once the call
+/// has returned, and given the call's outcome.
 /// Dropped before that it counts as the permit does: cancelled, or failed
 /// if the thread is panicking.
 ///
