@@ -21,7 +21,8 @@
 //!   reference.
 //! - `hand_runtime`: the public permit API by hand: `admit`, the call,
 //!   `succeeded`/`failed` on the permit (what the attribute wrote until it
-//!   held a guard of two words, one for a `static`, across the call instead
+//!   held a small guard across the call (the address and a 4-byte ticket,
+//!   the ticket alone for a `static`) instead
 //!   of the four-word permit; the difference to `ours_consecutive` is what
 //!   that saves).
 //! - `tower_resilience_consecutive`: tower-resilience's `CircuitBreakerLayer`
@@ -134,7 +135,7 @@ async fn ours_ratio(x: u64) -> Result<u64, BenchError> {
 }
 
 /// The permit API by hand (what `#[circuit_breaker(state = BY_HAND)]`
-/// wrote before it held a two-word guard).
+/// wrote before it held a small guard across the call).
 async fn hand_runtime(x: u64) -> Result<u64, BenchError> {
     let permit = BY_HAND.admit("hand_runtime")?;
     let result = work(x).await;
