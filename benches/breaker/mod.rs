@@ -20,11 +20,10 @@
 //! - `hand_bare`: the same without the guard (not cancel-safe), for
 //!   reference.
 //! - `hand_runtime`: the public permit API by hand: `admit`, the call,
-//!   `succeeded`/`failed` on the permit (what the attribute wrote until it
-//!   held a small guard across the call (the address and a 4-byte ticket,
-//!   the ticket alone for a `static`) instead
-//!   of the four-word permit; the difference to `ours_consecutive` is what
-//!   that saves).
+//!   `succeeded`/`failed` on the permit. The attribute wrote that until it
+//!   held a small guard across the call instead of the four-word permit:
+//!   the breaker's address and a 4-byte ticket, the ticket alone for a
+//!   `static`. The difference to `ours_consecutive` is what that saves.
 //! - `tower_resilience_consecutive`: tower-resilience's `CircuitBreakerLayer`
 //!   with `consecutive_failures(5)` around a `service_fn`, called with
 //!   `ready().await?.call(x).await`.
