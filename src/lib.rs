@@ -964,7 +964,7 @@
 //!
 //! | key | value | default |
 //! |---|---|---|
-//! | `state` | a path or a field of type `CircuitBreaker` (or `&`/`Arc` of one) | required |
+//! | `state` | a path or a field of type `CircuitBreaker` (or `&`/`Arc` of one); a path in `SCREAMING_CASE` that is not a parameter must name a `static` (not a `const`, which would be a new breaker at each call), whose address the generated code then bakes in | required |
 //! | `when` | path to `fn(&E) -> bool`, or a closure: only errors it accepts count as failures; the others count as successes (as in Polly) | all errors |
 //!
 //! The thresholds are on the breaker, a `const` [`BreakerPolicy`]: after

@@ -377,6 +377,7 @@ fn expand(
 ) -> TokenStream {
     let needs_clones = layers.iter().any(is_repeating);
     let operation = func.sig.ident.to_string();
+    let params = item::param_names(&func.sig);
     // Out of the signature before the owned arguments are found: each tier
     // is lent, never cloned.
     let tier = tier_index.and_then(|index| item::take_tier_param(&mut func.sig, index));
@@ -399,6 +400,7 @@ fn expand(
                 body,
                 cloned: &cloned,
                 tier: tier.as_ref(),
+                params: &params,
             };
             let expr = wrappers.wrap(&generator);
             with_body(&func, expr)
@@ -424,6 +426,7 @@ fn expand(
                     body,
                     cloned: &cloned,
                     tier: tier.as_ref(),
+                    params: &params,
                 };
                 let expr = wrappers.wrap(&generator);
                 *init.expr = Expr::Verbatim(quote!({ #expr }));
@@ -487,6 +490,9 @@ pub(crate) struct Generator<'a> {
     pub cloned: &'a [Cloned],
     /// The `#[tier]` parameter, with an `#[escalate]` layer.
     pub tier: Option<&'a TierParam>,
+    /// The fn's parameters bound to a name (a `state` naming one is no
+    /// `static`, whatever its case).
+    pub params: &'a [syn::Ident],
 }
 
 /// A layer that runs what is below it more than once (so each run gets
@@ -829,10 +835,31 @@ impl Generator<'_> {
         let operation = self.operation;
         let inner = self.expr(index + 1);
         let state = &args.state;
-        // A `state` that is no `CircuitBreaker` is reported at the user's value.
-        let admit = quote_spanned!(at(state.span())=>
-            ::resilience::__private::breaker_admit::<__ResilienceBreakerOperation, _>(&#state)
-        );
+        // A `state` that is no `CircuitBreaker` is reported at the user's
+        // value. A `static` (by its name) is also named by the operation's
+        // type, so that the guard across the call holds no address.
+        let (admit, place) = if names_a_static(state, self.params) {
+            let breaker = quote_spanned!(at(state.span())=>
+                ::resilience::__private::static_breaker(&#state)
+            );
+            let admit = q!(::resilience::__private::breaker_admit_static::<
+                __ResilienceBreakerOperation,
+            >());
+            let place = q! {
+                impl ::resilience::__private::StaticBreaker for __ResilienceBreakerOperation {
+                    #[inline]
+                    fn breaker() -> &'static ::resilience::__private::CircuitBreaker {
+                        #breaker
+                    }
+                }
+            };
+            (admit, place)
+        } else {
+            let admit = quote_spanned!(at(state.span())=>
+                ::resilience::__private::breaker_admit::<__ResilienceBreakerOperation, _>(&#state)
+            );
+            (admit, TokenStream::new())
+        };
         // A missing `From<CircuitOpen>` is reported at the user's error type.
         let convert = quote_spanned!(at(item::error_type_span(ret))=>
             ::resilience::__private::circuit_open_error(__resilience_open)
@@ -854,7 +881,11 @@ impl Generator<'_> {
         // operation's name is a type) and never moved (no drop flag in
         // the future): the permit is taken from it as its block ends, and
         // lives in registers; the permit's `Drop` still counts a panic of
-        // `when` as a failure.
+        // `when` as a failure. The result is then matched by value, not
+        // by reference: the error path hands the error's address on, and a
+        // `match &result` made every call write the whole result to memory
+        // first (three stores on the success path); by value, only an
+        // error is.
         let label = syn::Lifetime::new(
             &format!("'__resilience_breaker_{index}"),
             proc_macro2::Span::mixed_site(),
@@ -864,6 +895,7 @@ impl Generator<'_> {
             impl ::resilience::__private::BreakerOperation for __ResilienceBreakerOperation {
                 const NAME: &'static str = #operation;
             }
+            #place
             let (__resilience_permit, __resilience_result) = {
                 let mut __resilience_guard = match #admit {
                     ::resilience::__private::Result::Ok(__resilience_guard) => __resilience_guard,
@@ -874,11 +906,19 @@ impl Generator<'_> {
                 let __resilience_result: #ret = #inner;
                 (__resilience_guard.take(), __resilience_result)
             };
-            match &__resilience_result {
-                ::resilience::__private::Result::Ok(_) => __resilience_permit.succeeded(),
-                ::resilience::__private::Result::Err(__resilience_error) => #on_error,
+            match __resilience_result {
+                ::resilience::__private::Result::Ok(__resilience_value) => {
+                    __resilience_permit.succeeded();
+                    ::resilience::__private::Result::Ok(__resilience_value)
+                }
+                ::resilience::__private::Result::Err(__resilience_error) => {
+                    {
+                        let __resilience_error = &__resilience_error;
+                        #on_error
+                    }
+                    ::resilience::__private::Result::Err(__resilience_error)
+                }
             }
-            __resilience_result
         }}
     }
 
@@ -1052,6 +1092,38 @@ pub(crate) fn call(callee: &Expr, arg: TokenStream) -> TokenStream {
 
 /// A generated span with the hygiene of the generated locals, reported at
 /// the user's token `span`.
+/// Whether a breaker's `state` names a `static`, by Rust's naming
+/// convention: a path (no `self` or `Self`, no generic arguments, not one
+/// of the fn's `params`) whose last segment is in `SCREAMING_CASE`. Such a
+/// breaker's address is a constant, which its generated code names through
+/// a type rather than keeping it in the caller's future. (A `const`
+/// breaker, which would be a new one at each call, is then refused by
+/// rustc at its name; so is a workflow's input or step so named.)
+pub(crate) fn names_a_static(state: &syn::Expr, params: &[syn::Ident]) -> bool {
+    let syn::Expr::Path(path) = state else {
+        return false;
+    };
+    if path.qself.is_some() || !path.attrs.is_empty() {
+        return false;
+    }
+    let segments = &path.path.segments;
+    if segments
+        .iter()
+        .any(|s| !s.arguments.is_none() || s.ident == "self" || s.ident == "Self")
+    {
+        return false;
+    }
+    if let Some(name) = path.path.get_ident()
+        && params.contains(name)
+    {
+        return false;
+    }
+    segments.last().is_some_and(|last| {
+        let name = last.ident.to_string();
+        name.chars().any(|c| c.is_ascii_uppercase()) && !name.chars().any(char::is_lowercase)
+    })
+}
+
 fn at(span: Span) -> Span {
     Span::mixed_site().located_at(span)
 }

@@ -128,6 +128,36 @@ fn is_result(ty: &Type) -> bool {
     }
 }
 
+/// The names the fn's parameters bind (`x` of `x: u64`, `a` and `b` of
+/// `(a, b): (u8, u8)`, ...).
+pub(crate) fn param_names(sig: &Signature) -> Vec<syn::Ident> {
+    fn walk(pat: &syn::Pat, names: &mut Vec<syn::Ident>) {
+        match pat {
+            syn::Pat::Ident(p) => {
+                names.push(p.ident.clone());
+                if let Some((_, sub)) = &p.subpat {
+                    walk(sub, names);
+                }
+            }
+            syn::Pat::Tuple(t) => t.elems.iter().for_each(|p| walk(p, names)),
+            syn::Pat::TupleStruct(t) => t.elems.iter().for_each(|p| walk(p, names)),
+            syn::Pat::Struct(s) => s.fields.iter().for_each(|f| walk(&f.pat, names)),
+            syn::Pat::Slice(s) => s.elems.iter().for_each(|p| walk(p, names)),
+            syn::Pat::Reference(r) => walk(&r.pat, names),
+            syn::Pat::Paren(p) => walk(&p.pat, names),
+            syn::Pat::Type(t) => walk(&t.pat, names),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    for input in &sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            walk(&typed.pat, &mut names);
+        }
+    }
+    names
+}
+
 /// Where a problem with the error type is reported: `E` in `Result<T, E>`,
 /// or the whole return type.
 pub(crate) fn error_type_span(ret: &Type) -> Span {

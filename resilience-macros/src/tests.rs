@@ -649,3 +649,34 @@ fn retry_over_rate_limit_with_server_jitter() {
         },
     );
 }
+
+#[test]
+fn a_breaker_state_in_screaming_case_is_taken_for_a_static() {
+    let params: Vec<syn::Ident> = vec![syn::parse_quote!(PARAM), syn::parse_quote!(prompt)];
+    let named = |tokens: TokenStream| {
+        let state: syn::Expr = syn::parse2(tokens).expect("an expression");
+        expand::names_a_static(&state, &params)
+    };
+    for state in [
+        quote!(BREAKER),
+        quote!(crate::BREAKER),
+        quote!(super::agents::SEARCH_2),
+        quote!(::deps::B),
+    ] {
+        assert!(named(state.clone()), "{state}");
+    }
+    for state in [
+        quote!(self.breaker),
+        quote!(breaker),
+        quote!(Breaker),
+        quote!(Self::BREAKER),
+        quote!(self::BREAKER),
+        quote!(PARAM),
+        quote!(Pool::<u8>::BREAKER),
+        quote!(&BREAKER),
+        quote!(_),
+        quote!(BREAKERS[0]),
+    ] {
+        assert!(!named(state.clone()), "{state}");
+    }
+}

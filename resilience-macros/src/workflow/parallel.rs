@@ -393,6 +393,7 @@ fn branch(workflow: &Workflow, plan: &Plan<'_>, output: &Type, error: &Type) -> 
         body: step.expr.to_token_stream(),
         cloned: &[],
         tier: None,
+        params: &[],
     };
     let body = generator.expr(0);
     q! {

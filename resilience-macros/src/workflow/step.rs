@@ -287,6 +287,7 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
         body: step.expr.to_token_stream(),
         cloned: &[],
         tier: None,
+        params: &[],
     };
     (generator.expr(0), ret)
 }

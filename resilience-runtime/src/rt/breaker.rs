@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-pub use crate::breaker::BreakerOperation;
-use crate::breaker::{BreakerGuard, CircuitBreaker, CircuitOpen};
+use crate::breaker::{BreakerGuard, CircuitOpen};
+pub use crate::breaker::{BreakerOperation, CircuitBreaker, Static, StaticBreaker};
 
 /// A value `#[circuit_breaker(state = ..)]` can name: a [`CircuitBreaker`],
 /// or a reference or an `Arc` to one.
@@ -45,6 +45,21 @@ pub fn breaker_admit<'a, O: BreakerOperation, S: BreakerState + ?Sized>(
     state: &'a S,
 ) -> Result<BreakerGuard<'a, O>, CircuitOpen> {
     BreakerGuard::admit(state.breaker_state())
+}
+
+/// [`breaker_admit`] for a `static` breaker, which `O` names
+/// ([`StaticBreaker`]): the guard holds only the ticket.
+#[inline]
+pub fn breaker_admit_static<O: BreakerOperation + StaticBreaker>()
+-> Result<BreakerGuard<'static, O, Static<O>>, CircuitOpen> {
+    BreakerGuard::admit(Static::new())
+}
+
+/// `state`'s breaker, for a `static` `state` (what
+/// [`StaticBreaker::breaker`] returns).
+#[inline]
+pub fn static_breaker<S: BreakerState + ?Sized>(state: &'static S) -> &'static CircuitBreaker {
+    state.breaker_state()
 }
 
 /// The error type of a `#[circuit_breaker]` fn: it receives

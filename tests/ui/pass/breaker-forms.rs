@@ -49,6 +49,40 @@ async fn stacked(prompt: String) -> Result<usize, AgentError> {
     Ok(prompt.len())
 }
 
+// A `static` in `SCREAMING_CASE` is named through a type (the guard across
+// the call holds no address); these go the other way and work as well.
+static BY_REFERENCE: &CircuitBreaker = &BREAKER;
+#[allow(non_upper_case_globals)]
+static lowercase: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(2));
+
+#[circuit_breaker(state = BY_REFERENCE)]
+async fn by_reference(x: u8) -> Result<u8, AgentError> {
+    Ok(x)
+}
+
+#[circuit_breaker(state = lowercase)]
+async fn lowercase_static(x: u8) -> Result<u8, AgentError> {
+    Ok(x)
+}
+
+// A parameter, whatever its case, is not a `static`.
+#[allow(non_snake_case)]
+#[circuit_breaker(state = SHARED)]
+async fn parameter(SHARED: &CircuitBreaker, x: u8) -> Result<u8, AgentError> {
+    Ok(x)
+}
+
+#[circuit_breaker(state = BREAKER)]
+async fn generic_static<T: Send + 'static>(value: T) -> Result<T, AgentError> {
+    static LOCAL: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(2));
+    #[circuit_breaker(state = LOCAL)]
+    async fn inner() -> Result<(), AgentError> {
+        Ok(())
+    }
+    inner().await?;
+    Ok(value)
+}
+
 async fn generic<T: Send + 'static>(value: T) -> Result<T, AgentError> {
     #[circuit_breaker(state = BREAKER)]
     async fn inner() -> Result<(), AgentError> {
@@ -106,6 +140,11 @@ fn main() {
     assert_send(qualified(1));
     assert_send(stacked(String::new()));
     assert_send(generic(1u8));
+    assert_send(generic_static(1u8));
+    assert_send(by_reference(1));
+    assert_send(lowercase_static(1));
+    static PARAMETER: CircuitBreaker = CircuitBreaker::new(BreakerPolicy::consecutive(1));
+    assert_send(parameter(&PARAMETER, 1));
     assert_send(agent.own("x"));
     assert_send(Arc::clone(&agent).shared(String::new()));
     let _ = agent.ask("x");

@@ -175,6 +175,14 @@ pub enum BreakerPolicyError {
     /// A zero break.
     #[error("circuit breaker: the break must be above zero (Polly's default is 5s)")]
     NoBreak,
+    /// More failures in a row than a breaker can count.
+    #[error(
+        "circuit breaker: {failures} failures in a row is more than the 536870911 a breaker counts"
+    )]
+    TooManyFailures {
+        /// The number given.
+        failures: u32,
+    },
     /// No trial calls: a half-open breaker could never close.
     #[error("circuit breaker: `with_trials` needs at least 1 trial call")]
     NoTrials,
@@ -206,6 +214,9 @@ impl BreakerPolicyError {
             }
             Self::Ratio { .. } => panic!(
                 "circuit breaker: the failure ratio must be above 0 and at most 1 (Polly's default is 0.1)"
+            ),
+            Self::TooManyFailures { .. } => panic!(
+                "circuit breaker: `BreakerPolicy::consecutive` takes at most 536870911 failures"
             ),
             Self::NoThroughput => panic!(
                 "circuit breaker: `with_min_throughput` needs at least 1 call (Polly's default is 100)"

@@ -26,11 +26,12 @@
 //!
 //! # Cost
 //!
-//! The state is atomics, no lock. A call through a closed breaker in the
-//! consecutive mode costs two relaxed loads and a store only when a
-//! failure count is to be cleared, and reads no clock. The failure-ratio
-//! mode reads the clock once per call and adds to its bucket. The open
-//! path reads the clock once.
+//! The state is atomics, no lock. A successful call through a closed
+//! breaker in the consecutive mode costs two loads of the state word (one
+//! before, one after) and a compare, and reads no clock; the state word
+//! holds the count of failures in a row, so a success after failures is
+//! one compare-and-swap. The failure-ratio mode reads the clock once per
+//! call and adds to its bucket. The open path reads the clock once.
 //!
 //! # What it writes, by hand
 //!
@@ -82,9 +83,12 @@
 
 use core::fmt;
 use core::future::Future;
+use core::marker::PhantomData;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+
 use core::time::Duration;
+use policy::MAX_FAILURES;
 
 use crate::error_ref::ErrorRef;
 use crate::events::{Event, EventKind, TripReason, emit};
@@ -162,26 +166,54 @@ pub struct BreakerStats {
     pub opened: u64,
 }
 
-// The state word: the phase in bits 0-1, the half-open trial calls let
-// through (bits 2-16) and succeeded (bits 17-31), and the generation in
-// bits 32-63, which every change of phase increments, so that an outcome
-// of a call let through in another generation is recognised and ignored.
-const PHASE: u64 = 0b11;
+// The state word: the generation in bits 2-31 (bits 0-1 are 0), which
+// every change of phase increments, so that an outcome of a call let
+// through in another generation is recognised and ignored, and the phase
+// in bits 32-33. Closed, bit 34 is set in the failure-ratio mode
+// ([`RATIO`]) and bits 35-63 count the failures in a row (consecutive
+// mode); half-open, bits 34-48 count the trial calls let through and bits
+// 49-63 those that succeeded. So a closed consecutive-mode breaker with no
+// failure to forget has a state word of its generation alone, below
+// 2^32: one load and one compare with a 32-bit ticket tell a call's
+// success path that it has nothing to do.
+const PHASE: u64 = 0b11 << 32;
 const CLOSED: u64 = 0;
-const OPEN: u64 = 1;
-const HALF_OPEN: u64 = 2;
-const ISOLATED: u64 = 3;
-const ISSUED: u32 = 2;
-const SUCCEEDED: u32 = 17;
+const OPEN: u64 = 1 << 32;
+const HALF_OPEN: u64 = 2 << 32;
+const ISOLATED: u64 = 3 << 32;
+const ISSUED: u32 = 34;
+const SUCCEEDED: u32 = 49;
 const TRIALS: u64 = 0x7fff;
-const GENERATION: u32 = 32;
+/// The generation's shift, and its 30 bits.
+const GENERATION: u32 = 2;
+const GENERATIONS: u32 = 0x3fff_ffff;
+/// Closed: the failure-ratio mode.
+const RATIO: u64 = 1 << 34;
+/// Closed: the failures in a row, in bits 35-63.
+const FAILURE: u32 = 35;
+const FAILURES: u64 = (MAX_FAILURES as u64) << FAILURE;
+
+// A ticket (what a permit knows of its call, [`Ticket::call`]; always
+// below 2^32) is the state word that let the call through if that word was
+// the generation alone (closed, consecutive mode, no failure in a row):
+// the call's success has nothing to do while the state is still that
+// word. Any other ticket is the generation with [`SLOW`] (bit 0, which no
+// state word has), and [`TRIAL`] (bit 1) for a half-open trial call.
+const SLOW: u64 = 1;
+/// A half-open trial call's ticket.
+const TRIAL: u64 = 1 << 1;
 
 const fn word(phase: u64, generation: u32) -> u64 {
-    ((generation as u64) << GENERATION) | phase
+    (((generation & GENERATIONS) as u64) << GENERATION) | phase
 }
 
 const fn generation(word: u64) -> u32 {
-    (word >> GENERATION) as u32
+    (word >> GENERATION) as u32 & GENERATIONS
+}
+
+/// The generation after that of `word` (30 bits, wrapping).
+const fn next_generation(word: u64) -> u32 {
+    generation(word).wrapping_add(1) & GENERATIONS
 }
 
 const fn issued(word: u64) -> u32 {
@@ -190,6 +222,20 @@ const fn issued(word: u64) -> u32 {
 
 const fn succeeded(word: u64) -> u32 {
     ((word >> SUCCEEDED) & TRIALS) as u32
+}
+
+/// The failures in a row of a closed state word.
+const fn failures(word: u64) -> u32 {
+    ((word & FAILURES) >> FAILURE) as u32
+}
+
+/// The closed state word of a breaker with `policy` in `generation`, no
+/// failure counted.
+const fn closed(policy: &BreakerPolicy, generation: u32) -> u64 {
+    match policy.mode() {
+        BreakerMode::Consecutive { .. } => word(CLOSED, generation),
+        BreakerMode::FailureRatio { .. } => word(CLOSED, generation) | RATIO,
+    }
 }
 
 /// The events' operation for what is done by hand.
@@ -224,8 +270,6 @@ pub struct CircuitBreaker {
     policy: BreakerPolicy,
     name: &'static str,
     state: AtomicU64,
-    /// Failures in a row (consecutive mode).
-    failures: AtomicU32,
     /// The end of the current break (nanoseconds on [`window::now`]'s
     /// clock), valid for the generation in `until_generation`.
     until: AtomicI64,
@@ -267,8 +311,7 @@ impl CircuitBreaker {
         Self {
             policy,
             name: "",
-            state: AtomicU64::new(word(CLOSED, 0)),
-            failures: AtomicU32::new(0),
+            state: AtomicU64::new(closed(&policy, 0)),
             until: AtomicI64::new(0),
             until_generation: AtomicU32::new(u32::MAX),
             rejected: AtomicU64::new(0),
@@ -380,9 +423,14 @@ impl CircuitBreaker {
                 .totals(window::now(), window::bucket_width(sampling)),
             BreakerMode::Consecutive { .. } => (0, 0),
         };
+        let current = self.state.load(Ordering::Acquire);
         BreakerStats {
             state: self.state(),
-            consecutive_failures: self.failures.load(Ordering::Relaxed),
+            consecutive_failures: if current & PHASE == CLOSED {
+                failures(current)
+            } else {
+                0
+            },
             window_calls,
             window_failures,
             rejected: self.rejected.load(Ordering::Relaxed),
@@ -512,14 +560,23 @@ impl CircuitBreaker {
     #[inline]
     pub fn admit(&self, operation: &'static str) -> Result<BreakerPermit<'_>, CircuitOpen> {
         let current = self.state.load(Ordering::Acquire);
-        if current & PHASE == CLOSED {
-            // A closed state word is a closed call's ticket as it is.
+        if current >> 32 == 0 {
+            // Closed, consecutive mode, no failure in a row: the state
+            // word is the call's ticket as it is.
             return Ok(BreakerPermit {
                 breaker: self,
                 ticket: Ticket {
                     operation,
                     call: current,
                 },
+            });
+        }
+        if current & PHASE == CLOSED {
+            // Closed with failures in a row or in the failure-ratio mode:
+            // the outcome is always reported.
+            return Ok(BreakerPermit {
+                breaker: self,
+                ticket: Ticket::new(operation, generation(current), false),
             });
         }
         self.admit_slow(current, operation)
@@ -552,7 +609,7 @@ impl CircuitBreaker {
                     }
                     // The break is over: half-open, with this call as the
                     // first trial.
-                    let next = word(HALF_OPEN, generation(current).wrapping_add(1)) | 1 << ISSUED;
+                    let next = word(HALF_OPEN, next_generation(current)) | 1 << ISSUED;
                     (next, true)
                 }
                 _ => {
@@ -615,15 +672,21 @@ impl CircuitBreaker {
         }
     }
 
+    /// Clears the sliding window (the failures in a row are in the
+    /// closed state word: a new closed word has none).
     fn clear_counts(&self) {
-        self.failures.store(0, Ordering::Relaxed);
         self.window.clear();
     }
 
     fn transition_by_hand(&self, phase: u64) {
         let mut current = self.state.load(Ordering::Acquire);
         loop {
-            let next = word(phase, generation(current).wrapping_add(1));
+            let generation = next_generation(current);
+            let next = if phase == CLOSED {
+                closed(&self.policy, generation)
+            } else {
+                word(phase, generation)
+            };
             match self.state.compare_exchange_weak(
                 current,
                 next,
@@ -639,7 +702,7 @@ impl CircuitBreaker {
     /// Opens the breaker from `current` (closed or half-open), if it is
     /// still the state: the break starts now.
     fn open(&self, current: u64, operation: &str, reason: TripReason, error: ErrorRef<'_>) -> bool {
-        let generation = generation(current).wrapping_add(1);
+        let generation = next_generation(current);
         if self
             .state
             .compare_exchange(
@@ -656,7 +719,6 @@ impl CircuitBreaker {
         let until = window::now().saturating_add(window::nanos(break_for));
         self.until.store(until, Ordering::Relaxed);
         self.until_generation.store(generation, Ordering::Release);
-        self.failures.store(0, Ordering::Relaxed);
         self.opened.fetch_add(1, Ordering::Relaxed);
         emit(&Event::new(
             operation,
@@ -678,8 +740,22 @@ impl CircuitBreaker {
         if !ticket.trial() {
             match self.policy.mode() {
                 BreakerMode::Consecutive { .. } => {
-                    if self.failures.load(Ordering::Relaxed) != 0 && self.is_current(ticket) {
-                        self.failures.store(0, Ordering::Relaxed);
+                    // Forget the failures in a row, if the closed
+                    // generation that let the call through is the state.
+                    let mut current = self.state.load(Ordering::Acquire);
+                    while current & PHASE == CLOSED
+                        && generation(current) == ticket.generation()
+                        && current & FAILURES != 0
+                    {
+                        match self.state.compare_exchange_weak(
+                            current,
+                            current & !FAILURES,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        ) {
+                            Ok(_) => return,
+                            Err(actual) => current = actual,
+                        }
                     }
                 }
                 BreakerMode::FailureRatio { sampling, .. } => {
@@ -701,7 +777,7 @@ impl CircuitBreaker {
             let next = if closes {
                 // Nothing counts while half-open: clearing first is safe.
                 self.clear_counts();
-                word(CLOSED, generation(current).wrapping_add(1))
+                closed(&self.policy, next_generation(current))
             } else {
                 current + (1 << SUCCEEDED)
             };
@@ -740,15 +816,40 @@ impl CircuitBreaker {
             }
             return;
         }
-        let current = self.state.load(Ordering::Acquire);
+        let mut current = self.state.load(Ordering::Acquire);
         if current & PHASE != CLOSED || generation(current) != ticket.generation() {
             return;
         }
         let reason = match self.policy.mode() {
-            BreakerMode::Consecutive { failures } => {
-                let count = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
-                (count >= failures).then_some(TripReason::ConsecutiveFailures { failures: count })
-            }
+            BreakerMode::Consecutive {
+                failures: threshold,
+            } => loop {
+                // One more failure in a row in the state word, or open.
+                let count = failures(current) + 1;
+                if count >= threshold {
+                    if self.open(
+                        current,
+                        operation,
+                        TripReason::ConsecutiveFailures { failures: count },
+                        error,
+                    ) {
+                        return;
+                    }
+                    current = self.state.load(Ordering::Acquire);
+                } else if let Err(actual) = self.state.compare_exchange_weak(
+                    current,
+                    current + (1 << FAILURE),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    current = actual;
+                } else {
+                    return;
+                }
+                if current & PHASE != CLOSED || generation(current) != ticket.generation() {
+                    return;
+                }
+            },
             BreakerMode::FailureRatio {
                 ratio,
                 min_throughput,
@@ -837,19 +938,22 @@ pub struct BreakerPermit<'a> {
 #[derive(Clone, Copy, Debug)]
 struct Ticket {
     operation: &'static str,
-    /// The generation that let the call through in bits 32-63, as in the
-    /// state word, and bit 0 set for a half-open trial call (bits 1-31
-    /// mean nothing): a closed state word is a closed call's ticket as it
-    /// is, which saves the admitting fast path a shift and a mask.
+    /// The generation that let the call through in bits 2-31, as in the
+    /// state word, and in bits 0-1 nothing (the state word as it was: a
+    /// success has nothing to do while it still is) or [`SLOW`], with
+    /// [`TRIAL`] for a half-open trial call; never 2^32 or above.
     call: u64,
 }
 
 impl Ticket {
+    /// A ticket of the slow kind: the call's outcome is always reported
+    /// to the breaker.
     #[inline]
     const fn new(operation: &'static str, generation: u32, trial: bool) -> Self {
+        let trial = if trial { TRIAL } else { 0 };
         Self {
             operation,
-            call: ((generation as u64) << GENERATION) | trial as u64,
+            call: word(CLOSED, generation) | SLOW | trial,
         }
     }
 
@@ -862,7 +966,7 @@ impl Ticket {
     /// Whether it is a half-open trial call.
     #[inline]
     const fn trial(self) -> bool {
-        self.call & 1 == 1
+        self.call & TRIAL != 0
     }
 }
 
@@ -897,12 +1001,11 @@ impl BreakerPermit<'_> {
         // Consumed: no `Drop`, which would count a cancelled call.
         let permit = ManuallyDrop::new(self);
         let (breaker, ticket) = (permit.breaker, permit.ticket);
-        // The closed success path, inlined: a consecutive-mode breaker
-        // with no failure to clear has nothing to do.
-        if !ticket.trial()
-            && matches!(breaker.policy.mode(), BreakerMode::Consecutive { .. })
-            && breaker.failures.load(Ordering::Relaxed) == 0
-        {
+        // The closed success path, inlined: a state word that is still the
+        // ticket (closed, the same generation, consecutive mode, no
+        // failure in a row) has nothing to forget. A stale load only
+        // orders this success before the change it misses.
+        if breaker.state.load(Ordering::Relaxed) == ticket.call {
             return;
         }
         breaker.succeeded(ticket.operation, ticket.call);
@@ -935,37 +1038,100 @@ pub trait BreakerOperation {
     const NAME: &'static str;
 }
 
+/// A `static` breaker, as a type: what `#[circuit_breaker(state = PATH)]`
+/// implements (on its [`BreakerOperation`] type) for a `PATH` in
+/// `SCREAMING_CASE`, so that its guard need not store the breaker's
+/// address.
+#[doc(hidden)]
+pub trait StaticBreaker {
+    /// The breaker.
+    fn breaker() -> &'static CircuitBreaker;
+}
+
+/// Where a [`BreakerGuard`] finds its breaker: a reference it stores, or,
+/// for a `static` breaker, the type [`Static`], which stores nothing.
+#[doc(hidden)]
+pub trait BreakerPlace<'a>: Copy {
+    /// The breaker.
+    fn breaker(self) -> &'a CircuitBreaker;
+}
+
+impl<'a> BreakerPlace<'a> for &'a CircuitBreaker {
+    #[inline]
+    fn breaker(self) -> &'a CircuitBreaker {
+        self
+    }
+}
+
+/// The [`BreakerPlace`] of the `static` breaker `S` names.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Static<S>(PhantomData<S>);
+
+impl<S> Static<S> {
+    /// The place.
+    #[inline]
+    pub const fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<S> Default for Static<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Clone for Static<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Static<S> {}
+
+impl<S: StaticBreaker> BreakerPlace<'static> for Static<S> {
+    #[inline]
+    fn breaker(self) -> &'static CircuitBreaker {
+        S::breaker()
+    }
+}
+
 /// What `#[circuit_breaker]` holds across its call: a [`BreakerPermit`]
-/// in two words (the operation's name is the type `O`), from which the
-/// permit is taken once the call has returned, and given the call's
-/// outcome. Dropped before that it counts as the permit does: cancelled,
-/// or failed if the thread is panicking.
+/// as the breaker's address and a four-byte ticket (the operation's name
+/// is the type `O`), or as the ticket alone for a `static` breaker (its
+/// address is the type `P`), from which the permit is taken once the call
+/// has returned, and given the call's outcome.
+/// Dropped before that it counts as the permit does: cancelled, or failed
+/// if the thread is panicking.
 ///
 /// It is taken by `&mut`, not moved: a guard moved after the call needs a
 /// drop flag in the caller's future (three stores a call); taken, its
 /// `Drop` right after sees the mark just written, and is compiled out.
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct BreakerGuard<'a, O: BreakerOperation> {
-    breaker: &'a CircuitBreaker,
-    /// The ticket's `call`, or [`TAKEN`].
-    call: u64,
-    operation: core::marker::PhantomData<O>,
+pub struct BreakerGuard<'a, O: BreakerOperation, P: BreakerPlace<'a> = &'a CircuitBreaker> {
+    place: P,
+    /// The ticket's `call` (below 2^32: four bytes in the caller's
+    /// future, not eight), or [`TAKEN`].
+    call: u32,
+    operation: PhantomData<(&'a CircuitBreaker, O)>,
 }
 
-/// A guard's `call` once its permit is taken: no ticket (bits 0 and 1 of
-/// a closed call's are 0, bits 1-31 of a trial's).
-const TAKEN: u64 = u64::MAX;
+/// A guard's `call` once its permit is taken: no ticket ([`TRIAL`]
+/// without [`SLOW`]).
+const TAKEN: u32 = TRIAL as u32;
 
-impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
-    /// [`CircuitBreaker::admit`], as a guard.
+impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> BreakerGuard<'a, O, P> {
+    /// [`CircuitBreaker::admit`] on the breaker at `place`, as a guard.
     #[inline]
-    pub(crate) fn admit(breaker: &'a CircuitBreaker) -> Result<Self, CircuitOpen> {
-        let permit = ManuallyDrop::new(breaker.admit(O::NAME)?);
+    pub(crate) fn admit(place: P) -> Result<Self, CircuitOpen> {
+        let permit = ManuallyDrop::new(place.breaker().admit(O::NAME)?);
         Ok(Self {
-            breaker: permit.breaker,
-            call: permit.ticket.call,
-            operation: core::marker::PhantomData,
+            place,
+            // Below 2^32: see `Ticket::call`.
+            call: permit.ticket.call as u32,
+            operation: PhantomData,
         })
     }
 
@@ -974,16 +1140,16 @@ impl<'a, O: BreakerOperation> BreakerGuard<'a, O> {
     #[inline]
     pub fn take(&mut self) -> BreakerPermit<'a> {
         BreakerPermit {
-            breaker: self.breaker,
+            breaker: self.place.breaker(),
             ticket: Ticket {
                 operation: O::NAME,
-                call: core::mem::replace(&mut self.call, TAKEN),
+                call: u64::from(core::mem::replace(&mut self.call, TAKEN)),
             },
         }
     }
 }
 
-impl<O: BreakerOperation> Drop for BreakerGuard<'_, O> {
+impl<'a, O: BreakerOperation, P: BreakerPlace<'a>> Drop for BreakerGuard<'a, O, P> {
     #[inline]
     fn drop(&mut self) {
         if self.call != TAKEN {

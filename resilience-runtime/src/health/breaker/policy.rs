@@ -9,6 +9,10 @@ use super::error::BreakerPolicyError;
 /// word counts them in 15 bits).
 pub(super) const MAX_TRIALS: u32 = 0x7fff;
 
+/// The most failures in a row a consecutive-mode breaker can count (its
+/// state word counts them in 29 bits).
+pub(super) const MAX_FAILURES: u32 = 0x1fff_ffff;
+
 /// When a closed breaker opens.
 ///
 /// # Examples
@@ -115,7 +119,7 @@ impl BreakerPolicy {
         Self::failure_ratio(0.1)
     }
 
-    /// Opens after `failures` failed calls in a row (at least 1); a
+    /// Opens after `failures` failed calls in a row (1 to 536,870,911); a
     /// success starts the count again. Break 5 s, one trial call.
     ///
     /// # Examples
@@ -286,7 +290,7 @@ impl BreakerPolicy {
     /// # Errors
     ///
     /// The first [`BreakerPolicyError`] found: a zero count or duration, a
-    /// ratio outside (0, 1], too many trial calls, or a ratio-mode setting
+    /// ratio outside (0, 1], too many failures or trial calls, or a ratio-mode setting
     /// on a consecutive-mode policy.
     ///
     /// # Examples
@@ -305,6 +309,9 @@ impl BreakerPolicy {
             BreakerMode::Consecutive { failures } => {
                 if failures == 0 {
                     return Err(BreakerPolicyError::NoFailures);
+                }
+                if failures > MAX_FAILURES {
+                    return Err(BreakerPolicyError::TooManyFailures { failures });
                 }
             }
             BreakerMode::FailureRatio {
@@ -350,6 +357,12 @@ mod tests {
             (
                 BreakerPolicy::consecutive(0),
                 BreakerPolicyError::NoFailures,
+            ),
+            (
+                BreakerPolicy::consecutive(MAX_FAILURES + 1),
+                BreakerPolicyError::TooManyFailures {
+                    failures: MAX_FAILURES + 1,
+                },
             ),
             (
                 BreakerPolicy::failure_ratio(0.0),
@@ -400,6 +413,7 @@ mod tests {
             Err(BreakerPolicyError::Ratio { ratio }) if ratio.is_nan()
         ));
         assert_eq!(BreakerPolicy::failure_ratio(1.0).validate(), Ok(()));
+        assert_eq!(BreakerPolicy::consecutive(MAX_FAILURES).validate(), Ok(()));
         assert_eq!(
             BreakerPolicy::consecutive(1)
                 .with_trials(MAX_TRIALS)

@@ -258,6 +258,112 @@ async fn outcomes_of_calls_let_through_before_a_change_are_ignored() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_success_forgets_failures_counted_while_it_ran() {
+    let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(3));
+    // Let through with no failure in a row: a failure of another call
+    // ends before it does, and its success forgets that failure.
+    let first = breaker.admit("ask").unwrap();
+    breaker
+        .admit("ask")
+        .unwrap()
+        .failed(ErrorRef::Display(&"boom"));
+    assert_eq!(breaker.stats().consecutive_failures, 1);
+    first.succeeded();
+    assert_eq!(breaker.stats().consecutive_failures, 0);
+
+    // Let through after two failures: its success forgets them, and two
+    // more do not open the breaker.
+    for _ in 0..2 {
+        breaker
+            .admit("ask")
+            .unwrap()
+            .failed(ErrorRef::Display(&"boom"));
+    }
+    let after = breaker.admit("ask").unwrap();
+    after.succeeded();
+    assert_eq!(breaker.stats().consecutive_failures, 0);
+    for _ in 0..2 {
+        breaker
+            .admit("ask")
+            .unwrap()
+            .failed(ErrorRef::Display(&"boom"));
+    }
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert_eq!(breaker.stats().consecutive_failures, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_success_of_an_older_generation_forgets_nothing() {
+    let (scope, _events) = scoped();
+    let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(2));
+    // Let through while closed with no failure: the fast kind of ticket.
+    let early = breaker.admit("ask").unwrap();
+    // Opened, half-open, closed again: a later closed generation.
+    call(&scope, &breaker, false).unwrap();
+    call(&scope, &breaker, false).unwrap();
+    advance(SECS(5)).await;
+    call(&scope, &breaker, true).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(breaker.stats().consecutive_failures, 1);
+    // The early call's success belongs to the first closed generation.
+    early.succeeded();
+    assert_eq!(breaker.stats().consecutive_failures, 1);
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Open);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_generation_wraps_around_in_30_bits() {
+    let (scope, _events) = scoped();
+    let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(1));
+    breaker
+        .state
+        .store(word(CLOSED, GENERATIONS), Ordering::Relaxed);
+    let early = breaker.admit("ask").unwrap();
+    // Opens in generation 0: its break is found, and ends.
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(generation(breaker.state.load(Ordering::Relaxed)), 0);
+    assert_eq!(breaker.admit("ask").unwrap_err().remaining(), Some(SECS(5)));
+    advance(SECS(5)).await;
+    let trial = breaker.admit("ask").unwrap();
+    assert!(trial.is_trial());
+    // The call let through before the wrap is of another generation.
+    early.failed(ErrorRef::Display(&"late"));
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    trial.succeeded();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    assert_eq!(generation(breaker.state.load(Ordering::Relaxed)), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ratio_breaker_counts_every_success_after_a_close_and_a_reset() {
+    let (scope, _events) = scoped();
+    let breaker = CircuitBreaker::new(
+        BreakerPolicy::failure_ratio(0.5)
+            .with_min_throughput(2)
+            .with_sampling(SECS(60)),
+    );
+    call(&scope, &breaker, true).unwrap();
+    assert_eq!(breaker.stats().window_calls, 1);
+    // Closed by a trial: the window starts again, and counts successes.
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Open);
+    advance(SECS(5)).await;
+    call(&scope, &breaker, true).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+    call(&scope, &breaker, true).unwrap();
+    assert_eq!(breaker.stats().window_calls, 1);
+    // Reset by hand: the same.
+    scope.run_sync(|| breaker.reset());
+    call(&scope, &breaker, true).unwrap();
+    call(&scope, &breaker, true).unwrap();
+    let stats = breaker.stats();
+    assert_eq!((stats.window_calls, stats.window_failures), (2, 0));
+    assert_eq!(stats.consecutive_failures, 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn isolate_and_reset_by_hand() {
     let (scope, mut events) = scoped();
     let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(2)).with_name("search");
@@ -447,6 +553,9 @@ fn try_new_refuses_a_policy_that_cannot_work() {
         BreakerPolicyError::NoSampling,
         BreakerPolicyError::NoBreak,
         BreakerPolicyError::NoTrials,
+        BreakerPolicyError::TooManyFailures {
+            failures: 600_000_000,
+        },
         BreakerPolicyError::TooManyTrials { trials: 40_000 },
         BreakerPolicyError::NotRatioMode {
             setting: "with_sampling",
@@ -502,6 +611,40 @@ async fn counts_are_exact_under_many_tasks() {
     assert_eq!(stats.window_calls as usize, TASKS * CALLS);
     assert_eq!(stats.window_failures as usize, failures);
     assert_eq!(stats.state, CircuitState::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failures_in_a_row_are_counted_exactly_under_many_tasks() {
+    const TASKS: usize = 64;
+    const CALLS: usize = 1_000;
+    // A threshold no run reaches: every failure is counted.
+    let breaker = Arc::new(CircuitBreaker::new(BreakerPolicy::consecutive(
+        policy::MAX_FAILURES,
+    )));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let breaker = Arc::clone(&breaker);
+            tokio::spawn(async move {
+                for i in 0..CALLS {
+                    breaker
+                        .admit("ask")
+                        .unwrap()
+                        .failed(ErrorRef::Display(&"boom"));
+                    if i % 64 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stats = breaker.stats();
+    assert_eq!(stats.consecutive_failures as usize, TASKS * CALLS);
+    assert_eq!(stats.state, CircuitState::Closed);
+    breaker.admit("ask").unwrap().succeeded();
+    assert_eq!(breaker.stats().consecutive_failures, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,6 +1,6 @@
 //! Success-path cost of `#[bulkhead]` and `#[hedge]`, against the same
 //! logic written by hand and against `tower-resilience`'s bulkhead and hedge
-//! layers, in one run.
+//! layers (part of `benches/health.rs`).
 //!
 //! Every variant calls the same operation, [`op`], an `async fn` that takes
 //! a `u64` by value (`tower-resilience` needs `'static` requests) and
@@ -23,16 +23,12 @@
 //! ([`ROUNDS`] rounds), and the medians' ratios are printed:
 //! `bulkhead: ours/hand R`, `bulkhead: ours/tower-resilience R`, and the
 //! same for `hedge`; then the sizes of the futures.
-//!
-//! Run: `cargo bench --bench health_contention`.
 
-mod common;
-
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::mem::size_of_val;
 use std::time::Duration;
 
-use common::interleaved;
 use criterion::Criterion;
 use resilience::{Bulkhead, Rejected, bulkhead, hedge};
 use tokio::runtime::Runtime;
@@ -41,8 +37,12 @@ use tower::{Layer, Service, ServiceExt};
 use tower_resilience::bulkhead::BulkheadLayer;
 use tower_resilience::hedge::HedgeLayer;
 
-const BATCH: u64 = 1_000;
-const ROUNDS: usize = 31;
+use crate::common::interleaved;
+
+/// Calls per timing.
+pub(crate) const BATCH: u64 = 1_000;
+/// Interleaved rounds for the summary.
+const ROUNDS: usize = 101;
 const AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -160,21 +160,19 @@ where
     sum
 }
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime")
-}
-
 fn ratio(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
 }
 
-fn main() {
-    let rt = runtime();
-    // Built inside the runtime (tower-resilience's layers may need it).
-    let (mut tower_bulkhead, mut tower_hedge) = rt.block_on(async {
+/// tower-resilience's bulkhead and hedge layers around [`op`], built inside
+/// the runtime (its layers may need one).
+fn tower_services(
+    rt: &Runtime,
+) -> (
+    impl Service<u64, Response = u64, Error = impl std::fmt::Debug>,
+    impl Service<u64, Response = u64, Error = impl std::fmt::Debug>,
+) {
+    rt.block_on(async {
         let bulkhead = BulkheadLayer::builder()
             .max_concurrent_calls(8)
             .reject_when_full()
@@ -187,18 +185,41 @@ fn main() {
             .build()
             .layer(tower::service_fn(op));
         (bulkhead, hedge)
-    });
-    let expected = (0..BATCH).sum::<u64>();
-    let tower_bulkhead = std::cell::RefCell::new(&mut tower_bulkhead);
-    let tower_hedge = std::cell::RefCell::new(&mut tower_hedge);
+    })
+}
 
+/// Runs one variant once, [`BATCH`] calls, for an instruction count under
+/// callgrind (see `benches/health.rs`); `contention_none` builds the same
+/// services and makes no call. False for a variant of another module.
+pub(crate) fn callgrind(rt: &Runtime, variant: &str) -> bool {
+    let (mut tower_bulkhead, mut tower_hedge) = tower_services(rt);
+    let sum = match variant {
+        "contention_none" => 0,
+        "bulkhead_ours" => rt.block_on(batch_fn(ours_bulkhead)),
+        "bulkhead_state" => rt.block_on(batch_fn(ours_bulkhead_shared)),
+        "bulkhead_hand" => rt.block_on(batch_fn(hand_bulkhead)),
+        "bulkhead_tower" => rt.block_on(batch_tower(&mut tower_bulkhead)),
+        "hedge_ours" => rt.block_on(batch_fn(ours_hedge)),
+        "hedge_hand" => rt.block_on(batch_fn(hand_hedge)),
+        "hedge_tower" => rt.block_on(batch_tower(&mut tower_hedge)),
+        _ => return false,
+    };
+    black_box(sum);
+    true
+}
+
+/// The criterion groups, then (after every group of the run) [`summary`].
+pub(crate) fn bench(c: &mut Criterion, rt: &Runtime) {
+    let (tower_bulkhead, tower_hedge) = tower_services(rt);
+    let (tower_bulkhead, tower_hedge) = (RefCell::new(tower_bulkhead), RefCell::new(tower_hedge));
     let bulkhead_ours = || rt.block_on(batch_fn(ours_bulkhead));
     let bulkhead_shared = || rt.block_on(batch_fn(ours_bulkhead_shared));
     let bulkhead_hand = || rt.block_on(batch_fn(hand_bulkhead));
-    let bulkhead_tower = || rt.block_on(batch_tower(*tower_bulkhead.borrow_mut()));
+    let bulkhead_tower = || rt.block_on(batch_tower(&mut *tower_bulkhead.borrow_mut()));
     let hedge_ours = || rt.block_on(batch_fn(ours_hedge));
     let hedge_hand = || rt.block_on(batch_fn(hand_hedge));
-    let hedge_tower = || rt.block_on(batch_tower(*tower_hedge.borrow_mut()));
+    let hedge_tower = || rt.block_on(batch_tower(&mut *tower_hedge.borrow_mut()));
+    let expected = (0..BATCH).sum::<u64>();
     for f in [
         &bulkhead_ours as &dyn Fn() -> u64,
         &bulkhead_shared,
@@ -211,25 +232,31 @@ fn main() {
         assert_eq!(f(), expected);
     }
 
-    let mut c = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
-        .configure_from_args();
-    {
-        let mut g = c.benchmark_group(format!("bulkhead ({BATCH} calls)"));
-        g.bench_function("ours_max", |b| b.iter(bulkhead_ours));
-        g.bench_function("ours_state", |b| b.iter(bulkhead_shared));
-        g.bench_function("hand_written", |b| b.iter(bulkhead_hand));
-        g.bench_function("tower_resilience", |b| b.iter(bulkhead_tower));
-        g.finish();
-        let mut g = c.benchmark_group(format!("hedge ({BATCH} calls)"));
-        g.bench_function("ours", |b| b.iter(hedge_ours));
-        g.bench_function("hand_written", |b| b.iter(hedge_hand));
-        g.bench_function("tower_resilience", |b| b.iter(hedge_tower));
-        g.finish();
-    }
-    c.final_summary();
+    let mut g = c.benchmark_group(format!("bulkhead ({BATCH} calls)"));
+    g.bench_function("ours_max", |b| b.iter(bulkhead_ours));
+    g.bench_function("ours_state", |b| b.iter(bulkhead_shared));
+    g.bench_function("hand_written", |b| b.iter(bulkhead_hand));
+    g.bench_function("tower_resilience", |b| b.iter(bulkhead_tower));
+    g.finish();
+    let mut g = c.benchmark_group(format!("hedge ({BATCH} calls)"));
+    g.bench_function("ours", |b| b.iter(hedge_ours));
+    g.bench_function("hand_written", |b| b.iter(hedge_hand));
+    g.bench_function("tower_resilience", |b| b.iter(hedge_tower));
+    g.finish();
+}
+
+/// Each variant again, interleaved with its rivals; prints the medians,
+/// the ratios and the futures' sizes.
+pub(crate) fn summary(rt: &Runtime) {
+    let (tower_bulkhead, tower_hedge) = tower_services(rt);
+    let (tower_bulkhead, tower_hedge) = (RefCell::new(tower_bulkhead), RefCell::new(tower_hedge));
+    let bulkhead_ours = || rt.block_on(batch_fn(ours_bulkhead));
+    let bulkhead_shared = || rt.block_on(batch_fn(ours_bulkhead_shared));
+    let bulkhead_hand = || rt.block_on(batch_fn(hand_bulkhead));
+    let bulkhead_tower = || rt.block_on(batch_tower(&mut *tower_bulkhead.borrow_mut()));
+    let hedge_ours = || rt.block_on(batch_fn(ours_hedge));
+    let hedge_hand = || rt.block_on(batch_fn(hand_hedge));
+    let hedge_tower = || rt.block_on(batch_tower(&mut *tower_hedge.borrow_mut()));
 
     let (bo, bh) = interleaved(ROUNDS, bulkhead_ours, bulkhead_hand);
     let (bs, bh2) = interleaved(ROUNDS, bulkhead_shared, bulkhead_hand);
