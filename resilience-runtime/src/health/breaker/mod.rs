@@ -13,8 +13,8 @@
 //! row, or when the share of failed calls over a sliding window reaches a
 //! ratio with a minimum number of calls (Polly's defaults: see
 //! [`BreakerPolicy`]). Every change of state is an event
-//! ([`EventKind::CircuitOpened`](crate::EventKind::CircuitOpened),
-//! `CircuitHalfOpen`, `CircuitClosed`, `CircuitIsolated`, `CircuitReset`);
+//! ([`EventKind::CircuitOpened`], `CircuitHalfOpen`, `CircuitClosed`,
+//! `CircuitIsolated`, `CircuitReset`);
 //! refused calls are counted ([`BreakerStats::rejected`]), not reported one
 //! by one.
 //!
