@@ -11,7 +11,11 @@
 //! `sigkill_during_group_commits_loses_nothing` runs [`GROUP`] workflows at
 //! once in each helper (a multi-thread runtime), so that the directory
 //! store commits their saves in batches (one `syncfs` each, creations
-//! renamed between two flushes) and the kills land inside batches.
+//! renamed between two flushes) and the kills land inside batches. A
+//! SIGKILL leaves the page cache to the next process, so this checks that
+//! a kill at any instant of a batch leaves the old checkpoint or the new
+//! one; what survives a power loss rests on the flush order (see the
+//! store's Durability section), which no test here can cut.
 //!
 //! With the `postgres` feature the same rounds run on a `PostgresStore`
 //! (`RESILIENCE_CRASH_DB` set in the helper), on a PostgreSQL started for

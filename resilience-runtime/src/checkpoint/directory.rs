@@ -89,10 +89,11 @@ const MAX_FILE_NAME: usize = 255;
 ///
 /// # Group commit (Linux)
 ///
-/// On Linux, inside a tokio runtime, saves and deletes that wait at the
-/// same time share one flush. One task on the blocking pool takes every
-/// save and delete queued (of every lease of this store and its clones),
-/// writes them all as above but without their flushes, then flushes the
+/// On Linux 5.8 or later, inside a tokio runtime and not on FUSE, saves
+/// and deletes that wait at the same time share one flush. One task on the
+/// blocking pool takes the save or delete queued first by each lease of
+/// this store and its clones (a lease's later ones wait for the next
+/// batch), writes them all as above but without their flushes, then flushes the
 /// whole file system once (`syncfs`), and only then do their futures
 /// return. A batch that creates files flushes twice: their bytes, then,
 /// once they are renamed over the checkpoints, the renames. While a batch
@@ -104,11 +105,13 @@ const MAX_FILE_NAME: usize = 255;
 /// `syncfs` flushes every dirty page of the file system, other programs'
 /// too: a build or a copy writing to the same file system lengthens the
 /// batches' flushes. Put the directory on a file system of its own for
-/// predictable latency. From Linux 5.8 on it reports a write-back error (a
-/// failing disk) of any file of the file system, this store's or not,
-/// since the store was opened: every save and delete of that batch then
-/// fails, and each lease's next save writes a new file. Older kernels do
-/// not report it.
+/// predictable latency. It reports a write-back error (a failing disk) of
+/// any file of the file system, this store's or not, since the store was
+/// opened: every save and delete of that batch then fails, and each
+/// lease's next save writes a new file. (Older kernels do not report it,
+/// and FUSE's `syncfs` did not ask its server to make the data durable
+/// before 5.14: there, and when the kernel's version cannot be read, the
+/// store does not batch.)
 ///
 /// Elsewhere, and outside a runtime, every save flushes itself; concurrent
 /// saves of many ids run on as many threads of the blocking pool, so their
@@ -211,8 +214,12 @@ struct Shared {
 /// Serialises the writes of one lease.
 #[derive(Debug, Default)]
 struct Writes {
-    /// The sequence number of the save on disk: an older one is not written.
+    /// The sequence number of the newest save written: an older one is not
+    /// written. In a batch, written but not yet flushed; a failed flush or
+    /// rename puts it back to `durable`.
     last: u64,
+    /// The sequence number of the newest save known to be on disk.
+    durable: u64,
     /// Set by a delete: no save is written after it.
     deleted: bool,
     /// What the file on disk holds: `None` until the lease's first save
@@ -261,6 +268,9 @@ fn forget(writes: &mut Writes) {
             next_seq: file.next_seq + 1,
         });
     }
+    // A save older than the failed one, still to come, must be written (a
+    // new file), not skipped as if the failed one were on disk.
+    writes.last = writes.durable;
 }
 
 /// An open checkpoint file of two slots.
@@ -554,7 +564,17 @@ impl Shared {
         writes.file = Some(on_disk);
         let written = result?;
         writes.last = seq;
+        if flush == Flush::Own {
+            writes.durable = seq;
+        }
         Ok(written)
+    }
+
+    /// The batch that wrote save `seq` of this lease has flushed it (and
+    /// renamed its new file, if it wrote one).
+    fn flushed(&self, seq: u64) {
+        let mut writes = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        writes.durable = writes.durable.max(seq);
     }
 
     /// Renames the new file a [`Flush::Batch`] write created over the

@@ -52,6 +52,11 @@ pub(super) struct Committer {
     /// and later).
     #[cfg(target_os = "linux")]
     dir: std::fs::File,
+    /// Whether saves share batches: on Linux 5.8 or later (before, `syncfs`
+    /// does not report write-back errors) and not on FUSE (whose `syncfs`
+    /// does not ask the server to make the data durable before Linux
+    /// 5.14); elsewhere every job flushes itself.
+    batches: bool,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +84,13 @@ impl Committer {
     pub(super) fn new(dir: &std::path::Path, location: &str) -> Result<Self, CheckpointError> {
         #[cfg(not(target_os = "linux"))]
         let _ = (dir, location);
+        #[cfg(target_os = "linux")]
+        let dir = std::fs::File::open(dir)
+            .map_err(|e| CheckpointError::io(location, "open the checkpoint directory", e))?;
+        #[cfg(target_os = "linux")]
+        let batches = syncfs_is_durable(&dir);
+        #[cfg(not(target_os = "linux"))]
+        let batches = false;
         Ok(Self {
             queue: Mutex::default(),
             #[cfg(test)]
@@ -86,10 +98,28 @@ impl Committer {
             #[cfg(test)]
             failing_flushes: std::sync::atomic::AtomicU32::new(0),
             #[cfg(target_os = "linux")]
-            dir: std::fs::File::open(dir)
-                .map_err(|e| CheckpointError::io(location, "open the checkpoint directory", e))?,
+            dir,
+            batches,
         })
     }
+}
+
+/// Whether one `syncfs` of the file system holding `dir` makes every write
+/// before it durable and reports a failed write-back: Linux 5.8 or later
+/// (read from `/proc/sys/kernel/osrelease`), and not FUSE. When unsure, no.
+#[cfg(target_os = "linux")]
+fn syncfs_is_durable(dir: &std::fs::File) -> bool {
+    const FUSE_SUPER_MAGIC: rustix::fs::FsWord = 0x6573_5546;
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::parse::<u32>);
+    let recent = match (numbers.next(), numbers.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= (5, 8),
+        _ => false,
+    };
+    recent && rustix::fs::fstatfs(dir).is_ok_and(|fs| fs.f_type != FUSE_SUPER_MAGIC)
 }
 
 /// Runs `op` for the lease `shared`, durably: in the next batch of
@@ -103,7 +133,7 @@ pub(super) async fn submit(
         Op::Save { .. } => "save the checkpoint",
         Op::Delete => "delete the checkpoint",
     };
-    let batched = cfg!(target_os = "linux") && tokio::runtime::Handle::try_current().is_ok();
+    let batched = committer.batches && tokio::runtime::Handle::try_current().is_ok();
     if !batched {
         let location = shared.location.clone();
         return blocking(&location, operation, move || run(&shared, op, Flush::Own).0).await;
@@ -133,7 +163,10 @@ pub(super) async fn submit(
         Err(_) => Err(CheckpointError::io(
             &location,
             operation,
-            io::Error::other("the runtime shut down before the checkpoint was flushed"),
+            io::Error::other(
+                "the committer stopped before the checkpoint was flushed \
+                 (its runtime shut down, or it panicked): it may not be on disk",
+            ),
         )),
     }
 }
@@ -160,7 +193,7 @@ impl Running {
                     self.stopped = true;
                     return;
                 }
-                std::mem::take(&mut queue.jobs)
+                one_per_lease(&mut queue.jobs)
             };
             self.committer.commit(jobs);
         }
@@ -179,6 +212,28 @@ impl Drop for Running {
             queue.jobs.clear();
         }
     }
+}
+
+/// Takes the next batch out of `queued`: the first job of each lease, in
+/// queue order; a lease's later jobs stay queued, in order, for the next
+/// batches. So a batch writes at most one new file per lease (they share
+/// the lease's temporary path) and a lease's jobs never wait on a flush
+/// together with an older job of their own.
+fn one_per_lease(queued: &mut Vec<Job>) -> Vec<Job> {
+    let mut batch: Vec<Job> = Vec::with_capacity(queued.len());
+    let mut later = Vec::new();
+    for job in queued.drain(..) {
+        if batch
+            .iter()
+            .any(|taken| Arc::ptr_eq(&taken.shared, &job.shared))
+        {
+            later.push(job);
+        } else {
+            batch.push(job);
+        }
+    }
+    *queued = later;
+    batch
 }
 
 /// Runs one job's op with `flush`: its result, and whether it wrote a new
@@ -210,7 +265,12 @@ impl Committer {
         let mut results = Vec::with_capacity(jobs.len());
         let mut renames = Vec::new();
         let mut waiters = Vec::with_capacity(jobs.len());
+        let mut saved = Vec::with_capacity(jobs.len());
         for (k, Job { shared, op, done }) in jobs.into_iter().enumerate() {
+            saved.push(match op {
+                Op::Save { seq, .. } => Some(seq),
+                Op::Delete => None,
+            });
             let (result, new) = run(&shared, op, flush);
             if new {
                 renames.push(k);
@@ -219,27 +279,27 @@ impl Committer {
             waiters.push((shared, done));
         }
         if flush == Flush::Batch {
-            // The new files' bytes on disk before their names.
+            // The new files' bytes on disk before their names. A batch has
+            // one job per lease (`one_per_lease`), so each lease has at
+            // most this one new file, and its temporary path is its own.
             if !renames.is_empty() {
                 self.flush(&waiters, &mut results);
                 for k in renames {
-                    if results[k].is_err() {
-                        continue;
-                    }
-                    if let Err(e) = waiters[k].0.rename_new() {
-                        // Later saves of the lease in this batch wrote into
-                        // that file: they fail with it.
-                        let failed = Arc::clone(&waiters[k].0);
-                        for (j, (shared, _)) in waiters.iter().enumerate() {
-                            if j != k && Arc::ptr_eq(shared, &failed) && results[j].is_ok() {
-                                results[j] = Err(copy(&e, &shared.location));
-                            }
-                        }
+                    if results[k].is_ok()
+                        && let Err(e) = waiters[k].0.rename_new()
+                    {
                         results[k] = Err(e);
                     }
                 }
             }
-            self.flush(&waiters, &mut results);
+            if results.iter().any(Result::is_ok) {
+                self.flush(&waiters, &mut results);
+            }
+            for (((shared, _), result), seq) in waiters.iter().zip(&results).zip(saved) {
+                if let (Ok(_), Some(seq)) = (result, seq) {
+                    shared.flushed(seq);
+                }
+            }
         }
         for ((shared, done), result) in waiters.into_iter().zip(results) {
             // The lease's lock is released (a delete's last reference to
@@ -287,15 +347,6 @@ impl Committer {
             }
         }
     }
-}
-
-/// `error` again, for another job's file at `location`.
-fn copy(error: &CheckpointError, location: &str) -> CheckpointError {
-    CheckpointError::io(
-        location,
-        "rename the temporary file over the checkpoint",
-        io::Error::other(error.to_string()),
-    )
 }
 
 // The batches flush with `syncfs`: Linux only.
@@ -495,6 +546,130 @@ mod tests {
             assert_eq!(store.load(&lease).await.unwrap(), Some(running(position)));
         }
         assert_eq!(store.committer.failing_flushes.load(Ordering::Relaxed), 0);
+    }
+
+    /// A batch takes the first job of each lease; a lease's later jobs stay
+    /// queued, in order, behind it.
+    #[tokio::test]
+    async fn a_batch_takes_one_job_per_lease() {
+        let tmp = TempDir::new("one-per-lease");
+        let store = DirectoryStore::open(&tmp.0).unwrap();
+        let a = store.claim("W", "a").await.unwrap();
+        let b = store.claim("W", "b").await.unwrap();
+        let (a1, a2, b1, a3) = (save(&a, 1), save(&a, 2), save(&b, 1), Op::Delete);
+        let mut queued: Vec<Job> = [job(&a, a1), job(&a, a2), job(&b, b1), job(&a, a3)]
+            .into_iter()
+            .map(|(job, _)| job)
+            .collect();
+        let describe = |jobs: &[Job]| -> Vec<(&str, Option<u64>)> {
+            jobs.iter()
+                .map(|job| {
+                    let seq = match &job.op {
+                        Op::Save { seq, .. } => Some(*seq),
+                        Op::Delete => None,
+                    };
+                    let id = if Arc::ptr_eq(&job.shared, &a.shared) {
+                        "a"
+                    } else {
+                        "b"
+                    };
+                    (id, seq)
+                })
+                .collect()
+        };
+        let first = one_per_lease(&mut queued);
+        assert_eq!(describe(&first), [("a", Some(1)), ("b", Some(1))]);
+        assert_eq!(describe(&queued), [("a", Some(2)), ("a", None)]);
+        let second = one_per_lease(&mut queued);
+        assert_eq!(describe(&second), [("a", Some(2))]);
+        assert_eq!(describe(&queued), [("a", None)]);
+    }
+
+    /// Two saves of one lease queued together, the second outgrowing the
+    /// file the first creates: each goes in its own batch, both succeed and
+    /// the newer one is what a new claim reads (sharing a batch, they shared
+    /// the lease's temporary file: the second truncated the first's and the
+    /// second rename failed).
+    #[tokio::test]
+    async fn saves_of_one_lease_queued_together_each_get_their_batch() {
+        let tmp = TempDir::new("same-lease");
+        let store = DirectoryStore::open(&tmp.0).unwrap();
+        let a = store.claim("W", "a").await.unwrap();
+        let b = store.claim("W", "b").await.unwrap();
+        // No save before: a committer task of this store would still be
+        // around and take the jobs queued below.
+        let big = Checkpoint::new("W", 7, 2, Phase::Running, vec![b'7'; 64 * 1024]);
+        let first = job(&a, save(&a, 1));
+        let big_op = Op::Save {
+            seq: a.shared.next_write.fetch_add(1, Ordering::Relaxed),
+            bytes: encode(&a.id, &big, "t").unwrap(),
+        };
+        let mut results = Vec::new();
+        {
+            let mut queue = store.committer.queue.lock().unwrap();
+            for (queued, result) in [first, job(&a, big_op), job(&b, save(&b, 2))] {
+                queue.jobs.push(queued);
+                results.push(result);
+            }
+            queue.running = true;
+        }
+        Running {
+            committer: Arc::clone(&store.committer),
+            stopped: false,
+        }
+        .run();
+        for result in &mut results {
+            assert!(result.try_recv().unwrap().unwrap());
+        }
+        // Two batches: a's first save with b's, then a's second alone.
+        assert_eq!(*store.committer.sizes.lock().unwrap(), [2, 1]);
+        drop((a, b));
+        let a = store.claim("W", "a").await.unwrap();
+        let loaded = store.load(&a).await.unwrap().unwrap();
+        assert!(
+            loaded == big,
+            "loaded position {}, not the big save",
+            loaded.position
+        );
+        let b = store.claim("W", "b").await.unwrap();
+        assert_eq!(store.load(&b).await.unwrap(), Some(running(2)));
+        assert_eq!(
+            names(&tmp.0),
+            ["W.a.checkpoint", "W.a.lock", "W.b.checkpoint", "W.b.lock"]
+        );
+    }
+
+    /// A save whose batch failed to flush does not count as on disk: an
+    /// older save of the same lease queued after it is written, not skipped
+    /// as if a newer one were there, and it is what a new claim reads.
+    #[tokio::test]
+    async fn an_older_save_after_a_failed_flush_is_written() {
+        let tmp = TempDir::new("older-after-failure");
+        let store = DirectoryStore::open(&tmp.0).unwrap();
+        let a = store.claim("W", "a").await.unwrap();
+        let b = store.claim("W", "b").await.unwrap();
+        store.save(&a, &running(1)).await.unwrap();
+        // Two saves of `a` race; the newer (position 6) is queued first.
+        let older = save(&a, 5);
+        let newer = save(&a, 6);
+        store.committer.failing_flushes.store(1, Ordering::Relaxed);
+        let (jobs, mut results): (Vec<_>, Vec<_>) =
+            [job(&a, newer), job(&b, save(&b, 1))].into_iter().unzip();
+        store.committer.commit(jobs);
+        for result in &mut results {
+            assert!(result.try_recv().unwrap().is_err());
+        }
+        let (jobs, mut results): (Vec<_>, Vec<_>) =
+            [job(&a, older), job(&b, save(&b, 2))].into_iter().unzip();
+        store.committer.commit(jobs);
+        for result in &mut results {
+            assert!(result.try_recv().unwrap().unwrap());
+        }
+        drop((a, b));
+        let a = store.claim("W", "a").await.unwrap();
+        assert_eq!(store.load(&a).await.unwrap(), Some(running(5)));
+        let b = store.claim("W", "b").await.unwrap();
+        assert_eq!(store.load(&b).await.unwrap(), Some(running(2)));
     }
 
     /// A committer task that never ran (its runtime shut down) fails the
