@@ -386,6 +386,10 @@ fn branch(workflow: &Workflow, plan: &Plan<'_>, output: &Type, error: &Type) -> 
         syn::parse_quote_spanned!(step.expr.span()=> ::resilience::__private::Result<#output, _>)
     };
     let operation = format!("{}::{}", workflow.name, text(&step.name));
+    let mut locals = super::step::local_names(workflow);
+    if let Some(parallel) = &step.parallel {
+        locals.extend(bound(&parallel.pat));
+    }
     let generator = Generator {
         layers: &plan.layers,
         ret: &ret,
@@ -393,7 +397,7 @@ fn branch(workflow: &Workflow, plan: &Plan<'_>, output: &Type, error: &Type) -> 
         body: step.expr.to_token_stream(),
         cloned: &[],
         tier: None,
-        params: &[],
+        params: &locals,
     };
     let body = generator.expr(0);
     q! {

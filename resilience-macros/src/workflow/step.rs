@@ -280,6 +280,7 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
         syn::parse_quote_spanned!(ty.span()=> ::resilience::__private::Result<#ty, _>)
     };
     let operation = format!("{}::{}", workflow.name, text(&step.name));
+    let locals = local_names(workflow);
     let generator = Generator {
         layers: &plan.layers,
         ret: &ret,
@@ -287,9 +288,18 @@ fn step_body(workflow: &Workflow, plan: &Plan<'_>, err_ty: &Type) -> (TokenStrea
         body: step.expr.to_token_stream(),
         cloned: &[],
         tier: None,
-        params: &[],
+        params: &locals,
     };
     (generator.expr(0), ret)
+}
+
+/// The names a step's code sees as locals: the workflow's inputs and the
+/// steps' outputs. A policy's `state = NAME` naming one is that value, not
+/// a `static` (however it is spelled).
+pub(super) fn local_names(workflow: &Workflow) -> Vec<syn::Ident> {
+    let inputs = workflow.inputs.iter().map(|input| input.name.clone());
+    let steps = workflow.steps.iter().map(|step| step.name.clone());
+    inputs.chain(steps).collect()
 }
 
 /// Whether nothing names the error type of the step's result: the step is

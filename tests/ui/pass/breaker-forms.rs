@@ -129,6 +129,17 @@ resilience::workflow! {
     }
 }
 
+resilience::workflow! {
+    /// A breaker handed in as an input named in capitals: a value, not a
+    /// `static`.
+    #[allow(non_snake_case)]
+    workflow Handed(BRK: Arc<CircuitBreaker>, x: u8) -> Result<u8, AgentError> {
+        #[circuit_breaker(state = BRK)]
+        step first: u8 = plain(*x).await;
+        first
+    }
+}
+
 fn assert_send<T: Send>(_: T) {}
 
 fn main() {
@@ -149,4 +160,5 @@ fn main() {
     assert_send(Arc::clone(&agent).shared(String::new()));
     let _ = agent.ask("x");
     assert_send(Guarded::new(1).run());
+    assert_send(Handed::new(Arc::new(CircuitBreaker::new(BreakerPolicy::new())), 1).run());
 }

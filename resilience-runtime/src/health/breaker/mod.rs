@@ -465,6 +465,12 @@ impl CircuitBreaker {
     /// state (an isolated breaker included). Emits
     /// [`EventKind::CircuitReset`].
     ///
+    /// Every change of state, this one included, starts a new generation,
+    /// and the outcome of a call let through in an earlier one is ignored.
+    /// Generations are counted in 30 bits: a call that is still running
+    /// after 2^30 (about a billion) changes of its breaker's state, say
+    /// under a loop calling `reset`, may count in the current one.
+    ///
     /// # Examples
     ///
     /// ```
