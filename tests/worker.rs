@@ -567,3 +567,94 @@ async fn a_run_left_at_its_last_step_is_finished_without_a_step_unless_checkpoin
     assert_eq!(ran(TEST).len(), 2);
     assert!(store.list_unfinished().await.unwrap().is_empty());
 }
+
+/// A `MemoryStore` whose listing is stale: it shows every run at its first
+/// step, as a worker's listing does when another worker finishes the run
+/// between the listing and the claim.
+#[derive(Clone, Default)]
+struct Stale {
+    inner: MemoryStore,
+}
+
+impl CheckpointStore for Stale {
+    type Lease = <MemoryStore as CheckpointStore>::Lease;
+
+    async fn claim(
+        &self,
+        workflow: &str,
+        id: &str,
+    ) -> Result<Self::Lease, resilience::CheckpointError> {
+        self.inner.claim(workflow, id).await
+    }
+
+    async fn load(
+        &self,
+        lease: &Self::Lease,
+    ) -> Result<Option<Checkpoint>, resilience::CheckpointError> {
+        self.inner.load(lease).await
+    }
+
+    async fn save(
+        &self,
+        lease: &Self::Lease,
+        checkpoint: &Checkpoint,
+    ) -> Result<(), resilience::CheckpointError> {
+        self.inner.save(lease, checkpoint).await
+    }
+
+    async fn delete(&self, lease: Self::Lease) -> Result<(), resilience::CheckpointError> {
+        self.inner.delete(lease).await
+    }
+
+    async fn list_unfinished(
+        &self,
+    ) -> Result<
+        Vec<Result<resilience::CheckpointInfo, resilience::CheckpointError>>,
+        resilience::CheckpointError,
+    > {
+        let mut listed = self.inner.list_unfinished().await?;
+        for info in listed.iter_mut().flatten() {
+            info.position = 0;
+        }
+        Ok(listed)
+    }
+
+    async fn discard(&self, workflow: &str, id: &str) -> Result<bool, resilience::CheckpointError> {
+        self.inner.discard(workflow, id).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_finished_and_kept_by_another_worker_after_the_listing_is_not_reported_again() {
+    const TEST: &str = "kept-meanwhile";
+    let store = Stale::default();
+    // Another worker finished it and kept its checkpoint, after this
+    // worker's listing (which still shows it at its first step).
+    let kept = DurableOptions::new().with_checkpoint_kept();
+    Add::new(Job::new(TEST, 3))
+        .run_durable_with(&store, "done-elsewhere", kept)
+        .await
+        .unwrap();
+    assert_eq!(ran(TEST).len(), 2);
+
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&finished);
+    let worker = Worker::new(store.clone())
+        .with_poll_interval(Duration::from_millis(100))
+        .with_checkpoints_kept()
+        .register_with::<Add>(move |id, result| {
+            sink.lock().unwrap().push((id.to_owned(), result.is_ok()));
+        });
+    let report = worker.run(sleep(Duration::from_millis(250))).await;
+    // Claimed at each of the three polls, skipped each time: not finished
+    // a second time, not passed to `on_done`, no step run.
+    assert_eq!(report, WorkerReport::default());
+    assert!(finished.lock().unwrap().is_empty());
+    assert_eq!(ran(TEST).len(), 2);
+    // The kept checkpoint is still there, released: its owner reads it.
+    let receipt = Add::resume_durable_with(&store, "done-elsewhere", kept)
+        .await
+        .unwrap();
+    assert_eq!(receipt, expected(3));
+    assert_eq!(ran(TEST).len(), 2);
+}

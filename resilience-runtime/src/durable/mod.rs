@@ -107,6 +107,9 @@ pub struct DurableOptions {
     /// The claims a run may have (see [`CheckpointLease::attempt`]); `0`:
     /// no limit.
     max_attempts: u32,
+    /// A [`Worker`]'s runs: a kept checkpoint at the last step is a
+    /// finished run (its worker kept it), not one to finish again.
+    pub(crate) skip_finished: bool,
 }
 
 impl DurableOptions {
@@ -123,6 +126,7 @@ impl DurableOptions {
         Self {
             keep_on_success: false,
             max_attempts: 0,
+            skip_finished: false,
         }
     }
 
@@ -263,7 +267,9 @@ pub enum DurableError<E> {
         given: String,
     },
     /// There is no checkpoint to resume by id (`resume_durable`): the run
-    /// never started, or it succeeded and its checkpoint was deleted.
+    /// never started, or it succeeded and its checkpoint was deleted (or,
+    /// to a [`Worker`] that keeps checkpoints, another worker finished it
+    /// and kept it after this one listed it: the worker skips it).
     NotFound {
         /// The workflow's name.
         workflow: String,
@@ -633,6 +639,20 @@ impl<'s, St: CheckpointStore, S: Serialize + DeserializeOwned> Durable<'s, St, S
             // The same inputs; or a version 1 checkpoint, which records
             // none: the given ones are saved from the next step on.
             (_, false) => {}
+        }
+        if by_id
+            && options.skip_finished
+            && checkpoint.phase == Phase::Running
+            && checkpoint.position as usize >= steps.len()
+        {
+            // A worker listed this run before another one finished it and
+            // kept its checkpoint: it is done, and was reported by the
+            // worker that finished it. The lease is released as `this`
+            // drops; the checkpoint stays.
+            return Err(DurableError::NotFound {
+                workflow: workflow.to_owned(),
+                id: this.id.clone(),
+            });
         }
         this.position = checkpoint.position;
         if checkpoint.phase == Phase::Running {

@@ -553,6 +553,7 @@ impl<St: CheckpointStore> Worker<St> {
         let mut options = DurableOptions::new().with_max_attempts(self.max_attempts);
         if self.keep {
             options = options.with_checkpoint_kept();
+            options.skip_finished = true;
         }
         loop {
             enum Wake {
