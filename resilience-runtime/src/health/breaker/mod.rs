@@ -89,6 +89,7 @@ use core::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use core::time::Duration;
 use policy::MAX_FAILURES;
+use std::sync::{Mutex, PoisonError};
 
 use crate::error_ref::ErrorRef;
 use crate::events::{Event, EventKind, TripReason, emit};
@@ -274,6 +275,11 @@ pub struct CircuitBreaker {
     /// clock), valid for the generation in `until_generation`.
     until: AtomicI64,
     until_generation: AtomicU32,
+    /// Taken by whoever writes `until` and `until_generation`: an opening
+    /// that stalled between its change of state and its write (while a
+    /// reset and a newer opening came) must not publish its break over
+    /// the newer one's, which would leave the breaker open for good.
+    publishing: Mutex<()>,
     rejected: AtomicU64,
     opened: AtomicU64,
     /// The failure-ratio mode's sliding window.
@@ -314,6 +320,7 @@ impl CircuitBreaker {
             state: AtomicU64::new(closed(&policy, 0)),
             until: AtomicI64::new(0),
             until_generation: AtomicU32::new(u32::MAX),
+            publishing: Mutex::new(()),
             rejected: AtomicU64::new(0),
             opened: AtomicU64::new(0),
             window: Window::new(),
@@ -708,23 +715,11 @@ impl CircuitBreaker {
     /// Opens the breaker from `current` (closed or half-open), if it is
     /// still the state: the break starts now.
     fn open(&self, current: u64, operation: &str, reason: TripReason, error: ErrorRef<'_>) -> bool {
-        let generation = next_generation(current);
-        if self
-            .state
-            .compare_exchange(
-                current,
-                word(OPEN, generation),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_err()
-        {
+        let Some(generation) = self.open_state(current) else {
             return false;
-        }
+        };
+        self.publish_break(generation);
         let break_for = self.policy.break_duration();
-        let until = window::now().saturating_add(window::nanos(break_for));
-        self.until.store(until, Ordering::Relaxed);
-        self.until_generation.store(generation, Ordering::Release);
         self.opened.fetch_add(1, Ordering::Relaxed);
         emit(&Event::new(
             operation,
@@ -736,6 +731,38 @@ impl CircuitBreaker {
             },
         ));
         true
+    }
+
+    /// The change of state of an opening from `current`: its generation,
+    /// or `None` if `current` is no longer the state.
+    fn open_state(&self, current: u64) -> Option<u32> {
+        let generation = next_generation(current);
+        self.state
+            .compare_exchange(
+                current,
+                word(OPEN, generation),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .ok()
+            .map(|_| generation)
+    }
+
+    /// Writes when the break of the opening of `generation` ends (a whole
+    /// break from now), unless the state has moved on since: a newer
+    /// opening publishes its own break, and an older one's must not
+    /// overwrite it (the writers take turns, so the check holds).
+    fn publish_break(&self, generation: u32) {
+        let _turn = self
+            .publishing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self::generation(self.state.load(Ordering::Acquire)) != generation {
+            return;
+        }
+        let until = window::now().saturating_add(window::nanos(self.policy.break_duration()));
+        self.until.store(until, Ordering::Relaxed);
+        self.until_generation.store(generation, Ordering::Release);
     }
 
     /// Takes the ticket's words as scalars (in registers): a `Ticket`

@@ -748,3 +748,24 @@ async fn a_half_open_breaker_lets_exactly_its_trials_through() {
     assert_eq!(breaker.stats().rejected as usize, TASKS - TRIALS as usize);
     assert_eq!(breaker.state(), CircuitState::Closed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_opening_that_stalled_does_not_publish_its_break_over_a_newer_one() {
+    let breaker = CircuitBreaker::new(BreakerPolicy::consecutive(1).with_break(SECS(5)));
+    // One thread opens it, and stalls before it writes when the break ends.
+    let current = breaker.state.load(Ordering::Acquire);
+    let stalled = breaker.open_state(current).unwrap();
+    // Meanwhile: a reset, and a failure that opens it again.
+    breaker.reset();
+    let (scope, _events) = scoped();
+    call(&scope, &breaker, false).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Open);
+    // The stalled thread goes on: the newer break stands.
+    breaker.publish_break(stalled);
+    let refused = call(&scope, &breaker, true).unwrap_err();
+    assert_eq!(refused.remaining(), Some(SECS(5)));
+    advance(SECS(5)).await;
+    assert_eq!(breaker.state(), CircuitState::HalfOpen);
+    call(&scope, &breaker, true).unwrap();
+    assert_eq!(breaker.state(), CircuitState::Closed);
+}
