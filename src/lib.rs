@@ -475,6 +475,11 @@
 //! [`SagaError`]; a `durable workflow` still records a panic as the step's
 //! failure in its checkpoint.
 //!
+//! **The output expression** runs after every step has succeeded, once
+//! their outputs are handed over to it by value (so the compensations are
+//! released): a panic there undoes nothing. Keep it to assembling the
+//! outputs; work that can fail, or that should be undone, is a step.
+//!
 //! **Cancellation.** Dropping a `run` future half-way (an outer timeout, the
 //! losing branch of a `select!`) still undoes the completed steps, as
 //! [`saga()`] does: the compensations that are due run on a task of their
