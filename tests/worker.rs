@@ -454,11 +454,14 @@ async fn a_worker_on_a_directory_store_finishes_runs_and_counts_claims() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A `MemoryStore` that counts how often it is listed.
+/// A `MemoryStore` that counts how often it is listed; `stale`, its
+/// listing shows every run at its first step, as a worker's listing does
+/// when another worker finishes the run between the listing and the claim.
 #[derive(Clone, Default)]
 struct Counted {
     inner: MemoryStore,
     lists: Arc<std::sync::atomic::AtomicUsize>,
+    stale: bool,
 }
 
 impl CheckpointStore for Counted {
@@ -499,7 +502,13 @@ impl CheckpointStore for Counted {
     > {
         self.lists
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.list_unfinished().await
+        let mut listed = self.inner.list_unfinished().await?;
+        if self.stale {
+            for info in listed.iter_mut().flatten() {
+                info.position = 0;
+            }
+        }
+        Ok(listed)
     }
 
     async fn discard(&self, workflow: &str, id: &str) -> Result<bool, resilience::CheckpointError> {
@@ -568,66 +577,13 @@ async fn a_run_left_at_its_last_step_is_finished_without_a_step_unless_checkpoin
     assert!(store.list_unfinished().await.unwrap().is_empty());
 }
 
-/// A `MemoryStore` whose listing is stale: it shows every run at its first
-/// step, as a worker's listing does when another worker finishes the run
-/// between the listing and the claim.
-#[derive(Clone, Default)]
-struct Stale {
-    inner: MemoryStore,
-}
-
-impl CheckpointStore for Stale {
-    type Lease = <MemoryStore as CheckpointStore>::Lease;
-
-    async fn claim(
-        &self,
-        workflow: &str,
-        id: &str,
-    ) -> Result<Self::Lease, resilience::CheckpointError> {
-        self.inner.claim(workflow, id).await
-    }
-
-    async fn load(
-        &self,
-        lease: &Self::Lease,
-    ) -> Result<Option<Checkpoint>, resilience::CheckpointError> {
-        self.inner.load(lease).await
-    }
-
-    async fn save(
-        &self,
-        lease: &Self::Lease,
-        checkpoint: &Checkpoint,
-    ) -> Result<(), resilience::CheckpointError> {
-        self.inner.save(lease, checkpoint).await
-    }
-
-    async fn delete(&self, lease: Self::Lease) -> Result<(), resilience::CheckpointError> {
-        self.inner.delete(lease).await
-    }
-
-    async fn list_unfinished(
-        &self,
-    ) -> Result<
-        Vec<Result<resilience::CheckpointInfo, resilience::CheckpointError>>,
-        resilience::CheckpointError,
-    > {
-        let mut listed = self.inner.list_unfinished().await?;
-        for info in listed.iter_mut().flatten() {
-            info.position = 0;
-        }
-        Ok(listed)
-    }
-
-    async fn discard(&self, workflow: &str, id: &str) -> Result<bool, resilience::CheckpointError> {
-        self.inner.discard(workflow, id).await
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_run_finished_and_kept_by_another_worker_after_the_listing_is_not_reported_again() {
     const TEST: &str = "kept-meanwhile";
-    let store = Stale::default();
+    let store = Counted {
+        stale: true,
+        ..Counted::default()
+    };
     // Another worker finished it and kept its checkpoint, after this
     // worker's listing (which still shows it at its first step).
     let kept = DurableOptions::new().with_checkpoint_kept();
